@@ -1,0 +1,98 @@
+"""Segmentation datasets behind one interface.
+
+A dataset is a `SegmentationDataset`: named splits of images (N, C, H, W) float32 and integer
+label maps (N, H, W) with 0 = background, plus the label names. `load_dataset(name, root)`
+returns one; each loader reads its own on-disk layout (the embedded sets are written by this
+package as `meta.json` + one `.npz` per split; the papers' real datasets keep their published
+layouts and get loaders here as they are added).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..io import checksum_arrays, load_arrays, read_json, save_arrays, write_json
+
+SPLITS = ("train", "val", "test")
+
+
+class DataMissingError(FileNotFoundError):
+    """A dataset or the package that provides its raw files is not on this machine."""
+
+
+@dataclass(frozen=True)
+class SegmentationSplit:
+    images: np.ndarray  # (N, C, H, W) float32
+    labels: np.ndarray  # (N, H, W) uint8; 0 = background
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+@dataclass(frozen=True)
+class SegmentationDataset:
+    name: str
+    label_names: list[str]  # label_names[k] names label value k; [0] is the background
+    splits: dict[str, SegmentationSplit]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of output channels a segmentation net needs (background included)."""
+        return len(self.label_names)
+
+    @property
+    def in_channels(self) -> int:
+        return self.splits["train"].images.shape[1]
+
+    def __getitem__(self, split: str) -> SegmentationSplit:
+        if split not in self.splits:
+            raise KeyError(f"dataset {self.name!r} has splits {sorted(self.splits)}; got {split!r}")
+        return self.splits[split]
+
+
+def save_npz_dataset(ds: SegmentationDataset, root) -> str:
+    """Write `ds` as meta.json + {split}.npz under `root`; returns the content checksum."""
+    root = Path(root)
+    arrays = {f"{s}_{k}": getattr(ds.splits[s], k) for s in ds.splits for k in ("images", "labels")}
+    checksum = checksum_arrays(arrays)
+    for s, split in ds.splits.items():
+        save_arrays(root / f"{s}.npz", {"images": split.images, "labels": split.labels})
+    # meta.json last: its presence marks a complete dataset.
+    write_json(root / "meta.json", {**ds.meta, "name": ds.name, "label_names": ds.label_names,
+                                    "splits": list(ds.splits), "checksum": checksum})
+    return checksum
+
+
+def load_npz_dataset(root, verify: bool = True) -> SegmentationDataset:
+    root = Path(root)
+    meta_path = root / "meta.json"
+    if not meta_path.exists():
+        raise DataMissingError(
+            f"no dataset at {root} (missing {meta_path.name}). Build it with `dvc repro data` "
+            f"(or `make study`), or point the data path in params.yaml at an existing copy.")
+    meta = read_json(meta_path)
+    splits = {}
+    for s in meta["splits"]:
+        a = load_arrays(root / f"{s}.npz")
+        splits[s] = SegmentationSplit(images=a["images"], labels=a["labels"])
+    if verify:
+        arrays = {f"{s}_{k}": getattr(splits[s], k) for s in splits for k in ("images", "labels")}
+        if checksum_arrays(arrays) != meta["checksum"]:
+            raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; "
+                             f"rebuild it with `dvc repro -f data`.")
+    name, label_names = meta.pop("name"), meta.pop("label_names")
+    del meta["splits"]
+    return SegmentationDataset(name=name, label_names=label_names, splits=splits, meta=meta)
+
+
+# Loaders by dataset name. The papers' datasets (OASIS-2D, Pets, CUB, ...) register here.
+LOADERS = {"atlas2d": load_npz_dataset}
+
+
+def load_dataset(name: str, root) -> SegmentationDataset:
+    if name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}")
+    return LOADERS[name](root)

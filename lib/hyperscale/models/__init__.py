@@ -1,0 +1,40 @@
+"""Model registry: every method is built by `create_model(method, **config)` and saved as
+{method, config, state} so `load_model(path)` needs no architecture flags.
+
+Every model answers `model(x, phi)` with logits and `model.sample_phi(generator)` with the phi
+to train the next step at, so one training loop serves all methods.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..io import torch_save
+from .sshn import SSHN, materialize
+from .unet import UNet, check_phi, conv_layout, scaled_size, unet_apply
+
+MODELS = {"fixed": UNet, "sshn": SSHN}
+
+
+def create_model(method: str, **config) -> torch.nn.Module:
+    if method not in MODELS:
+        raise ValueError(f"unknown method {method!r}; known: {sorted(MODELS)}")
+    return MODELS[method](**config)
+
+
+def method_of(model: torch.nn.Module) -> str:
+    return next(name for name, cls in MODELS.items() if type(model) is cls)
+
+
+def save_model(model: torch.nn.Module, path, **extra) -> None:
+    torch_save({"method": method_of(model), "config": model.config, "state": model.state_dict(), **extra}, path)
+
+
+def load_model(path) -> torch.nn.Module:
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    model = create_model(ckpt["method"], **ckpt["config"])
+    model.load_state_dict(ckpt["state"])
+    return model.eval()
+
+
+__all__ = ["MODELS", "SSHN", "UNet", "check_phi", "conv_layout", "create_model", "load_model", "materialize",
+           "method_of", "save_model", "scaled_size", "unet_apply"]

@@ -1,0 +1,106 @@
+"""SSHN: a hypernetwork h(phi; omega) that predicts every weight of f_phi (SSHN §3, §4.4, App. A).
+
+Ortiz, Guttag, Dalca, "Scale-Space HyperNetworks for Efficient Biomedical Imaging"; the
+earlier version is "Amortized Learning of Flexible Feature Scaling for Image Segmentation"
+(Hyper-UNet). No official code; facts from the authors' JJGO/hyperlight (Apache-2.0): one
+predicted weight set per minibatch, applied functionally.
+
+h takes [phi, 1 - phi] (so the MLP is not biased towards phi's magnitude), has hidden layers
+of 10 and 100 units with LeakyReLU, and a linear output holding every weight and bias of f_phi.
+App. A splits that last layer into one head per primary-network tensor so each predicted
+tensor's initial scale depends only on its own shape. Training samples phi ~ U(phi_range) at
+every step (§3, eq. 2; the paper uses U(0, 0.5)).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from .unet import Theta, UNet, check_input, check_phi, conv_layout, unet_apply
+
+INITS = ("paper", "conv_default")
+
+
+class HyperNet(nn.Module):
+    """h(phi; omega): [phi, 1 - phi] -> n_hid MLP -> one linear head per tensor of f_phi.
+
+    init="paper" (App. A, §4.4): Kaiming-normal (fan-out) weights, zero biases, in every layer.
+    init="conv_default" (our option, not the paper's): each head's bias starts at a draw from
+    PyTorch's default conv init for its tensor (what the Fixed U-Net starts from) and its
+    weight at `rel` times that scale, so h(phi) starts near an ordinary conv init with a small
+    phi-dependent part. STUDY.md reports a prototype where this learned much faster.
+    """
+
+    def __init__(self, layout: dict[str, tuple[int, int, int]], n_hid=(10, 100), init: str = "paper",
+                 negative_slope: float = 0.01, rel: float = 0.1):
+        super().__init__()
+        if init not in INITS:
+            raise ValueError(f"unknown hypernetwork init {init!r}; choose one of {INITS}")
+        self.shapes = {}
+        for name, (co, ci, k) in layout.items():
+            self.shapes[f"{name}_weight"] = (co, ci, k, k)
+            self.shapes[f"{name}_bias"] = (co,)
+        layers, n_in = [], 2
+        for n in n_hid:
+            layers += [nn.Linear(n_in, n), nn.LeakyReLU(negative_slope)]
+            n_in = n
+        self.trunk = nn.Sequential(*layers)
+        self.heads = nn.ModuleDict({key: nn.Linear(n_in, math.prod(shape)) for key, shape in self.shapes.items()})
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                nn.init.zeros_(m.bias)
+        if init == "conv_default":
+            for name, (co, ci, k) in layout.items():
+                bound = 1.0 / math.sqrt(ci * k * k)  # nn.Conv2d default: U(-1/sqrt(fan_in), +)
+                for part in ("weight", "bias"):
+                    head = self.heads[f"{name}_{part}"]
+                    nn.init.uniform_(head.bias, -bound, bound)
+                    nn.init.uniform_(head.weight, -rel * bound / math.sqrt(n_in), rel * bound / math.sqrt(n_in))
+
+    def forward(self, phi: float) -> Theta:
+        z = self.trunk(torch.tensor([[phi, 1.0 - phi]], dtype=torch.float32))[0]
+        out = {key: head(z).view(self.shapes[key]) for key, head in self.heads.items()}
+        names = [key[: -len("_weight")] for key in out if key.endswith("_weight")]
+        return {name: (out[f"{name}_weight"], out[f"{name}_bias"]) for name in names}
+
+
+class SSHN(nn.Module):
+    """Scale-Space HyperNetwork: f_phi(x; h(phi; omega)); only omega is trained."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
+                 n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper"):
+        super().__init__()
+        lo, hi = (check_phi(p) for p in phi_range)
+        if lo > hi:
+            raise ValueError(f"phi_range must be (low, high) with low <= high; got {phi_range}")
+        self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
+                           n_hid=list(n_hid), phi_range=[lo, hi], init=init)
+        self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages), n_hid, init)
+
+    def sample_phi(self, generator: torch.Generator) -> float:
+        """phi ~ U(phi_range), one draw per training step (§3)."""
+        lo, hi = self.config["phi_range"]
+        return lo + (hi - lo) * torch.rand((), generator=generator).item()
+
+    def theta(self, phi: float) -> Theta:
+        return self.hyper(check_phi(phi))
+
+    def forward(self, x: Tensor, phi: float) -> Tensor:
+        check_input(x, self.config["in_channels"])
+        return unet_apply(self.theta(phi), x, phi, self.config["n_stages"])
+
+
+def materialize(model: SSHN, phi: float) -> UNet:
+    """A plain f_phi carrying h(phi)'s weights: inference without the hypernetwork (§3)."""
+    phi = check_phi(phi)
+    keys = ("in_channels", "num_classes", "width", "n_stages")
+    net = UNet(**{k: model.config[k] for k in keys}, phi=phi)
+    with torch.no_grad():
+        for name, (w, b) in model.theta(phi).items():
+            net.convs[name].weight.copy_(w)
+            net.convs[name].bias.copy_(b)
+    return net.eval()

@@ -1,0 +1,117 @@
+"""f_phi: a U-Net whose internal rescaling factor phi is continuous (SSHN §3, §4.4, App. A.1).
+
+Ortiz, Guttag, Dalca, "Scale-Space HyperNetworks for Efficient Biomedical Imaging";
+https://github.com/JJGO/scale-space-hypernetworks (no code released; the authors' libraries
+JJGO/pylot and JJGO/hyperlight are Apache-2.0).
+
+Five encoder stages and four decoder stages, two 3x3 convolutions per stage, LeakyReLU, the
+same `width` everywhere (the paper uses 32 on OASIS). Each encoder step resizes bilinearly to
+max(1, round(phi * size)) per spatial dimension; each decoder step upsamples to the size of
+its skip connection, concatenates and convolves; a final 1x1 convolution (no activation)
+maps to the classes, background included. phi = 0 is valid (every encoder step shrinks to
+1 pixel).
+
+The forward pass is the pure function `unet_apply(theta, x, phi)`, so the same code runs with
+the module's own parameters (`UNet`, the Fixed baseline) and with weights predicted by a
+hypernetwork (`SSHN`).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+Theta = dict[str, tuple[Tensor, Tensor]]  # conv name -> (weight, bias)
+
+
+def check_phi(phi) -> float:
+    """phi as a float in [0, 1], or a ValueError that says what was wrong."""
+    try:
+        value = float(phi)
+    except (TypeError, ValueError):
+        raise ValueError(f"phi (the rescaling factor) must be a number in [0, 1]; got {phi!r}") from None
+    if not (0.0 <= value <= 1.0):  # also rejects NaN
+        raise ValueError(f"phi (the rescaling factor) must lie in [0, 1]; got {value}")
+    return value
+
+
+def scaled_size(size: int, phi: float) -> int:
+    """Spatial size after one resizing step: phi * size rounded half up, at least 1 (App. A.1)."""
+    return max(1, math.floor(phi * size + 0.5))
+
+
+def conv_layout(in_channels: int, num_classes: int, width: int, n_stages: int = 5) -> dict[str, tuple[int, int, int]]:
+    """Every convolution of f_phi in forward order: name -> (out_channels, in_channels, kernel)."""
+    layout = {}
+    for s in range(n_stages):
+        layout[f"enc{s}a"] = (width, in_channels if s == 0 else width, 3)
+        layout[f"enc{s}b"] = (width, width, 3)
+    for s in reversed(range(n_stages - 1)):  # decoder stage s merges with encoder stage s
+        layout[f"dec{s}a"] = (width, 2 * width, 3)
+        layout[f"dec{s}b"] = (width, width, 3)
+    layout["head"] = (num_classes, width, 1)
+    return layout
+
+
+def check_input(x: Tensor, in_channels: int) -> None:
+    if x.ndim != 4 or x.shape[1] != in_channels:
+        raise ValueError(f"expected images shaped (N, {in_channels}, H, W); got {tuple(x.shape)}. "
+                         f"Single images need a batch dimension (x[None]); the channel count is set "
+                         f"by the dataset (in_channels={in_channels}).")
+
+
+def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_slope: float = 0.01) -> Tensor:
+    """f_phi(x; theta): logits (N, num_classes, H, W)."""
+
+    def block(h, name):
+        for part in "ab":
+            w, b = theta[f"{name}{part}"]
+            h = F.leaky_relu(F.conv2d(h, w, b, padding=w.shape[-1] // 2), negative_slope)
+        return h
+
+    skips = []
+    h = x
+    for s in range(n_stages):
+        if s > 0:
+            size = [scaled_size(d, phi) for d in h.shape[-2:]]
+            h = F.interpolate(h, size=size, mode="bilinear", align_corners=False)
+        h = block(h, f"enc{s}")
+        skips.append(h)
+    for s in reversed(range(n_stages - 1)):
+        skip = skips[s]
+        h = F.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        h = block(torch.cat([h, skip], dim=1), f"dec{s}")
+    w, b = theta["head"]
+    return F.conv2d(h, w, b)
+
+
+class UNet(nn.Module):
+    """The Fixed baseline: f_phi with its own parameters, trained and used at one phi (SSHN §4.3)."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
+                 phi: float = 0.5):
+        super().__init__()
+        self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
+                           phi=check_phi(phi))
+        # nn.Conv2d's default init (Kaiming-uniform, a=sqrt(5)): the usual U-Net starting point.
+        self.convs = nn.ModuleDict({name: nn.Conv2d(ci, co, k)
+                                    for name, (co, ci, k) in conv_layout(in_channels, num_classes, width, n_stages).items()})
+
+    @property
+    def phi(self) -> float:
+        return self.config["phi"]
+
+    def theta(self) -> Theta:
+        return {name: (conv.weight, conv.bias) for name, conv in self.convs.items()}
+
+    def sample_phi(self, generator: torch.Generator) -> float:
+        """Training-time phi: always the one this network was built for."""
+        return self.phi
+
+    def forward(self, x: Tensor, phi: float | None = None) -> Tensor:
+        """Logits at `phi` (default: the network's own; another value tests weight transfer)."""
+        check_input(x, self.config["in_channels"])
+        return unet_apply(self.theta(), x, self.phi if phi is None else check_phi(phi), self.config["n_stages"])

@@ -1,0 +1,62 @@
+"""Where things live in the project, and what machine and software produced a result."""
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+PACKAGES = ("torch", "numpy", "scipy", "nibabel", "pandas", "matplotlib", "ptflops", "dvc", "papermill",
+            "jupyter-book")
+
+
+def project_root(start: str | os.PathLike | None = None) -> Path:
+    """The nearest folder at or above `start` (default: cwd) holding dvc.yaml and params.yaml.
+
+    Notebooks resolve their paths against it, so they run the same from papermill (cwd = the
+    project) and from nbval (cwd = notebooks/).
+    """
+    here = Path(start or os.getcwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "dvc.yaml").exists() and (d / "params.yaml").exists():
+            return d
+    raise FileNotFoundError(f"no project root (a folder with dvc.yaml and params.yaml) at or above {here}")
+
+
+def load_params(path: str | os.PathLike | None = None) -> dict:
+    return yaml.safe_load(Path(path or project_root() / "params.yaml").read_text())
+
+
+def fixed_run_name(phi: float) -> str:
+    """Folder name of a Fixed run; dvc.yaml writes `fixed-phi${item.phi}` the same way."""
+    return f"fixed-phi{phi:g}"
+
+
+def tcmalloc_loaded() -> bool:
+    try:
+        return "tcmalloc" in Path("/proc/self/maps").read_text()
+    except OSError:
+        return False
+
+
+def environment_info() -> dict:
+    """Software versions and machine facts recorded beside every result."""
+    import torch
+
+    cpu = platform.processor()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                   if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = None
+    return {"python": platform.python_version(), "packages": versions, "cpu": cpu, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "tcmalloc": tcmalloc_loaded(),
+            "cuda": torch.cuda.is_available(), "platform": platform.platform()}

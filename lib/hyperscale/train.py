@@ -1,0 +1,185 @@
+"""Training with validation-based early stopping, resumable checkpoints (SSHN §4.4, App. A).
+
+One loop for every method: each step draws phi from `model.sample_phi` (Fixed: its own phi;
+SSHN: U(phi_range)), one minibatch, and takes an Adam step on the loss of the current phase.
+Phases: cross-entropy until validation Dice stops improving (`patience` validations without a
+new best) or `max_steps`; then, if `dice_finetune_steps` > 0, soft-Dice fine-tuning from the
+best cross-entropy weights, stopped the same way (§4.1). The best validation weights are kept.
+
+A checkpoint every `checkpoint_every` steps holds model, optimizer, RNG states and history,
+so an interrupted run resumes where it stopped and ends with the same numbers.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .data import SegmentationDataset, SegmentationSplit
+from .io import torch_save, write_json, write_text
+from .losses import LOSSES
+from .metrics import dice_per_label, mean_dice
+from .models import save_model
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 16
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.99)  # App. A
+    max_steps: int = 3000  # cap of the cross-entropy phase
+    eval_every: int = 100  # steps between validations
+    patience: int = 5  # validations without improvement before stopping a phase
+    dice_finetune_steps: int = 0  # cap of the soft-Dice phase (0 = no fine-tuning)
+    checkpoint_every: int = 200
+    eval_batch_size: int = 64
+
+    def __post_init__(self):
+        for name in ("batch_size", "max_steps", "eval_every", "patience", "checkpoint_every", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"train.{name} must be a positive integer; got {getattr(self, name)}")
+        if self.dice_finetune_steps < 0:
+            raise ValueError(f"train.dice_finetune_steps must be >= 0; got {self.dice_finetune_steps}")
+        self.betas = tuple(self.betas)
+
+
+@dataclass
+class TrainResult:
+    steps: int = 0  # optimizer steps taken
+    best_val_dice: float = float("-inf")
+    best_step: int = 0
+    train_seconds: float = 0.0  # wall time of the optimizer steps alone
+    wall_seconds: float = 0.0  # wall time of the whole run (validation and checkpoints included)
+    stopped_by: list[str] = field(default_factory=list)  # per phase: "patience" or "max_steps"
+    history: list[dict] = field(default_factory=list)  # one row per validation
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.train_seconds / max(self.steps, 1)
+
+
+def to_tensors(split: SegmentationSplit) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(split.images), torch.from_numpy(split.labels.astype(np.int64))
+
+
+@torch.no_grad()
+def evaluate(model, split: SegmentationSplit, phi: float, num_classes: int, batch_size: int = 64) -> torch.Tensor:
+    """Dice per image and foreground label (N, K-1) of `model` at `phi` on `split`."""
+    model.eval()
+    x, y = to_tensors(split)
+    scores = [dice_per_label(model(x[i:i + batch_size], phi).argmax(1), y[i:i + batch_size], num_classes)
+              for i in range(0, len(x), batch_size)]
+    return torch.cat(scores)
+
+
+def validation_dice(model, split, phis, num_classes, batch_size) -> float:
+    """Mean Dice over the validation phis (one phi for Fixed, a grid for SSHN)."""
+    return float(np.mean([mean_dice(evaluate(model, split, p, num_classes, batch_size)) for p in phis]))
+
+
+def _run_key(model, cfg: TrainConfig, seed: int, val_phis) -> str:
+    blob = json.dumps({"model": model.config, "train": asdict(cfg), "seed": seed, "val_phis": list(val_phis)},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def train(model: torch.nn.Module, data: SegmentationDataset, cfg: TrainConfig, seed: int, val_phis,
+          checkpoint: str | Path | None = None, progress: bool = True) -> TrainResult:
+    """Train `model` in place on data['train'], early-stopping on data['val']; returns the record.
+
+    The model's initial weights must already be seeded by the caller (torch.manual_seed(seed)
+    before create_model); `seed` here drives minibatch and phi sampling.
+    """
+    x_train, y_train = to_tensors(data["train"])
+    if len(x_train) < cfg.batch_size:
+        raise ValueError(f"train.batch_size={cfg.batch_size} exceeds the {len(x_train)} training images")
+    loss_fns = [LOSSES["ce"]] + ([LOSSES["dice"]] if cfg.dice_finetune_steps > 0 else [])
+    caps = [cfg.max_steps, cfg.dice_finetune_steps]
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+    key = _run_key(model, cfg, seed, val_phis)
+    res, phase, phase_step, stale = TrainResult(), 0, 0, 0
+    best_state = copy.deepcopy(model.state_dict())
+
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if checkpoint and checkpoint.exists():
+        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        if ck["key"] == key:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            gen.set_state(ck["gen"])
+            torch.set_rng_state(ck["torch_rng"])
+            best_state, res = ck["best_state"], TrainResult(**ck["result"])
+            phase, phase_step, stale = ck["phase"], ck["phase_step"], ck["stale"]
+            print(f"resumed from {checkpoint} at step {res.steps}")
+        else:
+            print(f"ignoring {checkpoint}: it belongs to another configuration")
+
+    def save_checkpoint():
+        if checkpoint:
+            torch_save({"key": key, "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
+                        "torch_rng": torch.get_rng_state(), "best_state": best_state, "result": asdict(res),
+                        "phase": phase, "phase_step": phase_step, "stale": stale}, checkpoint)
+
+    start = time.perf_counter() - res.wall_seconds
+    bar = tqdm(total=sum(caps[:len(loss_fns)]), initial=res.steps, desc=type(model).__name__, disable=not progress)
+    while phase < len(loss_fns):
+        loss_fn = loss_fns[phase]
+        while phase_step < caps[phase] and stale < cfg.patience:
+            model.train()
+            t0 = time.perf_counter()
+            idx = torch.randperm(len(x_train), generator=gen)[: cfg.batch_size]
+            phi = model.sample_phi(gen)
+            loss = loss_fn(model(x_train[idx], phi), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            res.train_seconds += time.perf_counter() - t0
+            res.steps += 1
+            phase_step += 1
+            bar.update()
+            if phase_step % cfg.eval_every == 0 or phase_step == caps[phase]:
+                score = validation_dice(model, data["val"], val_phis, data.num_classes, cfg.eval_batch_size)
+                if score > res.best_val_dice:
+                    res.best_val_dice, res.best_step, stale = score, res.steps, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    stale += 1
+                res.history.append({"step": res.steps, "phase": ["ce", "dice"][phase], "loss": loss.item(),
+                                    "val_dice": score})
+                bar.set_postfix(loss=f"{loss.item():.3f}", val_dice=f"{score:.3f}", best=f"{res.best_val_dice:.3f}")
+            if res.steps % cfg.checkpoint_every == 0:
+                res.wall_seconds = time.perf_counter() - start
+                save_checkpoint()
+        res.stopped_by.append("patience" if stale >= cfg.patience else "max_steps")
+        phase, phase_step, stale = phase + 1, 0, 0
+        model.load_state_dict(best_state)  # the next phase (and the result) starts from the best weights
+        if phase < len(loss_fns):
+            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
+        res.wall_seconds = time.perf_counter() - start
+        save_checkpoint()
+    bar.close()
+    return res
+
+
+def save_run(out_dir, model, result: TrainResult, **info) -> dict:
+    """Write model.pt, metrics.json (summary) and history.csv of a finished run; returns the summary."""
+    out_dir = Path(out_dir)
+    summary = {**info, "method": type(model).__name__, "config": model.config, "steps": result.steps,
+               "best_step": result.best_step, "best_val_dice": result.best_val_dice,
+               "train_seconds": result.train_seconds, "wall_seconds": result.wall_seconds,
+               "seconds_per_step": result.seconds_per_step, "stopped_by": result.stopped_by,
+               "parameters": sum(p.numel() for p in model.parameters())}
+    save_model(model, out_dir / "model.pt")
+    rows = ["step,phase,loss,val_dice"] + [f"{h['step']},{h['phase']},{h['loss']:.6g},{h['val_dice']:.6g}"
+                                           for h in result.history]
+    write_text(out_dir / "history.csv", "\n".join(rows) + "\n")
+    write_json(out_dir / "metrics.json", summary)
+    return summary

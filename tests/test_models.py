@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+
+from hyperscale.models import (MODELS, SSHN, UNet, conv_layout, create_model, load_model, materialize, save_model,
+                               scaled_size)
+from hyperscale.models.sshn import HyperNet
+
+TINY = dict(in_channels=1, num_classes=3, width=4, n_stages=5)
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.07, 0.5, 1.0])
+@pytest.mark.parametrize("size", [(32, 32), (33, 47), (17, 9)])
+def test_output_shape_at_any_phi_and_odd_size(phi, size):
+    x = torch.randn(2, 1, *size)
+    assert UNet(**TINY, phi=phi)(x).shape == (2, 3, *size)
+    assert SSHN(**TINY)(x, phi).shape == (2, 3, *size)
+
+
+def test_scaled_size_rounds_half_up_and_never_reaches_zero():
+    assert [scaled_size(64, p) for p in (0.0, 0.01, 0.25, 0.5, 1.0)] == [1, 1, 16, 32, 64]
+    assert scaled_size(5, 0.5) == 3  # 2.5 rounds up (Python's round() would give 2)
+    assert scaled_size(7, 0.5) == 4
+
+
+def test_encoder_sizes_follow_phi(monkeypatch):
+    """Each conv sees the resolution of its stage: at phi = 0.5, 64 -> 32 -> 16 -> 8 -> 4 and back."""
+    seen = []
+    conv2d = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda x, w, b, **kw: seen.append(x.shape[-1]) or conv2d(x, w, b, **kw))
+    UNet(**TINY, phi=0.5)(torch.randn(1, 1, 64, 64))
+    assert seen == [64, 64, 32, 32, 16, 16, 8, 8, 4, 4, 8, 8, 16, 16, 32, 32, 64, 64, 64]
+
+
+def test_hypernetwork_predicts_every_primary_parameter():
+    sshn, unet = SSHN(**TINY), UNet(**TINY)
+    theta = sshn.theta(0.3)
+    assert sum(w.numel() + b.numel() for w, b in theta.values()) == sum(p.numel() for p in unet.parameters())
+    for name, conv in unet.convs.items():
+        assert theta[name][0].shape == conv.weight.shape and theta[name][1].shape == conv.bias.shape
+    # one head per tensor (App. A), each fed by the 100-unit layer
+    assert len(sshn.hyper.heads) == 2 * len(conv_layout(1, 3, 4))
+    assert all(h.in_features == 100 for h in sshn.hyper.heads.values())
+
+
+def test_hypernetwork_output_depends_on_phi():
+    sshn = SSHN(**TINY)
+    (w1, _), (w2, _) = sshn.theta(0.1)["enc0a"], sshn.theta(0.4)["enc0a"]
+    assert not torch.allclose(w1, w2)
+
+
+def test_materialized_net_equals_hypernetwork_path():
+    sshn = SSHN(**TINY).eval()
+    x = torch.randn(3, 1, 29, 35)
+    for phi in (0.0, 0.23, 0.5):
+        plain = materialize(sshn, phi)
+        assert isinstance(plain, UNet) and plain.phi == phi
+        with torch.no_grad():
+            torch.testing.assert_close(plain(x), sshn(x, phi), rtol=1e-5, atol=1e-6)
+
+
+def test_paper_init_is_kaiming_fan_out_with_zero_bias():
+    hyper = HyperNet(conv_layout(1, 3, 8), init="paper")
+    head = hyper.heads["enc1a_weight"]  # predicts 8 x 8 x 3 x 3 = 576 values
+    assert head.weight.std().item() == pytest.approx(math.sqrt(2 / 576), rel=0.05)
+    assert torch.all(head.bias == 0) and torch.all(hyper.trunk[0].bias == 0)
+
+
+def test_conv_default_init_starts_at_the_default_conv_scale():
+    hyper = HyperNet(conv_layout(1, 3, 8), init="conv_default")
+    w, _ = hyper(0.3)["enc1a"]
+    bound = 1 / math.sqrt(8 * 9)  # nn.Conv2d's default init bound for fan_in = 72
+    assert w.abs().max().item() < 1.2 * bound
+    assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "half", None])
+def test_bad_phi_is_rejected_with_a_clear_message(bad):
+    with pytest.raises(ValueError, match="phi"):
+        SSHN(**TINY)(torch.randn(1, 1, 16, 16), bad)
+    with pytest.raises(ValueError, match="phi"):
+        UNet(**TINY, phi=bad)
+
+
+def test_wrong_channel_count_is_rejected_before_torch_fails():
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+        UNet(**TINY)(torch.randn(2, 3, 16, 16))
+    with pytest.raises(ValueError, match="batch dimension"):
+        SSHN(**TINY)(torch.randn(1, 16, 16), 0.5)
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="unknown method"):
+        create_model("resnet")
+    with pytest.raises(ValueError, match="init"):
+        SSHN(**TINY, init="xavier")
+    with pytest.raises(ValueError, match="low <= high"):
+        SSHN(**TINY, phi_range=(0.5, 0.1))
+
+
+def test_sample_phi():
+    g = torch.Generator().manual_seed(0)
+    assert UNet(**TINY, phi=0.3).sample_phi(g) == 0.3
+    draws = [SSHN(**TINY, phi_range=(0.2, 0.4)).sample_phi(g) for _ in range(200)]
+    assert 0.2 <= min(draws) and max(draws) <= 0.4 and max(draws) - min(draws) > 0.15
+
+
+@pytest.mark.parametrize("method", sorted(MODELS))
+def test_every_registered_model_runs_saves_and_reloads(method, tmp_path):
+    model = create_model(method, **TINY).eval()
+    x = torch.randn(2, 1, 20, 20)
+    with torch.no_grad():
+        y = model(x, 0.4)
+    assert torch.isfinite(y).all()
+    save_model(model, tmp_path / "m.pt")
+    again = load_model(tmp_path / "m.pt")
+    with torch.no_grad():
+        torch.testing.assert_close(again(x, 0.4), y)
