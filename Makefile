@@ -18,7 +18,6 @@ PIP_ARGS ?=
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
-export MPLBACKEND := Agg
 # tcmalloc makes training ~1.8x faster here (STUDY.md); decided when a recipe runs, because
 # `make setup` may have just installed it.
 WITH_TCMALLOC = if [ -e $(TCMALLOC) ]; then export LD_PRELOAD=$(TCMALLOC); fi;

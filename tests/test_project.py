@@ -60,3 +60,12 @@ def test_pipeline_names_fixed_runs_like_the_library():
     template = re.search(r"runs/train/(fixed-phi)\$\{item\.phi\}", dvc)
     assert template and fixed_run_name(0.1) == template.group(1) + "0.1"
     assert fixed_run_name(0.05) == "fixed-phi0.05"
+
+
+def test_notebook_runner_rejects_unknown_parameters(tmp_path, capsys):
+    from hyperscale.notebook import main
+
+    with pytest.raises(SystemExit):
+        main([str(ROOT / "notebooks/train.ipynb"), str(tmp_path / "out.ipynb"), "-p", "learning_rate", "0.1"])
+    assert "no parameter(s) ['learning_rate']" in capsys.readouterr().err
+    assert not (tmp_path / "out.ipynb").exists()

@@ -26,7 +26,7 @@ from .data import SegmentationDataset, SegmentationSplit
 from .io import torch_save, write_json, write_text
 from .losses import LOSSES
 from .metrics import dice_per_label, mean_dice
-from .models import save_model
+from .models import method_of, save_model
 
 
 @dataclass
@@ -129,7 +129,8 @@ def train(model: torch.nn.Module, data: SegmentationDataset, cfg: TrainConfig, s
                         "phase": phase, "phase_step": phase_step, "stale": stale}, checkpoint)
 
     start = time.perf_counter() - res.wall_seconds
-    bar = tqdm(total=sum(caps[:len(loss_fns)]), initial=res.steps, desc=type(model).__name__, disable=not progress)
+    bar = tqdm(total=sum(caps[:len(loss_fns)]), initial=res.steps, desc=type(model).__name__, disable=not progress,
+               mininterval=1.0)
     while phase < len(loss_fns):
         loss_fn = loss_fns[phase]
         while phase_step < caps[phase] and stale < cfg.patience:
@@ -172,7 +173,7 @@ def train(model: torch.nn.Module, data: SegmentationDataset, cfg: TrainConfig, s
 def save_run(out_dir, model, result: TrainResult, **info) -> dict:
     """Write model.pt, metrics.json (summary) and history.csv of a finished run; returns the summary."""
     out_dir = Path(out_dir)
-    summary = {**info, "method": type(model).__name__, "config": model.config, "steps": result.steps,
+    summary = {**info, "method": method_of(model), "config": model.config, "steps": result.steps,
                "best_step": result.best_step, "best_val_dice": result.best_val_dice,
                "train_seconds": result.train_seconds, "wall_seconds": result.wall_seconds,
                "seconds_per_step": result.seconds_per_step, "stopped_by": result.stopped_by,
