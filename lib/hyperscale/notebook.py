@@ -2,12 +2,15 @@
 
 The notebook gets the sections of params.yaml that its `parameters` cell declares (replacing
 the smoke defaults there), then the `-p` values (parsed as YAML: `-p phi 0.1` is a float).
+`{name}` in the notebook's first markdown cell is replaced by that parameter's value, so pages
+from one notebook get their own titles in the book.
 papermill executes it into a temporary file that replaces OUT only when every cell ran, so a
 failed stage never leaves a half-executed notebook behind.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -39,6 +42,9 @@ def main(argv=None) -> None:
         papermill.execute_notebook(str(args.input), str(tmp), parameters=parameters, progress_bar=False,
                                    stdout_file=sys.stdout, stderr_file=sys.stderr)
         nb = nbformat.read(tmp, as_version=4)
+        title = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+        if title is not None:
+            title.source = re.sub(r"\{(\w+)\}", lambda m: str(parameters.get(m[1], m[0])), title.source)
         for cell in nb.cells:
             tags = cell.metadata.setdefault("tags", [])
             if "parameters" in tags:  # the smoke defaults, replaced by the next cell
