@@ -51,11 +51,12 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
         torch.testing.assert_close(p, q)
 
 
-def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path):
+def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path, capsys):
     ckpt = tmp_path / "checkpoint.pt"
     train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
     other = train(fresh(), toy_data, TrainConfig(**{**CFG, "lr": 1e-3}), seed=1, val_phis=[0.5], checkpoint=ckpt,
                   progress=False)
+    assert "ignoring" in capsys.readouterr().out
     assert other.steps == CFG["max_steps"]
 
 
@@ -92,3 +93,21 @@ def test_bad_config_is_rejected(bad):
 def test_batch_larger_than_dataset_is_rejected(toy_data):
     with pytest.raises(ValueError, match="batch_size"):
         train(fresh(), toy_data, TrainConfig(**{**CFG, "batch_size": 64}), seed=0, val_phis=[0.5], progress=False)
+
+
+def test_checkpoint_of_other_data_is_ignored(toy_data, tmp_path, capsys):
+    ckpt = tmp_path / "checkpoint.pt"
+    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    toy_data["train"].images[0, 0, 0, 0] += 1.0
+    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    assert "ignoring" in capsys.readouterr().out
+
+
+def test_finished_checkpoint_returns_the_result_without_training(toy_data, tmp_path):
+    ckpt = tmp_path / "checkpoint.pt"
+    first_model, again_model = fresh(), fresh()
+    first = train(first_model, toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    again = train(again_model, toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    assert again.history == first.history and again.train_seconds == first.train_seconds
+    for p, q in zip(again_model.parameters(), first_model.parameters()):
+        torch.testing.assert_close(p, q)

@@ -7,7 +7,9 @@ new best) or `max_steps`; then, if `dice_finetune_steps` > 0, soft-Dice fine-tun
 best cross-entropy weights, stopped the same way (§4.1). The best validation weights are kept.
 
 A checkpoint every `checkpoint_every` steps holds model, optimizer, RNG states and history,
-so an interrupted run resumes where it stopped and ends with the same numbers.
+so an interrupted run resumes where it stopped and ends with the same numbers. It is reused
+only if configuration, seed, training data and the library's code are all unchanged; a
+finished run's checkpoint then returns its result without training again.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from .data import SegmentationDataset, SegmentationSplit
-from .io import torch_save, write_json, write_text
+from .io import checksum_arrays, torch_save, write_json, write_text
 from .losses import LOSSES
 from .metrics import dice_per_label, mean_dice
 from .models import method_of, save_model
@@ -84,9 +86,12 @@ def validation_dice(model, split, phis, num_classes, batch_size) -> float:
     return float(np.mean([mean_dice(evaluate(model, split, p, num_classes, batch_size)) for p in phis]))
 
 
-def _run_key(model, cfg: TrainConfig, seed: int, val_phis) -> str:
-    blob = json.dumps({"model": model.config, "train": asdict(cfg), "seed": seed, "val_phis": list(val_phis)},
-                      sort_keys=True)
+def _run_key(model, data: SegmentationDataset, cfg: TrainConfig, seed: int, val_phis) -> str:
+    """What a checkpoint must match to be resumed: configuration, seed, data and library code."""
+    arrays = {f"{s}_{k}": getattr(data[s], k) for s in ("train", "val") for k in ("images", "labels")}
+    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.rglob("*.py"))))
+    blob = json.dumps({"model": model.config, "train": asdict(cfg), "seed": seed, "val_phis": list(val_phis),
+                       "data": checksum_arrays(arrays), "code": code.hexdigest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -104,7 +109,7 @@ def train(model: torch.nn.Module, data: SegmentationDataset, cfg: TrainConfig, s
     caps = [cfg.max_steps, cfg.dice_finetune_steps]
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
-    key = _run_key(model, cfg, seed, val_phis)
+    key = _run_key(model, data, cfg, seed, val_phis)
     res, phase, phase_step, stale = TrainResult(), 0, 0, 0
     best_state = copy.deepcopy(model.state_dict())
 
