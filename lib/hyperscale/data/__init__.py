@@ -47,6 +47,13 @@ class SegmentationDataset:
     def in_channels(self) -> int:
         return self.splits["train"].images.shape[1]
 
+    def arrays(self, splits=None) -> dict[str, np.ndarray]:
+        """{'<split>_images': ..., '<split>_labels': ...} of the named splits (default: all)."""
+        return {f"{s}_{k}": getattr(self[s], k) for s in (splits or self.splits) for k in ("images", "labels")}
+
+    def checksum(self, splits=None) -> str:
+        return checksum_arrays(self.arrays(splits))
+
     def __getitem__(self, split: str) -> SegmentationSplit:
         if split not in self.splits:
             raise KeyError(f"dataset {self.name!r} has splits {sorted(self.splits)}; got {split!r}")
@@ -56,8 +63,7 @@ class SegmentationDataset:
 def save_npz_dataset(ds: SegmentationDataset, root) -> str:
     """Write `ds` as meta.json + {split}.npz under `root`; returns the content checksum."""
     root = Path(root)
-    arrays = {f"{s}_{k}": getattr(ds.splits[s], k) for s in ds.splits for k in ("images", "labels")}
-    checksum = checksum_arrays(arrays)
+    checksum = ds.checksum()
     for s, split in ds.splits.items():
         save_arrays(root / f"{s}.npz", {"images": split.images, "labels": split.labels})
     # meta.json last: its presence marks a complete dataset.
@@ -78,14 +84,13 @@ def load_npz_dataset(root, verify: bool = True) -> SegmentationDataset:
     for s in meta["splits"]:
         a = load_arrays(root / f"{s}.npz")
         splits[s] = SegmentationSplit(images=a["images"], labels=a["labels"])
-    if verify:
-        arrays = {f"{s}_{k}": getattr(splits[s], k) for s in splits for k in ("images", "labels")}
-        if checksum_arrays(arrays) != meta["checksum"]:
-            raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; "
-                             f"rebuild it with `dvc repro -f data`.")
     name, label_names = meta.pop("name"), meta.pop("label_names")
     del meta["splits"]
-    return SegmentationDataset(name=name, label_names=label_names, splits=splits, meta=meta)
+    ds = SegmentationDataset(name=name, label_names=label_names, splits=splits, meta=meta)
+    if verify and ds.checksum() != meta["checksum"]:
+        raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; "
+                         f"rebuild it with `dvc repro -f data`.")
+    return ds
 
 
 # Loaders by dataset name. The papers' datasets (OASIS-2D, Pets, CUB, ...) register here.
