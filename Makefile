@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
-APT_PACKAGES := mricron-data libtcmalloc-minimal4
+APT_PACKAGES := mricron-data dataset-fashion-mnist libtcmalloc-minimal4
 TCMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libtcmalloc_minimal.so.4
 # Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
 # where torch==2.13.0 would otherwise resolve to a CUDA build.

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from hyperscale.data import SegmentationDataset, SegmentationSplit
+from hyperscale.data import Dataset, Split
 
 
 @pytest.fixture
-def toy_data() -> SegmentationDataset:
+def toy_data() -> Dataset:
     """A tiny random 3-class dataset: enough to exercise training code in well under a second."""
     rng = np.random.default_rng(0)
 
@@ -15,9 +15,9 @@ def toy_data() -> SegmentationDataset:
         labels[:, 4:12, 4:12] = 1
         labels[:, 6:9, 6:9] = 2
         images = (labels[:, None] / 2 + rng.normal(0, 0.1, (n, 1, 16, 16))).astype(np.float32)
-        return SegmentationSplit(images=images, labels=labels)
+        return Split(images=images, labels=labels)
 
-    return SegmentationDataset("toy", ["background", "a", "b"], {"train": split(8), "val": split(4), "test": split(4)})
+    return Dataset("toy", ["background", "a", "b"], {"train": split(8), "val": split(4), "test": split(4)})
 
 
 @pytest.fixture(autouse=True)

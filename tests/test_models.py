@@ -106,14 +106,19 @@ def test_sample_phi():
     assert 0.2 <= min(draws) and max(draws) <= 0.4 and max(draws) - min(draws) > 0.15
 
 
+CLASSIFIER_TINY = dict(num_classes=3, in_chans=1, input_size=16, width_mult=0.0625, design="adaptor")
+
+
 @pytest.mark.parametrize("method", sorted(MODELS))
 def test_every_registered_model_runs_saves_and_reloads(method, tmp_path):
-    model = create_model(method, **TINY).eval()
-    x = torch.randn(2, 1, 20, 20)
+    segmentation = method in ("fixed", "sshn")
+    model = create_model(method, **(TINY if segmentation else CLASSIFIER_TINY)).eval()
+    x = torch.randn(2, 1, 20, 20) if segmentation else torch.randn(2, 1, 16, 16)
+    args = (0.4,) if segmentation else ()
     with torch.no_grad():
-        y = model(x, 0.4)
+        y = model(x, *args)
     assert torch.isfinite(y).all()
     save_model(model, tmp_path / "m.pt")
     again = load_model(tmp_path / "m.pt")
     with torch.no_grad():
-        torch.testing.assert_close(again(x, 0.4), y)
+        torch.testing.assert_close(again(x, *args), y)

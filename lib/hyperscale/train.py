@@ -24,11 +24,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .data import SegmentationDataset, SegmentationSplit
+from .data import Dataset, Split
 from .io import torch_save, write_json, write_text
 from .losses import LOSSES
 from .metrics import dice_per_label, mean_dice
 from .models import method_of, save_model
+
+
+_LIB = Path(__file__).parent
+# The library files a segmentation training run depends on (dvc.yaml's train deps list the same).
+TRAIN_CODE = ("train.py", "losses.py", "metrics.py", "data/__init__.py", "models/__init__.py", "models/unet.py",
+              "models/sshn.py")
 
 
 @dataclass
@@ -67,12 +73,12 @@ class TrainResult:
         return self.train_seconds / max(self.steps, 1)
 
 
-def to_tensors(split: SegmentationSplit) -> tuple[torch.Tensor, torch.Tensor]:
+def to_tensors(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(split.images), torch.from_numpy(split.labels.astype(np.int64))
 
 
 @torch.no_grad()
-def evaluate(model, split: SegmentationSplit, phi: float, num_classes: int, batch_size: int = 64) -> torch.Tensor:
+def evaluate(model, split: Split, phi: float, num_classes: int, batch_size: int = 64) -> torch.Tensor:
     """Dice per image and foreground label (N, K-1) of `model` at `phi` on `split`."""
     model.eval()
     x, y = to_tensors(split)
@@ -86,15 +92,15 @@ def validation_dice(model, split, phis, num_classes, batch_size) -> float:
     return float(np.mean([mean_dice(evaluate(model, split, p, num_classes, batch_size)) for p in phis]))
 
 
-def _run_key(model, data: SegmentationDataset, cfg: TrainConfig, seed: int, val_phis) -> str:
+def _run_key(model, data: Dataset, cfg: TrainConfig, seed: int, val_phis) -> str:
     """What a checkpoint must match to be resumed: configuration, seed, data and library code."""
-    code = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.rglob("*.py"))))
+    code = hashlib.sha256(b"".join((_LIB / f).read_bytes() for f in TRAIN_CODE))
     blob = json.dumps({"model": model.config, "train": asdict(cfg), "seed": seed, "val_phis": list(val_phis),
                        "data": data.checksum(["train", "val"]), "code": code.hexdigest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def train(model: torch.nn.Module, data: SegmentationDataset, cfg: TrainConfig, seed: int, val_phis,
+def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, val_phis,
           checkpoint: str | Path | None = None, progress: bool = True) -> TrainResult:
     """Train `model` in place on data['train'], early-stopping on data['val']; returns the record.
 

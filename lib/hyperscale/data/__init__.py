@@ -1,7 +1,8 @@
-"""Segmentation datasets behind one interface.
+"""Datasets behind one interface, for segmentation and classification.
 
-A dataset is a `SegmentationDataset`: named splits of images (N, C, H, W) float32 and integer
-label maps (N, H, W) with 0 = background, plus the label names. `load_dataset(name, root)`
+A dataset is a `Dataset`: named splits of images (N, C, H, W) float32 and integer labels,
+plus the label names. Segmentation labels are maps (N, H, W) with 0 = background;
+classification labels are class indices (N,). `load_dataset(name, root)`
 returns one; each loader reads its own on-disk layout (the embedded sets are written by this
 package as `meta.json` + one `.npz` per split; the papers' real datasets keep their published
 layouts and get loaders here as they are added).
@@ -23,24 +24,24 @@ class DataMissingError(FileNotFoundError):
 
 
 @dataclass(frozen=True)
-class SegmentationSplit:
+class Split:
     images: np.ndarray  # (N, C, H, W) float32
-    labels: np.ndarray  # (N, H, W) uint8; 0 = background
+    labels: np.ndarray  # (N, H, W) label maps, 0 = background; or (N,) class indices
 
     def __len__(self) -> int:
         return len(self.images)
 
 
 @dataclass(frozen=True)
-class SegmentationDataset:
+class Dataset:
     name: str
-    label_names: list[str]  # label_names[k] names label value k; [0] is the background
-    splits: dict[str, SegmentationSplit]
+    label_names: list[str]  # label_names[k] names label value k; for segmentation [0] is the background
+    splits: dict[str, Split]
     meta: dict = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
-        """Number of output channels a segmentation net needs (background included)."""
+        """Number of outputs a net needs (for segmentation, background included)."""
         return len(self.label_names)
 
     @property
@@ -54,13 +55,13 @@ class SegmentationDataset:
     def checksum(self, splits=None) -> str:
         return checksum_arrays(self.arrays(splits))
 
-    def __getitem__(self, split: str) -> SegmentationSplit:
+    def __getitem__(self, split: str) -> Split:
         if split not in self.splits:
             raise KeyError(f"dataset {self.name!r} has splits {sorted(self.splits)}; got {split!r}")
         return self.splits[split]
 
 
-def save_npz_dataset(ds: SegmentationDataset, root) -> str:
+def save_npz_dataset(ds: Dataset, root) -> str:
     """Write `ds` as meta.json + {split}.npz under `root`; returns the content checksum."""
     root = Path(root)
     checksum = ds.checksum()
@@ -72,7 +73,7 @@ def save_npz_dataset(ds: SegmentationDataset, root) -> str:
     return checksum
 
 
-def load_npz_dataset(root, verify: bool = True) -> SegmentationDataset:
+def load_npz_dataset(root, verify: bool = True) -> Dataset:
     root = Path(root)
     meta_path = root / "meta.json"
     if not meta_path.exists():
@@ -83,10 +84,10 @@ def load_npz_dataset(root, verify: bool = True) -> SegmentationDataset:
     splits = {}
     for s in meta["splits"]:
         a = load_arrays(root / f"{s}.npz")
-        splits[s] = SegmentationSplit(images=a["images"], labels=a["labels"])
+        splits[s] = Split(images=a["images"], labels=a["labels"])
     name, label_names = meta.pop("name"), meta.pop("label_names")
     del meta["splits"]
-    ds = SegmentationDataset(name=name, label_names=label_names, splits=splits, meta=meta)
+    ds = Dataset(name=name, label_names=label_names, splits=splits, meta=meta)
     if verify and ds.checksum() != meta["checksum"]:
         raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; "
                          f"rebuild it with `dvc repro -f data`.")
@@ -96,8 +97,12 @@ def load_npz_dataset(root, verify: bool = True) -> SegmentationDataset:
 # Loaders by dataset name. The papers' datasets (OASIS-2D, Pets, CUB, ...) register here.
 LOADERS = {"atlas2d": load_npz_dataset}
 
+from .classification import CLASSIFICATION_LOADERS  # noqa: E402  (it needs Dataset, defined above)
 
-def load_dataset(name: str, root) -> SegmentationDataset:
+LOADERS.update(CLASSIFICATION_LOADERS)
+
+
+def load_dataset(name: str, root) -> Dataset:
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}")
     return LOADERS[name](root)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from . import DataMissingError, SegmentationDataset, SegmentationSplit
+from . import DataMissingError, Dataset, Split
 
 TEMPLATES = Path("/usr/share/mricron/templates")
 DEBIAN_PACKAGE = "mricron-data"
@@ -183,7 +183,7 @@ def render_sample(t1_slice, lab_slice, centre, size, warp_factor, fov_mm, aug, r
 
 def build(size=(64, 64), warp_factor=2, fov_mm=157.0, min_brain_fraction=0.1,
           split_pattern=(12, 2, 3, 2, 3, 2), copies=None, augment=None, seed=0,
-          templates_dir=TEMPLATES, progress=False) -> SegmentationDataset:
+          templates_dir=TEMPLATES, progress=False) -> Dataset:
     """Build atlas2d in memory (deterministic: same arguments, same arrays).
 
     copies: samples per slice for each split, e.g. {"train": 8, "val": 4, "test": 4}.
@@ -230,7 +230,7 @@ def build(size=(64, 64), warp_factor=2, fov_mm=157.0, min_brain_fraction=0.1,
             rng = np.random.default_rng([seed, si, int(ys[k]), c])
             imgs[j, 0], labs[j] = render_sample(t1[:, ys[k], :], lab3d[:, ys[k], :], centre, size,
                                                 warp_factor, fov_mm, aug, rng, K)
-        splits[split] = SegmentationSplit(images=imgs, labels=labs)
+        splits[split] = Split(images=imgs, labels=labs)
 
     fg = lab3d[brain]
     meta = {
@@ -244,4 +244,4 @@ def build(size=(64, 64), warp_factor=2, fov_mm=157.0, min_brain_fraction=0.1,
         "volume_fraction": {n: float((fg == i).mean()) for i, n in enumerate(LABEL_NAMES) if i > 0},
         "groups": {n: list(b) for n, b in GROUPS.items()},
     }
-    return SegmentationDataset(name="atlas2d", label_names=LABEL_NAMES, splits=splits, meta=meta)
+    return Dataset(name="atlas2d", label_names=LABEL_NAMES, splits=splits, meta=meta)

@@ -1,18 +1,21 @@
 """Model registry: every method is built by `create_model(method, **config)` and saved as
 {method, config, state} so `load_model(path)` needs no architecture flags.
 
-Every model answers `model(x, phi)` with logits and `model.sample_phi(generator)` with the phi
-to train the next step at, so one training loop serves all methods.
+Segmentation models ("fixed", "sshn") answer `model(x, phi)` with logits and
+`model.sample_phi(generator)` with the phi to train the next step at, so one training loop
+(train.py) serves them all. Classifiers (vgg16, resnet50, mobilenetv2; classify.py) answer
+`model(x)` and carry their shape adaptors.
 """
 from __future__ import annotations
 
 import torch
 
 from ..io import torch_save
+from .classifiers import CLASSIFIERS
 from .sshn import SSHN, materialize
 from .unet import UNet, check_phi, conv_layout, scaled_size, unet_apply
 
-MODELS = {"fixed": UNet, "sshn": SSHN}
+MODELS = {"fixed": UNet, "sshn": SSHN, **CLASSIFIERS}
 
 
 def create_model(method: str, **config) -> torch.nn.Module:

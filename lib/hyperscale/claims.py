@@ -1,0 +1,136 @@
+"""The claims ledger: every claim of a paper, the measure that tests it and a computed verdict.
+
+A paper's claims live in `references/<paper>.claims.yaml` (shape: ../shared/CLAIMS.md). Each
+names a `rule` from RULES and the `measure` (a key of the measures dict the chapter computes
+from stage outputs) it applies to; `evaluate` returns the ledger table. Rules are decided
+before the results are seen and never typed as verdicts.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+VERDICTS = ("reproduced", "partly", "not reproduced", "not testable offline")
+FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note")
+
+
+def _fmt(x) -> str:
+    if isinstance(x, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in x.items())
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_fmt(v) for v in x) + "]"
+    if isinstance(x, (float, np.floating)):
+        return "nan" if math.isnan(x) else f"{x:.3g}"
+    return str(x)
+
+
+def better_everywhere(m: dict, frac: float = 1.0, alpha: float = 0.05) -> tuple[str, str]:
+    """m = {case: (difference, p_value)}: reproduced if the difference is > 0 in >= `frac` of
+    cases and no case is significantly negative (p < alpha); partly if some case is > 0."""
+    diffs = {k: v[0] for k, v in m.items()}
+    pos = sum(d > 0 for d in diffs.values()) / len(diffs)
+    sig_neg = [k for k, (d, p) in m.items() if d < 0 and p < alpha]
+    verdict = "reproduced" if pos >= frac and not sig_neg else "partly" if pos > 0 else "not reproduced"
+    return verdict, _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in m.items()})
+
+
+def all_above(m: dict) -> tuple[str, str]:
+    """m = {'values': {setting: value}, 'baseline': b}: reproduced if every value > b, partly if at least half."""
+    vals, b = m["values"], m["baseline"]
+    share = sum(v > b for v in vals.values()) / len(vals)
+    verdict = "reproduced" if share == 1 else "partly" if share >= 0.5 else "not reproduced"
+    return verdict, _fmt({**{k: f"{v:.2f}" for k, v in vals.items()}, "baseline": f"{b:.2f}"})
+
+
+def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
+    """m = {setting: value}: reproduced if max - min <= tol, partly if <= 2 tol."""
+    spread = max(m.values()) - min(m.values())
+    verdict = "reproduced" if spread <= tol else "partly" if spread <= 2 * tol else "not reproduced"
+    return verdict, f"spread {spread:.2f} over {len(m)} settings (tolerance {tol})"
+
+
+def near_best(m: dict, tol: float) -> tuple[str, str]:
+    """m = {'values': {setting: value}, 'chosen': setting}: reproduced if the chosen setting is within tol of the best."""
+    vals, chosen = m["values"], m["chosen"]
+    best = max(vals, key=vals.get)
+    gap = vals[best] - vals[chosen]
+    return ("reproduced" if gap <= tol else "not reproduced"), f"{chosen}: {vals[chosen]:.2f}; best ({best}): {vals[best]:.2f}"
+
+
+def greater(m: dict, alpha: float = 0.05) -> tuple[str, str]:
+    """m = {'a': samples, 'b': {name: samples}} (one value per seed): reproduced if mean(a) > mean(b)
+    for every b with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none."""
+    a = np.asarray(m["a"], float)
+    rows = {k: (a.mean() - np.mean(v), welch_p(a, v)) for k, v in m["b"].items()}
+    ahead = [k for k, (d, _) in rows.items() if d > 0]
+    significant = [k for k in ahead if rows[k][1] < alpha]
+    verdict = ("reproduced" if len(significant) == len(rows) else "partly" if ahead else "not reproduced")
+    return verdict, _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in rows.items()})
+
+
+def welch_p(a, b) -> float:
+    """Two-sided Welch t-test p-value for mean(a) != mean(b); NaN with fewer than 2 values per side."""
+    from scipy.stats import ttest_ind
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def at_least(m: float, threshold: float) -> tuple[str, str]:
+    """A single number: reproduced if >= threshold."""
+    return ("reproduced" if m >= threshold else "not reproduced"), _fmt(m)
+
+
+def at_most(m: float, threshold: float) -> tuple[str, str]:
+    """A single number: reproduced if <= threshold."""
+    return ("reproduced" if m <= threshold else "not reproduced"), _fmt(m)
+
+
+def sign_share(m: dict, sign: int, frac: float = 2 / 3) -> tuple[str, str]:
+    """m = {case: value}: reproduced if sign(value) == sign in >= frac of cases, partly in some."""
+    share = sum(np.sign(v) == sign for v in m.values()) / len(m)
+    verdict = "reproduced" if share >= frac else "partly" if share > 0 else "not reproduced"
+    return verdict, _fmt(m)
+
+
+def not_testable(m=None) -> tuple[str, str]:
+    return "not testable offline", ""
+
+
+RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, greater, at_least,
+                                  at_most, sign_share, not_testable)}
+
+
+def load_claims(path) -> list[dict]:
+    claims = yaml.safe_load(Path(path).read_text())["claims"]
+    ids = [c["id"] for c in claims]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate claim ids {sorted({i for i in ids if ids.count(i) > 1})}")
+    for c in claims:
+        if c["test"]["rule"] not in RULES:
+            raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
+    return claims
+
+
+def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
+    """The ledger: one row per claim with its computed verdict and our value."""
+    rows = []
+    for c in claims:
+        t = c["test"]
+        fn = RULES[t["rule"]]
+        if fn is not_testable:
+            verdict, ours = fn()
+        else:
+            if t["measure"] not in measures:
+                raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
+            verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
+        rows.append({"id": c["id"], "paper": c["paper"], "source": c["source"], "statement": c["statement"],
+                     "paper_value": c.get("paper_value", ""), "measure": t.get("measure", ""),
+                     "rule": c["rule"], "verdict": verdict, "our_value": ours, "note": c.get("note", "")})
+    return pd.DataFrame(rows, columns=list(FIELDS))

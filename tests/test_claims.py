@@ -1,0 +1,48 @@
+"""The claims ledger: rules give known verdicts; every paper's ledger file is well formed."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hyperscale.claims import FIELDS, RULES, all_above, better_everywhere, evaluate, greater, load_claims, near_best
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_rules_known_answers():
+    assert better_everywhere({"a": (1.0, 0.2), "b": (0.5, 0.01)})[0] == "reproduced"
+    assert better_everywhere({"a": (1.0, 0.2), "b": (-0.5, 0.01)}, frac=0.5)[0] == "partly"  # significant loss
+    assert better_everywhere({"a": (-1.0, 0.2)})[0] == "not reproduced"
+    assert all_above({"values": {"x": 2, "y": 0}, "baseline": 1})[0] == "partly"
+    assert near_best({"values": {"x": 80.0, "y": 80.4}, "chosen": "x"}, tol=0.5)[0] == "reproduced"
+    assert near_best({"values": {"x": 80.0, "y": 80.6}, "chosen": "x"}, tol=0.5)[0] == "not reproduced"
+    assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9], "q": [3.0, 3.1, 2.9]}})[0] == "partly"
+    assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9]}})[0] == "reproduced"  # p ~ 1e-3
+    assert greater({"a": [2.0, 1.0], "b": {"p": [1.2, 1.6]}})[0] == "partly"  # ahead, not significant
+
+
+def test_ledger_rows_and_errors(tmp_path):
+    claims = [{"id": "x.one", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
+               "test": {"rule": "at_least", "measure": "m", "args": {"threshold": 1}}},
+              {"id": "x.two", "paper": "x", "source": "§2", "statement": "s", "rule": "r",
+               "test": {"rule": "not_testable"}}]
+    led = evaluate(claims, {"m": 2.0})
+    assert list(led.columns) == list(FIELDS) and led.verdict.tolist() == ["reproduced", "not testable offline"]
+    with pytest.raises(KeyError, match="no measure 'm'"):
+        evaluate(claims, {})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"claims": claims + claims[:1]}))
+    with pytest.raises(ValueError, match="duplicate claim ids"):
+        load_claims(path)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "references").glob("*.yaml")), ids=lambda p: p.name)
+def test_ledger_files_are_well_formed(path):
+    doc = yaml.safe_load(path.read_text())
+    if "claims" not in doc:
+        pytest.skip("no ledger in this file")
+    for c in load_claims(path):
+        assert {"id", "paper", "source", "statement", "rule", "test"} <= set(c), c["id"]
+        assert c["test"]["rule"] in RULES
+        if c["test"]["rule"] == "not_testable":
+            assert c.get("note"), f"{c['id']}: a claim not testable offline must say what it would take"
