@@ -94,12 +94,15 @@ def load_npz_dataset(root, verify: bool = True) -> Dataset:
     return ds
 
 
-# Loaders by dataset name. The papers' datasets (OASIS-2D, Pets, CUB, ...) register here.
+# Loaders by dataset name: the embedded sets, and the papers' real datasets read from their layouts.
 LOADERS = {"atlas2d": load_npz_dataset}
 
-from .classification import CLASSIFICATION_LOADERS  # noqa: E402  (it needs Dataset, defined above)
+# The loaders below need Dataset, defined above.
+from .classification import CLASSIFICATION_LOADERS  # noqa: E402
+from .segmentation import SEGMENTATION_LOADERS  # noqa: E402
 
 LOADERS.update(CLASSIFICATION_LOADERS)
+LOADERS.update(SEGMENTATION_LOADERS)
 
 
 def load_dataset(name: str, root) -> Dataset:
