@@ -111,7 +111,7 @@ CLASSIFIER_TINY = dict(num_classes=3, in_chans=1, input_size=16, width_mult=0.06
 
 @pytest.mark.parametrize("method", sorted(MODELS))
 def test_every_registered_model_runs_saves_and_reloads(method, tmp_path):
-    segmentation = method in ("fixed", "sshn")
+    segmentation = method in ("fixed", "stochastic", "film", "sshn")
     model = create_model(method, **(TINY if segmentation else CLASSIFIER_TINY)).eval()
     x = torch.randn(2, 1, 20, 20) if segmentation else torch.randn(2, 1, 16, 16)
     args = (0.4,) if segmentation else ()

@@ -34,7 +34,7 @@ from .models import method_of, save_model
 _LIB = Path(__file__).parent
 # The library files a segmentation training run depends on (dvc.yaml's train deps list the same).
 TRAIN_CODE = ("train.py", "losses.py", "metrics.py", "data/__init__.py", "models/__init__.py", "models/unet.py",
-              "models/sshn.py")
+              "models/sshn.py", "models/dynamic.py")
 
 
 @dataclass

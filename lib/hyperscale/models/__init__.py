@@ -1,7 +1,7 @@
 """Model registry: every method is built by `create_model(method, **config)` and saved as
 {method, config, state} so `load_model(path)` needs no architecture flags.
 
-Segmentation models ("fixed", "sshn") answer `model(x, phi)` with logits and
+Segmentation models ("fixed", "stochastic", "film", "sshn") answer `model(x, phi)` with logits and
 `model.sample_phi(generator)` with the phi to train the next step at, so one training loop
 (train.py) serves them all. Classifiers (vgg16, resnet50, mobilenetv2; classify.py) answer
 `model(x)` and carry their shape adaptors.
@@ -12,10 +12,11 @@ import torch
 
 from ..io import torch_save
 from .classifiers import CLASSIFIERS
+from .dynamic import FiLM, Stochastic
 from .sshn import SSHN, materialize
 from .unet import UNet, check_phi, conv_layout, scaled_size, unet_apply
 
-MODELS = {"fixed": UNet, "sshn": SSHN, **CLASSIFIERS}
+MODELS = {"fixed": UNet, "stochastic": Stochastic, "film": FiLM, "sshn": SSHN, **CLASSIFIERS}
 
 
 def create_model(method: str, **config) -> torch.nn.Module:
@@ -39,5 +40,5 @@ def load_model(path) -> torch.nn.Module:
     return model.eval()
 
 
-__all__ = ["MODELS", "SSHN", "UNet", "check_phi", "conv_layout", "create_model", "load_model", "materialize",
+__all__ = ["MODELS", "SSHN", "FiLM", "Stochastic", "UNet", "check_phi", "conv_layout", "create_model", "load_model", "materialize",
            "method_of", "save_model", "scaled_size", "unet_apply"]

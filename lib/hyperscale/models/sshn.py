@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .unet import Theta, UNet, check_input, check_phi, conv_layout, unet_apply
+from .unet import Theta, UNet, check_input, check_phi, check_phi_range, conv_layout, unet_apply
 
 INITS = ("paper", "conv_default")
 
@@ -74,9 +74,7 @@ class SSHN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
                  n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper"):
         super().__init__()
-        lo, hi = (check_phi(p) for p in phi_range)
-        if lo > hi:
-            raise ValueError(f"phi_range must be (low, high) with low <= high; got {phi_range}")
+        lo, hi = check_phi_range(phi_range)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            n_hid=list(n_hid), phi_range=[lo, hi], init=init)
         self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages), n_hid, init)
@@ -94,8 +92,9 @@ class SSHN(nn.Module):
         return unet_apply(self.theta(phi), x, phi, self.config["n_stages"])
 
 
-def materialize(model: SSHN, phi: float) -> UNet:
-    """A plain f_phi carrying h(phi)'s weights: inference without the hypernetwork (§3)."""
+def materialize(model, phi: float) -> UNet:
+    """A plain f_phi carrying the model's weights at phi: inference without the hypernetwork (§3)
+    or the FiLM generator (folded into the convs). Works for every model with `theta(phi)`."""
     phi = check_phi(phi)
     keys = ("in_channels", "num_classes", "width", "n_stages")
     net = UNet(**{k: model.config[k] for k in keys}, phi=phi)

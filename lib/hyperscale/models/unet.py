@@ -63,13 +63,30 @@ def check_input(x: Tensor, in_channels: int) -> None:
                          f"by the dataset (in_channels={in_channels}).")
 
 
-def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_slope: float = 0.01) -> Tensor:
-    """f_phi(x; theta): logits (N, num_classes, H, W)."""
+def check_phi_range(phi_range) -> list[float]:
+    """[low, high] of a training prior U(low, high) over phi, or a ValueError."""
+    lo, hi = (check_phi(p) for p in phi_range)
+    if lo > hi:
+        raise ValueError(f"phi_range must be (low, high) with low <= high; got {phi_range}")
+    return [lo, hi]
+
+
+def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_slope: float = 0.01,
+               film: Theta | None = None) -> Tensor:
+    """f_phi(x; theta): logits (N, num_classes, H, W).
+
+    `film` (FiLM baseline) maps a conv name to per-channel (gamma, beta), applied to that
+    conv's output before the activation: gamma * conv(h) + beta.
+    """
 
     def block(h, name):
         for part in "ab":
             w, b = theta[f"{name}{part}"]
-            h = F.leaky_relu(F.conv2d(h, w, b, padding=w.shape[-1] // 2), negative_slope)
+            h = F.conv2d(h, w, b, padding=w.shape[-1] // 2)
+            if film is not None:
+                gamma, beta = film[f"{name}{part}"]
+                h = h * gamma[None, :, None, None] + beta[None, :, None, None]
+            h = F.leaky_relu(h, negative_slope)
         return h
 
     skips = []
@@ -104,7 +121,8 @@ class UNet(nn.Module):
     def phi(self) -> float:
         return self.config["phi"]
 
-    def theta(self) -> Theta:
+    def theta(self, phi: float | None = None) -> Theta:
+        """The conv weights (the same at every phi: only SSHN and FiLM depend on it)."""
         return {name: (conv.weight, conv.bias) for name, conv in self.convs.items()}
 
     def sample_phi(self, generator: torch.Generator) -> float:
