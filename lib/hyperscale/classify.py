@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import Dataset, Split
-from .io import torch_save
+from .io import checksum_arrays, torch_save
 from .models.classifiers import ShapeNet
 
 
@@ -132,8 +132,7 @@ def train_classifier(model: ShapeNet, data: Dataset, cfg: ClassifyConfig, seed: 
     alphas = model.alpha_parameters()
     opt_a = torch.optim.SGD(alphas, lr=cfg.alpha_lr) if alphas else None
     sched = torch.optim.lr_scheduler.LambdaLR(opt_w, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
-    key = _run_key(model, data.checksum(["train"]) if cfg.n_train is None else
-                   hashlib.sha256(idx.tobytes() + x_train.numpy().tobytes()).hexdigest(), cfg, seed)
+    key = _run_key(model, checksum_arrays({"images": x_train.numpy(), "labels": y_train.numpy()}), cfg, seed)
     res = ClassifyResult()
 
     checkpoint = Path(checkpoint) if checkpoint else None

@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from .claims import welch_p
-from .classify import ClassifyConfig, train_classifier
+from .classify import ClassifyConfig, stratified_subset, train_classifier
 from .data import Dataset, Split, load_dataset
 from .flops import count_macs
 from .io import write_json, write_text
@@ -68,8 +68,8 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
             row = table1[(table1.net == net) & (table1.design == "adaptor") & (table1.seed == s)]
             if row.empty:
                 raise ValueError(f"table1 has no {net} adaptor run for seed {s}")
-            final = [float(v) for v in str(row.iloc[0]["s_final"]).split()]
-            runs.append(Run(f"{net}-final-seed{s}", net, "adaptor", s, "Fix (Final)", {"fixed_s": final}))
+            runs.append(Run(f"{net}-final-seed{s}", net, "adaptor", s, "Fix (Final)",
+                            {"fixed_s": floats(row.iloc[0]["s_final"])}))
             # Largest uniform shape under the memory limit; without a limit, no down-sampling at all.
             large = (a["d_limit"] / p["data"]["input_size"]) ** (1 / n) if a["d_limit"] else a["r_max"]
             runs.append(Run(f"{net}-large-seed{s}", net, "adaptor", s, "Fix (Large)",
@@ -92,8 +92,6 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
 
 def load_data(p: dict) -> Dataset:
     """The `shapes.data` set, its test split cut to a class-stratified `n_test` images."""
-    from .classify import stratified_subset
-
     d = p["data"]
     ds = load_dataset(d["name"], d["root"])
     size = ds.splits["train"].images.shape[-1]
@@ -109,26 +107,10 @@ def build(run: Run, p: dict, data: Dataset):
     a = p["adaptor"]
     cfg = dict(num_classes=data.num_classes, in_chans=data.in_channels, input_size=p["data"]["input_size"],
                width_mult=p["width_mult"], design=run.design, r_min=a["r_min"], r_max=a["r_max"],
-               d_last=a["d_last"], d_out=a["d_out"], d_limit=a["d_limit"])
-    if run.design != "human":
-        cfg["n_adaptors"] = eq3_count(p)
+               d_last=a["d_last"], d_out=a["d_out"], d_limit=a["d_limit"])  # n_adaptors: eq. 3 unless a run sets it
     cfg.update(run.model)
     torch.manual_seed(run.seed)
     return create_model(run.net, **cfg)
-
-
-def feature_memory(model) -> int:
-    """Activations one image leaves after the stem and every cell (floats): the memory proxy of Fig. 5."""
-    total, hooks = [0], []
-    for m in [model.stem, *model.cells]:
-        hooks.append(m.register_forward_hook(lambda mod, inp, out: total.__setitem__(0, total[0] + out[0].numel())))
-    with torch.no_grad():
-        model.eval()
-        size = model.config["input_size"]
-        model(torch.zeros(1, model.config["in_chans"], size, size))
-    for h in hooks:
-        h.remove()
-    return total[0]
 
 
 def run_experiment(experiment: str, p: dict, out_dir, table1: pd.DataFrame | None = None,
@@ -145,14 +127,17 @@ def run_experiment(experiment: str, p: dict, out_dir, table1: pd.DataFrame | Non
         res = train_classifier(model, data, cfg, run.seed, checkpoint=run_dir / "checkpoint.pt", progress=progress)
         shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
         model.eval()
+        rho = model.update_rho()  # the memory penalty the final shape runs with
+        layers = model.feature_shapes()
         row = {"experiment": experiment, "run": run.name, "net": run.net, "design": run.design, "seed": run.seed,
                "setting": run.setting, "test_acc": res.test_acc, "n_adaptors": len(model.adaptors),
                "s_init": " ".join(f"{s:.4f}" for s in s_init),
                "s_final": " ".join(f"{s:.4f}" for s in model.shape_factors()),
-               "rho": model.update_rho(), "d_cout": model.final_size(),
-               "sizes": " ".join(map(str, model.feature_sizes())),
+               "rho": rho, "d_cout": model.final_size(), "sizes": " ".join(str(s[-1]) for s in layers),
                "macs": count_macs(model, shape, count_resize=False), "macs_with_resize": count_macs(model, shape),
-               "memory": feature_memory(model), "params": sum(q.numel() for q in model.weight_parameters()),
+               # Fig. 5's memory proxy: activation floats one image leaves after the stem and every cell
+               "memory": int(sum(np.prod(s) for s in layers)),
+               "params": sum(q.numel() for q in model.weight_parameters()),
                "steps": res.steps, "train_seconds": res.train_seconds}
         write_json(run_dir / "metrics.json", row)
         write_text(run_dir / "history.csv", pd.DataFrame(res.history).to_csv(index=False))

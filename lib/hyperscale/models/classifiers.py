@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .shape_adaptor import ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho
+from .shape_adaptor import ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho, s_of_alpha
 from .shape_adaptor import n_adaptors as eq3_n_adaptors
 
 DESIGNS = ("human", "adaptor", "autosc")
@@ -70,11 +70,14 @@ class Bottleneck(nn.Module):
     def __init__(self, cin: int, mid: int, stride: int = 1, adaptor: dict | None = None):
         super().__init__()
         cout = 4 * mid
-        self.residual = nn.Sequential(conv_bn(cin, mid, 1), conv_bn(mid, mid, 3, 1 if adaptor else stride),
-                                      conv_bn(mid, cout, 1, act=None))
+        residual = nn.Sequential(conv_bn(cin, mid, 1), conv_bn(mid, mid, 3, 1 if adaptor else stride),
+                                 conv_bn(mid, cout, 1, act=None))
         needs_proj = adaptor is not None or stride != 1 or cin != cout
-        self.shortcut = conv_bn(cin, cout, 1, 2 if adaptor else stride, act=None) if needs_proj else nn.Identity()
-        self.adaptor = ShapeAdaptor(self.shortcut, self.residual, scale=2.0, **adaptor) if adaptor else None
+        shortcut = conv_bn(cin, cout, 1, 2 if adaptor else stride, act=None) if needs_proj else nn.Identity()
+        if adaptor:
+            self.adaptor = ShapeAdaptor(shortcut, residual, scale=2.0, **adaptor)
+        else:
+            self.adaptor, self.residual, self.shortcut = None, residual, shortcut
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.adaptor(x) if self.adaptor is not None else self.residual(x) + self.shortcut(x)
@@ -126,11 +129,10 @@ class ShapeNet(nn.Module):
         self.config = dict(num_classes=num_classes, in_chans=in_chans, input_size=input_size, width_mult=width_mult,
                            design=design, n_adaptors=n_adaptors, r_min=r_min, r_max=r_max, d_last=d_last,
                            d_out=d_out, init_s=init_s, fixed_s=fixed_s, d_limit=d_limit, s_grad=s_grad)
-        self.d_limit = d_limit
         n_cells = len(self.cell_specs(width_mult))
         human = self.human_resizing()
         if design == "human":
-            n, slots, s0 = 0, [], []
+            slots, alpha0 = [], []
         else:
             if n_adaptors is None:
                 n_adaptors = eq3_n_adaptors(input_size, d_last, r_min)
@@ -147,9 +149,8 @@ class ShapeNet(nn.Module):
                     raise ValueError(f"{name} has {len(given)} factors for {n} shape adaptors")
             if fixed_s is not None or init_s is not None:
                 alpha0 = [alpha_bar_for_s(s, r_min, r_max) for s in (fixed_s or init_s)]
-            s0 = alpha0
         adaptor_of = {c: dict(r1=r_min, r2=r_max, alpha_bar=a, s_grad=s_grad, learn_alpha=fixed_s is None)
-                      for c, a in zip(slots, s0)}
+                      for c, a in zip(slots, alpha0)}
         self.stem, cells, feat = self.build(width_mult, set(human) if design != "adaptor" else set(), adaptor_of)
         self.cells = nn.ModuleList(cells)
         self.head = nn.Linear(feat, num_classes)
@@ -168,7 +169,7 @@ class ShapeNet(nn.Module):
 
     def shape_factors(self) -> list[float]:
         """s(alpha) of every adaptor, input to output, without the memory penalty."""
-        return [float((a.r2 - a.r1) * torch.sigmoid(a.alpha_bar.detach()) + a.r1) for a in self.adaptors]
+        return [float(s_of_alpha(torch.sigmoid(a.alpha_bar.detach()), a.r1, a.r2)) for a in self.adaptors]
 
     def final_size(self) -> float:
         """D_cout: the final feature size the current shape gives (real-valued, as eq. 4)."""
@@ -179,25 +180,28 @@ class ShapeNet(nn.Module):
 
     def update_rho(self) -> float:
         """Eq. 8 for the current shape; applied to every adaptor (eq. 6-7). Returns rho."""
-        rho = memory_rho(self.d_limit, self.final_size(), max(len(self.adaptors), 1))
+        rho = memory_rho(self.config["d_limit"], self.final_size(), max(len(self.adaptors), 1))
         for a in self.adaptors:
             a.rho = rho
         return rho
 
-    def feature_sizes(self) -> list[int]:
-        """Spatial size after the stem and after every cell, for the current shape (Fig. 3)."""
-        sizes, d = [], self.config["input_size"]
+    def feature_shapes(self) -> list[tuple[int, int, int]]:
+        """(C, H, W) after the stem and after every cell, for the current shape (Fig. 3, Fig. 5's memory)."""
+        d = self.config["input_size"]
         x = torch.zeros(1, self.config["in_chans"], d, d)
+        training = self.training
+        self.eval()
         with torch.no_grad():
-            training = self.training
-            self.eval()
-            x = self.stem(x)
-            sizes.append(x.shape[-1])
+            shapes = [tuple((x := self.stem(x)).shape[1:])]
             for cell in self.cells:
                 x = cell(x)
-                sizes.append(x.shape[-1])
-            self.train(training)
-        return sizes
+                shapes.append(tuple(x.shape[1:]))
+        self.train(training)
+        return shapes
+
+    def feature_sizes(self) -> list[int]:
+        """Spatial size after the stem and after every cell (square maps)."""
+        return [s[-1] for s in self.feature_shapes()]
 
     def forward(self, x: Tensor) -> Tensor:
         size = self.config["input_size"]
