@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hyperscale.claims import FIELDS, RULES, all_above, better_everywhere, evaluate, greater, load_claims, near_best
+from hyperscale.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
+                               load_claims, near_best)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,6 +20,9 @@ def test_rules_known_answers():
     assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9], "q": [3.0, 3.1, 2.9]}})[0] == "partly"
     assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9]}})[0] == "reproduced"  # p ~ 1e-3
     assert greater({"a": [2.0, 1.0], "b": {"p": [1.2, 1.6]}})[0] == "partly"  # ahead, not significant
+    assert between(0.5, 1 / 3, 2 / 3)[0] == "reproduced" and between(0.9, 1 / 3, 2 / 3)[0] == "not reproduced"
+    assert is_extreme({"a": 3, "b": 1}, "a")[0] == "reproduced"
+    assert is_extreme({"a": 3, "b": 1}, "a", which="min")[0] == "not reproduced"
 
 
 def test_ledger_rows_and_errors(tmp_path):

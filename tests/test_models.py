@@ -69,7 +69,7 @@ def test_paper_init_is_kaiming_fan_out_with_zero_bias():
 
 def test_conv_default_init_starts_at_the_default_conv_scale():
     hyper = HyperNet(conv_layout(1, 3, 8), init="conv_default")
-    w, _ = hyper(0.3)["enc1a"]
+    w, _ = hyper([0.3])["enc1a"]
     bound = 1 / math.sqrt(8 * 9)  # nn.Conv2d's default init bound for fan_in = 72
     assert w.abs().max().item() < 1.2 * bound
     assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
@@ -122,3 +122,57 @@ def test_every_registered_model_runs_saves_and_reloads(method, tmp_path):
     again = load_model(tmp_path / "m.pt")
     with torch.no_grad():
         torch.testing.assert_close(again(x, *args), y)
+
+
+@pytest.mark.parametrize("phis", [(0.0, 0.0, 0.0, 0.0), (0.1, 0.3, 0.5, 1.0), (0.5, 0.25, 0.07, 0.5)])
+def test_separate_factors_shape_and_sizes(phis, monkeypatch):
+    """App. C.2: step i shrinks encoder stage i by its own phi_i; the output keeps the input size."""
+    net = SSHN(**TINY, separate=True)
+    x = torch.randn(2, 1, 33, 47)
+    assert net(x, phis).shape == (2, 3, 33, 47)
+    seen = []
+    conv2d = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda x, w, b, **kw: seen.append(x.shape[-1]) or conv2d(x, w, b, **kw))
+    net(torch.randn(1, 1, 64, 64), (0.5, 0.25, 1.0, 0.5))
+    assert seen[:10:2] == [64, 32, 8, 8, 4]
+
+
+def test_separate_factors_equal_phis_match_a_single_factor_forward():
+    """Equal factors resize exactly like the single phi, and the hypernetwork sees each (phi_i, 1 - phi_i)."""
+    net = SSHN(**TINY, separate=True)
+    theta = net.theta((0.3,) * 4)
+    x = torch.randn(1, 1, 32, 32)
+    from hyperscale.models import unet_apply
+    assert torch.equal(net(x, (0.3,) * 4), unet_apply(theta, x, 0.3, 5))
+    assert net.hyper.trunk[0].in_features == 8
+    assert len(net.sample_phi(torch.Generator().manual_seed(0))) == 4
+
+
+def test_separate_factors_reject_the_wrong_kind_of_phi():
+    with pytest.raises(ValueError, match="one phi per resizing step"):
+        SSHN(**TINY, separate=True)(torch.randn(1, 1, 16, 16), 0.3)
+    with pytest.raises(ValueError, match="a single phi"):
+        SSHN(**TINY)(torch.randn(1, 1, 16, 16), (0.3, 0.3, 0.3, 0.3))
+    with pytest.raises(ValueError, match="4 for n_stages=5"):
+        SSHN(**TINY, separate=True)(torch.randn(1, 1, 16, 16), (0.3, 0.3))
+
+
+def test_single_factor_sshn_config_and_weights_unchanged_by_the_separate_option():
+    torch.manual_seed(0)
+    a = SSHN(**TINY)
+    torch.manual_seed(0)
+    b = SSHN(**TINY, separate=False)
+    assert "separate" not in a.config
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_per_stage_widths_follow_hyper_unet_natural_image_unet():
+    """Hyper-UNet §4.1 (Pets/CUB): encoder 16-256 channels, decoder 32-4; every tensor's shape chains."""
+    layout = conv_layout(3, 2, [16, 32, 64, 128, 256], 5, dec_widths=[32, 16, 8, 4])
+    assert layout["enc4b"] == (256, 256, 3) and layout["dec3a"] == (32, 256 + 128, 3)
+    assert layout["dec0a"] == (4, 8 + 16, 3) and layout["head"] == (2, 4, 1)
+    net = UNet(3, 2, [16, 32, 64, 128, 256], 5, phi=0.4, dec_widths=[32, 16, 8, 4])
+    assert net(torch.randn(1, 3, 37, 29)).shape == (1, 2, 37, 29)
+    assert conv_layout(1, 3, 8, 5) == conv_layout(1, 3, [8] * 5, 5, dec_widths=[8] * 4)
+    with pytest.raises(ValueError, match="5 encoder and 4 decoder widths"):
+        conv_layout(1, 3, [8, 8], 5)

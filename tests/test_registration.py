@@ -66,3 +66,47 @@ def test_registration_with_the_unet_and_perfect_dice_at_zero_flow():
     identity = lambda x: torch.zeros(len(x), 2, *x.shape[-2:])
     d = registration_dice(identity, images, labels, np.array([[0, 0], [1, 1]]), num_classes=3)
     assert d.shape == (2, 2) and torch.allclose(d, torch.ones_like(d))
+
+
+def _pairs_dataset(copies=2):
+    """Two 'slices', each seen by `copies` shifted subjects: registration has something to undo."""
+    from hyperscale.data import Dataset, Split
+
+    rng = np.random.default_rng(0)
+
+    def split(n_slices):
+        labels = np.zeros((n_slices * copies, 16, 16), np.uint8)
+        for i in range(n_slices * copies):
+            o = 3 + i % copies
+            labels[i, o:o + 8, o:o + 8] = 1
+        images = (labels[:, None] + rng.normal(0, 0.05, (len(labels), 1, 16, 16))).astype(np.float32)
+        return Split(images, labels)
+
+    return Dataset("pairs", ["background", "square"], {"train": split(4), "val": split(2), "test": split(2)},
+                   meta={"params": {"copies": {"train": copies, "val": copies, "test": copies}}})
+
+
+def test_registration_task_trains_and_scores_with_the_segmentation_loop():
+    from hyperscale.registration import Registration
+    from hyperscale.train import TrainConfig, train
+
+    data = _pairs_dataset()
+    task = Registration(data, lam=0.01)
+    assert len(task) == 8 and len(task.pairs["val"]) == 4  # ordered pairs of distinct copies per slice
+    torch.manual_seed(0)
+    net = create_model("sshn", in_channels=2, num_classes=2, width=4, n_stages=3)
+    res = train(net, data, TrainConfig(batch_size=4, max_steps=10, eval_every=5, patience=10, checkpoint_every=5),
+                seed=0, val_phis=[0.5], progress=False, task=task)
+    assert [h["phase"] for h in res.history] == ["mse+reg", "mse+reg"]
+    assert 0 <= res.best_val_dice <= 1
+
+
+def test_registration_task_rejects_data_without_copies_and_bad_settings():
+    from hyperscale.registration import Registration
+
+    data = _pairs_dataset()
+    with pytest.raises(ValueError, match="penalty"):
+        Registration(data, lam=0.01, penalty="l3")
+    from hyperscale.data import Dataset
+    with pytest.raises(ValueError, match="copies per slice"):
+        Registration(Dataset("x", data.label_names, data.splits), lam=0.01)

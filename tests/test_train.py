@@ -111,3 +111,16 @@ def test_finished_checkpoint_returns_the_result_without_training(toy_data, tmp_p
     assert again.history == first.history and again.train_seconds == first.train_seconds
     for p, q in zip(again_model.parameters(), first_model.parameters()):
         torch.testing.assert_close(p, q)
+
+
+def test_history_records_dice_at_every_validation_phi(toy_data):
+    res = train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.25, 0.5], progress=False)
+    row = res.history[-1]
+    assert row["val_dice"] == pytest.approx((row["val_dice_phi0.25"] + row["val_dice_phi0.5"]) / 2)
+
+
+def test_separate_sshn_trains_with_tuple_phis(toy_data):
+    torch.manual_seed(0)
+    net = create_model("sshn", in_channels=1, num_classes=3, width=4, n_stages=3, separate=True)
+    res = train(net, toy_data, TrainConfig(**CFG), seed=1, val_phis=[(0.5, 0.5)], progress=False)
+    assert "val_dice_phi0.5-0.5" in res.history[0]

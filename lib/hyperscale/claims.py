@@ -92,6 +92,17 @@ def at_most(m: float, threshold: float) -> tuple[str, str]:
     return ("reproduced" if m <= threshold else "not reproduced"), _fmt(m)
 
 
+def between(m: float, low: float, high: float) -> tuple[str, str]:
+    """A single number: reproduced if low <= m <= high."""
+    return ("reproduced" if low <= m <= high else "not reproduced"), _fmt(m)
+
+
+def is_extreme(m: dict, chosen: str, which: str = "max") -> tuple[str, str]:
+    """m = {setting: value}: reproduced if `chosen` holds the largest (which="max") or smallest value."""
+    pick = (max if which == "max" else min)(m, key=m.get)
+    return ("reproduced" if pick == chosen else "not reproduced"), _fmt({**m, which: pick})
+
+
 def sign_share(m: dict, sign: int, frac: float = 2 / 3) -> tuple[str, str]:
     """m = {case: value}: reproduced if sign(value) == sign in >= frac of cases, partly in some."""
     share = sum(np.sign(v) == sign for v in m.values()) / len(m)
@@ -104,7 +115,7 @@ def not_testable(m=None) -> tuple[str, str]:
 
 
 RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, greater, at_least,
-                                  at_most, sign_share, not_testable)}
+                                  at_most, between, is_extreme, sign_share, not_testable)}
 
 
 def load_claims(path) -> list[dict]:

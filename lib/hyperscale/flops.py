@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from ptflops import get_model_complexity_info
 
-from .models import UNet
+from .models import UNet, unet_apply
 
 BILINEAR_MACS_PER_OUTPUT = 4
 _BILINEAR = {torch.ops.aten.upsample_bilinear2d: lambda inputs, outputs: BILINEAR_MACS_PER_OUTPUT * outputs[0].numel()}
@@ -28,10 +28,22 @@ def count_macs(model: torch.nn.Module, input_shape: tuple[int, int, int], count_
     return int(macs)
 
 
-def unet_macs(phi: float, image_size: tuple[int, int], in_channels: int, num_classes: int, width: int,
-              n_stages: int = 5) -> dict[str, int]:
-    """MACs of f_phi at `phi` for one image: {'conv', 'resize', 'total'}."""
-    net = UNet(in_channels, num_classes, width, n_stages, phi)
+class _AtPhi(torch.nn.Module):
+    """f_phi of `net`'s weights at `phi`: one factor or one per resizing step (SSHN App. C.2)."""
+
+    def __init__(self, net: UNet, phi):
+        super().__init__()
+        self.net, self.phi = net, phi
+
+    def forward(self, x):
+        return unet_apply(self.net.theta(), x, self.phi, self.net.config["n_stages"])
+
+
+def unet_macs(phi, image_size: tuple[int, int], in_channels: int, num_classes: int, width,
+              n_stages: int = 5, dec_widths=None) -> dict[str, int]:
+    """MACs of f_phi for one image: {'conv', 'resize', 'total'}; `phi` may hold one factor per step,
+    `width` one channel count per stage (see models.conv_layout)."""
+    net = _AtPhi(UNet(in_channels, num_classes, width, n_stages, dec_widths=dec_widths), phi)
     shape = (in_channels, *image_size)
     total, conv = count_macs(net, shape, True), count_macs(net, shape, False)
     return {"conv": conv, "resize": total - conv, "total": total}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-PACKAGES = ("torch", "numpy", "scipy", "nibabel", "pandas", "matplotlib", "ptflops", "dvc", "papermill",
+PACKAGES = ("torch", "numpy", "scipy", "nibabel", "scikit-image", "pandas", "matplotlib", "ptflops", "dvc", "papermill",
             "jupyter-book")
 
 

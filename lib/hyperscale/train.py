@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -33,8 +34,8 @@ from .models import method_of, save_model
 
 _LIB = Path(__file__).parent
 # The library files a segmentation training run depends on (dvc.yaml's train deps list the same).
-TRAIN_CODE = ("train.py", "losses.py", "metrics.py", "data/__init__.py", "models/__init__.py", "models/unet.py",
-              "models/sshn.py", "models/dynamic.py")
+TRAIN_CODE = ("train.py", "registration.py", "losses.py", "metrics.py", "data/__init__.py", "models/__init__.py",
+              "models/unet.py", "models/sshn.py", "models/dynamic.py")
 
 
 @dataclass
@@ -77,6 +78,29 @@ def to_tensors(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(split.images), torch.from_numpy(split.labels.astype(np.int64))
 
 
+class Segmentation:
+    """The segmentation objective (SSHN §4.1): cross-entropy on data['train'] ("ce" phase), then
+    optionally soft Dice ("dice"); the validation score is mean Dice on data['val']."""
+
+    phases = ("ce", "dice")
+
+    def __init__(self, data: Dataset, eval_batch_size: int = 64):
+        self.data, self.eval_batch_size = data, eval_batch_size
+        self.x, self.y = to_tensors(data["train"])
+
+    def __len__(self) -> int:
+        return len(self.x)  # training examples a minibatch is drawn from
+
+    def loss(self, model, idx: torch.Tensor, phi, phase: str) -> torch.Tensor:
+        return LOSSES[phase](model(self.x[idx], phi), self.y[idx])
+
+    def score(self, model, phi) -> float:
+        return mean_dice(evaluate(model, self.data["val"], phi, self.data.num_classes, self.eval_batch_size))
+
+    def checksum(self) -> str:
+        return self.data.checksum(["train", "val"])
+
+
 @torch.no_grad()
 def evaluate(model, split: Split, phi: float, num_classes: int, batch_size: int = 64) -> torch.Tensor:
     """Dice per image and foreground label (N, K-1) of `model` at `phi` on `split`."""
@@ -87,34 +111,36 @@ def evaluate(model, split: Split, phi: float, num_classes: int, batch_size: int 
     return torch.cat(scores)
 
 
-def validation_dice(model, split, phis, num_classes, batch_size) -> float:
-    """Mean Dice over the validation phis (one phi for Fixed, a grid for SSHN)."""
-    return float(np.mean([mean_dice(evaluate(model, split, p, num_classes, batch_size)) for p in phis]))
+def phi_label(phi) -> str:
+    """A phi (or a tuple of separate factors) as text: '0.25', '0.1-0.3-0.5-0.5'."""
+    return "-".join(f"{p:g}" for p in phi) if isinstance(phi, (list, tuple)) else f"{phi:g}"
 
 
-def _run_key(model, data: Dataset, cfg: TrainConfig, seed: int, val_phis) -> str:
+def _run_key(model, task, cfg: TrainConfig, seed: int, val_phis) -> str:
     """What a checkpoint must match to be resumed: configuration, seed, data and library code."""
     code = hashlib.sha256(b"".join((_LIB / f).read_bytes() for f in TRAIN_CODE))
     blob = json.dumps({"model": model.config, "train": asdict(cfg), "seed": seed, "val_phis": list(val_phis),
-                       "data": data.checksum(["train", "val"]), "code": code.hexdigest()}, sort_keys=True)
+                       "task": type(task).__name__, "data": task.checksum(), "code": code.hexdigest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, val_phis,
-          checkpoint: str | Path | None = None, progress: bool = True) -> TrainResult:
+          checkpoint: str | Path | None = None, progress: bool = True, task=None) -> TrainResult:
     """Train `model` in place on data['train'], early-stopping on data['val']; returns the record.
 
+    `task` is the objective (default `Segmentation(data)`; registration.Registration for §4.1's
+    registration): its phases' losses, the number of training examples and the validation score.
     The model's initial weights must already be seeded by the caller (torch.manual_seed(seed)
     before create_model); `seed` here drives minibatch and phi sampling.
     """
-    x_train, y_train = to_tensors(data["train"])
-    if len(x_train) < cfg.batch_size:
-        raise ValueError(f"train.batch_size={cfg.batch_size} exceeds the {len(x_train)} training images")
-    loss_fns = [LOSSES["ce"]] + ([LOSSES["dice"]] if cfg.dice_finetune_steps > 0 else [])
+    task = task or Segmentation(data, cfg.eval_batch_size)
+    if len(task) < cfg.batch_size:
+        raise ValueError(f"train.batch_size={cfg.batch_size} exceeds the {len(task)} training examples")
+    phases = task.phases[:1] + (task.phases[1:2] if cfg.dice_finetune_steps > 0 else ())
     caps = [cfg.max_steps, cfg.dice_finetune_steps]
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
-    key = _run_key(model, data, cfg, seed, val_phis)
+    key = _run_key(model, task, cfg, seed, val_phis)
     res, phase, phase_step, stale = TrainResult(), 0, 0, 0
     best_state = copy.deepcopy(model.state_dict())
 
@@ -139,16 +165,15 @@ def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, va
                         "phase": phase, "phase_step": phase_step, "stale": stale}, checkpoint)
 
     start = time.perf_counter() - res.wall_seconds
-    bar = tqdm(total=sum(caps[:len(loss_fns)]), initial=res.steps, desc=type(model).__name__, disable=not progress,
+    bar = tqdm(total=sum(caps[:len(phases)]), initial=res.steps, desc=type(model).__name__, disable=not progress,
                mininterval=1.0)
-    while phase < len(loss_fns):
-        loss_fn = loss_fns[phase]
+    while phase < len(phases):
         while phase_step < caps[phase] and stale < cfg.patience:
             model.train()
             t0 = time.perf_counter()
-            idx = torch.randperm(len(x_train), generator=gen)[: cfg.batch_size]
+            idx = torch.randperm(len(task), generator=gen)[: cfg.batch_size]
             phi = model.sample_phi(gen)
-            loss = loss_fn(model(x_train[idx], phi), y_train[idx])
+            loss = task.loss(model, idx, phi, phases[phase])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -157,14 +182,17 @@ def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, va
             phase_step += 1
             bar.update()
             if phase_step % cfg.eval_every == 0 or phase_step == caps[phase]:
-                score = validation_dice(model, data["val"], val_phis, data.num_classes, cfg.eval_batch_size)
+                model.eval()
+                with torch.no_grad():
+                    per_phi = {phi_label(p): task.score(model, p) for p in val_phis}
+                score = float(np.mean(list(per_phi.values())))  # what early stopping and model selection use
                 if score > res.best_val_dice:
                     res.best_val_dice, res.best_step, stale = score, res.steps, 0
                     best_state = copy.deepcopy(model.state_dict())
                 else:
                     stale += 1
-                res.history.append({"step": res.steps, "phase": ["ce", "dice"][phase], "loss": loss.item(),
-                                    "val_dice": score})
+                res.history.append({"step": res.steps, "phase": phases[phase], "loss": loss.item(),
+                                    "val_dice": score, **{f"val_dice_phi{k}": v for k, v in per_phi.items()}})
                 bar.set_postfix(loss=f"{loss.item():.3f}", val_dice=f"{score:.3f}", best=f"{res.best_val_dice:.3f}")
             if res.steps % cfg.checkpoint_every == 0:
                 res.wall_seconds = time.perf_counter() - start
@@ -172,7 +200,7 @@ def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, va
         res.stopped_by.append("patience" if stale >= cfg.patience else "max_steps")
         phase, phase_step, stale = phase + 1, 0, 0
         model.load_state_dict(best_state)  # the next phase (and the result) starts from the best weights
-        if phase < len(loss_fns):
+        if phase < len(phases):
             opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas)
         res.wall_seconds = time.perf_counter() - start
         save_checkpoint()
@@ -181,7 +209,8 @@ def train(model: torch.nn.Module, data: Dataset, cfg: TrainConfig, seed: int, va
 
 
 def save_run(out_dir, model, result: TrainResult, **info) -> dict:
-    """Write model.pt, metrics.json (summary) and history.csv of a finished run; returns the summary."""
+    """Write model.pt, metrics.json (summary) and history.csv (one row per validation: loss, mean
+    validation Dice and Dice at each validation phi) of a finished run; returns the summary."""
     out_dir = Path(out_dir)
     summary = {**info, "method": method_of(model), "config": model.config, "steps": result.steps,
                "best_step": result.best_step, "best_val_dice": result.best_val_dice,
@@ -189,8 +218,6 @@ def save_run(out_dir, model, result: TrainResult, **info) -> dict:
                "seconds_per_step": result.seconds_per_step, "stopped_by": result.stopped_by,
                "parameters": sum(p.numel() for p in model.parameters())}
     save_model(model, out_dir / "model.pt")
-    rows = ["step,phase,loss,val_dice"] + [f"{h['step']},{h['phase']},{h['loss']:.6g},{h['val_dice']:.6g}"
-                                           for h in result.history]
-    write_text(out_dir / "history.csv", "\n".join(rows) + "\n")
+    write_text(out_dir / "history.csv", pd.DataFrame(result.history).to_csv(index=False, float_format="%.6g"))
     write_json(out_dir / "metrics.json", summary)
     return summary

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .unet import Theta, UNet, check_input, check_phi, check_phi_range, conv_layout, unet_apply
+from .unet import Theta, UNet, check_input, check_phi, check_phi_range, conv_layout, resize_factors, unet_apply
 
 INITS = ("paper", "conv_default")
 
@@ -35,7 +35,7 @@ class HyperNet(nn.Module):
     """
 
     def __init__(self, layout: dict[str, tuple[int, int, int]], n_hid=(10, 100), init: str = "paper",
-                 negative_slope: float = 0.01, rel: float = 0.1):
+                 negative_slope: float = 0.01, rel: float = 0.1, n_factors: int = 1):
         super().__init__()
         if init not in INITS:
             raise ValueError(f"unknown hypernetwork init {init!r}; choose one of {INITS}")
@@ -43,7 +43,7 @@ class HyperNet(nn.Module):
         for name, (co, ci, k) in layout.items():
             self.shapes[f"{name}_weight"] = (co, ci, k, k)
             self.shapes[f"{name}_bias"] = (co,)
-        layers, n_in = [], 2
+        layers, n_in = [], 2 * n_factors
         for n in n_hid:
             layers += [nn.Linear(n_in, n), nn.LeakyReLU(negative_slope)]
             n_in = n
@@ -61,31 +61,52 @@ class HyperNet(nn.Module):
                     nn.init.uniform_(head.bias, -bound, bound)
                     nn.init.uniform_(head.weight, -rel * bound / math.sqrt(n_in), rel * bound / math.sqrt(n_in))
 
-    def forward(self, phi: float) -> Theta:
-        z = self.trunk(torch.tensor([[phi, 1.0 - phi]], dtype=torch.float32))[0]
+    def forward(self, phis: list[float]) -> Theta:
+        """Weights for the factors `phis`, encoded as [phi_0, 1 - phi_0, phi_1, 1 - phi_1, ...]."""
+        z = self.trunk(torch.tensor([[v for p in phis for v in (p, 1.0 - p)]], dtype=torch.float32))[0]
         out = {key: head(z).view(self.shapes[key]) for key, head in self.heads.items()}
         names = [key[: -len("_weight")] for key in out if key.endswith("_weight")]
         return {name: (out[f"{name}_weight"], out[f"{name}_bias"]) for name in names}
 
 
 class SSHN(nn.Module):
-    """Scale-Space HyperNetwork: f_phi(x; h(phi; omega)); only omega is trained."""
+    """Scale-Space HyperNetwork: f_phi(x; h(phi; omega)); only omega is trained.
+
+    separate=True (App. C.2): one factor phi_i per resizing step, each drawn from U(phi_range)
+    independently; h takes all of them and `phi` is then a sequence of n_stages - 1 factors.
+    """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
-                 n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper"):
+                 n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper", separate: bool = False):
         super().__init__()
         lo, hi = check_phi_range(phi_range)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            n_hid=list(n_hid), phi_range=[lo, hi], init=init)
-        self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages), n_hid, init)
+        if separate:  # only recorded when set, so the main model's config (and run keys) stay as they were
+            self.config["separate"] = True
+        n_factors = n_stages - 1 if separate else 1
+        self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages), n_hid, init, n_factors=n_factors)
 
-    def sample_phi(self, generator: torch.Generator) -> float:
-        """phi ~ U(phi_range), one draw per training step (§3)."""
+    @property
+    def separate(self) -> bool:
+        return self.config.get("separate", False)
+
+    def sample_phi(self, generator: torch.Generator):
+        """phi ~ U(phi_range), one draw per training step (§3); one per resizing step if separate."""
         lo, hi = self.config["phi_range"]
-        return lo + (hi - lo) * torch.rand((), generator=generator).item()
+        draws = [lo + (hi - lo) * torch.rand((), generator=generator).item()
+                 for _ in range(self.config["n_stages"] - 1 if self.separate else 1)]
+        return tuple(draws) if self.separate else draws[0]
 
-    def theta(self, phi: float) -> Theta:
-        return self.hyper(check_phi(phi))
+    def factors(self, phi) -> list[float]:
+        if self.separate != isinstance(phi, (list, tuple)):
+            raise ValueError(f"this SSHN takes {'one phi per resizing step' if self.separate else 'a single phi'}; "
+                             f"got {phi!r}")
+        return resize_factors(phi, self.config["n_stages"])
+
+    def theta(self, phi) -> Theta:
+        factors = self.factors(phi)
+        return self.hyper(factors if self.separate else factors[:1])
 
     def forward(self, x: Tensor, phi: float) -> Tensor:
         check_input(x, self.config["in_channels"])

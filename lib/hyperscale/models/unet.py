@@ -43,17 +43,41 @@ def scaled_size(size: int, phi: float) -> int:
     return max(1, math.floor(phi * size + 0.5))
 
 
-def conv_layout(in_channels: int, num_classes: int, width: int, n_stages: int = 5) -> dict[str, tuple[int, int, int]]:
-    """Every convolution of f_phi in forward order: name -> (out_channels, in_channels, kernel)."""
-    layout = {}
+def conv_layout(in_channels: int, num_classes: int, width, n_stages: int = 5,
+                dec_widths=None) -> dict[str, tuple[int, int, int]]:
+    """Every convolution of f_phi in forward order: name -> (out_channels, in_channels, kernel).
+
+    `width` is one channel count for every conv (SSHN's OASIS U-Net) or one per encoder stage;
+    `dec_widths` gives the decoder stages' widths from the deepest up (default: the width of the
+    encoder stage each one merges with). Hyper-UNet's Pets/CUB U-Net (§4.1) has encoder
+    (16, 32, 64, 128, 256) and decoder (32, 16, 8, 4).
+    """
+    enc = [width] * n_stages if isinstance(width, int) else list(width)
+    dec = list(reversed(enc[:-1])) if dec_widths is None else list(dec_widths)
+    if len(enc) != n_stages or len(dec) != n_stages - 1:
+        raise ValueError(f"need {n_stages} encoder and {n_stages - 1} decoder widths; got {enc} and {dec}")
+    layout, c_in = {}, in_channels
     for s in range(n_stages):
-        layout[f"enc{s}a"] = (width, in_channels if s == 0 else width, 3)
-        layout[f"enc{s}b"] = (width, width, 3)
-    for s in reversed(range(n_stages - 1)):  # decoder stage s merges with encoder stage s
-        layout[f"dec{s}a"] = (width, 2 * width, 3)
-        layout[f"dec{s}b"] = (width, width, 3)
-    layout["head"] = (num_classes, width, 1)
+        layout[f"enc{s}a"] = (enc[s], c_in, 3)
+        layout[f"enc{s}b"] = (enc[s], enc[s], 3)
+        c_in = enc[s]
+    for s, w in zip(reversed(range(n_stages - 1)), dec):  # decoder stage s merges with encoder stage s
+        layout[f"dec{s}a"] = (w, c_in + enc[s], 3)
+        layout[f"dec{s}b"] = (w, w, 3)
+        c_in = w
+    layout["head"] = (num_classes, c_in, 1)
     return layout
+
+
+def resize_factors(phi, n_stages: int) -> list[float]:
+    """The factor of each of the n_stages - 1 encoder resizing steps: one phi shared by all (the
+    paper's main model), or one phi_i per step (SSHN App. C.2, "separate rescaling factors")."""
+    if isinstance(phi, (list, tuple)):
+        if len(phi) != n_stages - 1:
+            raise ValueError(f"separate rescaling factors need one phi per resizing step ({n_stages - 1} for "
+                             f"n_stages={n_stages}); got {len(phi)}: {phi}")
+        return [check_phi(p) for p in phi]
+    return [check_phi(phi)] * (n_stages - 1)
 
 
 def check_input(x: Tensor, in_channels: int) -> None:
@@ -71,10 +95,13 @@ def check_phi_range(phi_range) -> list[float]:
     return [lo, hi]
 
 
-def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_slope: float = 0.01,
+def unet_apply(theta: Theta, x: Tensor, phi, n_stages: int = 5, negative_slope: float = 0.01,
                film: Theta | None = None) -> Tensor:
     """f_phi(x; theta): logits (N, num_classes, H, W).
 
+    `phi` is one factor for every resizing step or a sequence with one per step (App. C.2):
+    step i shrinks the encoder's stage i; the decoder returns to each skip's size, so the
+    matching upsampling step follows automatically.
     `film` (FiLM baseline) maps a conv name to per-channel (gamma, beta), applied to that
     conv's output before the activation: gamma * conv(h) + beta.
     """
@@ -89,11 +116,12 @@ def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_
             h = F.leaky_relu(h, negative_slope)
         return h
 
+    factors = resize_factors(phi, n_stages)
     skips = []
     h = x
     for s in range(n_stages):
         if s > 0:
-            size = [scaled_size(d, phi) for d in h.shape[-2:]]
+            size = [scaled_size(d, factors[s - 1]) for d in h.shape[-2:]]
             h = F.interpolate(h, size=size, mode="bilinear", align_corners=False)
         h = block(h, f"enc{s}")
         skips.append(h)
@@ -108,14 +136,16 @@ def unet_apply(theta: Theta, x: Tensor, phi: float, n_stages: int = 5, negative_
 class UNet(nn.Module):
     """The Fixed baseline: f_phi with its own parameters, trained and used at one phi (SSHN §4.3)."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
-                 phi: float = 0.5):
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width=32, n_stages: int = 5,
+                 phi: float = 0.5, dec_widths=None):
         super().__init__()
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            phi=check_phi(phi))
+        if dec_widths is not None:  # recorded only when set, so existing configs stay as they were
+            self.config["dec_widths"] = list(dec_widths)
+        layout = conv_layout(in_channels, num_classes, width, n_stages, dec_widths)
         # nn.Conv2d's default init (Kaiming-uniform, a=sqrt(5)): the usual U-Net starting point.
-        self.convs = nn.ModuleDict({name: nn.Conv2d(ci, co, k)
-                                    for name, (co, ci, k) in conv_layout(in_channels, num_classes, width, n_stages).items()})
+        self.convs = nn.ModuleDict({name: nn.Conv2d(ci, co, k) for name, (co, ci, k) in layout.items()})
 
     @property
     def phi(self) -> float:

@@ -1,0 +1,107 @@
+"""The SSHN / Hyper-UNet chapter's analyses: what the eval_sshn stage computes from trained models.
+
+Each function answers one figure or quoted number of the two papers (Ortiz, Guttag, Dalca):
+the "same Dice at x % fewer FLOPs" numbers (SSHN §5.1, Hyper-UNet §4.2.3), Pareto fronts
+(Fig. 7, Fig. 13), per-structure Dice by size (Fig. 4), the coefficient of variation of the
+predicted weights (App. D, Fig. 14) and the influence of each separate factor (App. C.2).
+Inputs are plain tables (phi -> Dice, phi -> GMACs) so every function can be checked on a
+synthetic curve.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .train import evaluate, phi_label
+
+
+def cheapest_matching(dice: pd.Series, gmacs: pd.Series, target: float) -> tuple[float, float]:
+    """(phi, GMACs) of the cheapest phi whose Dice reaches `target`; (nan, nan) if none does.
+
+    SSHN §5.1: "SSHN achieves similar performance to the best baseline with phi = 0.15".
+    `dice` and `gmacs` are indexed by phi.
+    """
+    ok = dice[dice >= target].index
+    if len(ok) == 0:
+        return float("nan"), float("nan")
+    phi = min(ok, key=lambda p: (gmacs[p], p))
+    return float(phi), float(gmacs[phi])
+
+
+def no_loss_range(dice: pd.Series, ref_phi: float, tol: float) -> float:
+    """The smallest phi such that every phi of the grid in [phi, ref_phi] keeps Dice >= Dice(ref_phi) - tol.
+
+    SSHN §5.1: "for phi in [0.25, 0.5] there is no loss in quality".
+    """
+    floor = dice[ref_phi] - tol
+    grid = sorted(p for p in dice.index if p <= ref_phi)
+    lowest = ref_phi
+    for p in reversed(grid):
+        if dice[p] < floor:
+            break
+        lowest = p
+    return float(lowest)
+
+
+def pareto_mask(cost, value) -> np.ndarray:
+    """True where no other point is at most as costly and strictly better (or cheaper and as good)."""
+    cost, value = np.asarray(cost, float), np.asarray(value, float)
+    keep = np.ones(len(cost), bool)
+    for i in range(len(cost)):
+        dominated = (cost <= cost[i]) & (value >= value[i]) & ((cost < cost[i]) | (value > value[i]))
+        keep[i] = not dominated.any()
+    return keep
+
+
+def front_value(cost, value, budget: float) -> float:
+    """Best value among points costing at most `budget` (the Pareto front read at that cost)."""
+    cost, value = np.asarray(cost, float), np.asarray(value, float)
+    ok = cost <= budget + 1e-12
+    return float(value[ok].max()) if ok.any() else float("nan")
+
+
+def label_fractions(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Share of brain (foreground) pixels taken by each foreground label 1..K-1 (Fig. 4's sort key)."""
+    counts = np.bincount(labels.ravel(), minlength=num_classes)[1:].astype(float)
+    return counts / counts.sum()
+
+
+@torch.no_grad()
+def parameter_cv(model, phis) -> pd.DataFrame:
+    """Coefficient of variation sigma / |mu| of every predicted parameter over `phis` (App. D, Fig. 14).
+
+    One row per conv tensor and kind (weight, bias): its median, 10th and 90th percentile CV.
+    """
+    thetas = [model.theta(p) for p in phis]
+    rows = []
+    for depth, name in enumerate(thetas[0]):
+        for kind, i in (("weight", 0), ("bias", 1)):
+            stack = torch.stack([t[name][i].flatten() for t in thetas])  # (n_phi, n_params)
+            cv = (stack.std(0, unbiased=False) / stack.mean(0).abs().clamp_min(1e-12)).numpy()
+            rows.append({"layer": name, "depth": depth, "kind": kind, "n": cv.size, "cv_median": np.median(cv),
+                         "cv_p10": np.percentile(cv, 10), "cv_p90": np.percentile(cv, 90)})
+    return pd.DataFrame(rows)
+
+
+def separate_grid(model, split, grid, num_classes: int, gmacs_of, progress=None) -> pd.DataFrame:
+    """Test Dice of a separate-factor SSHN at every combination of `grid` per resizing step (App. C.2).
+
+    `gmacs_of(phis)` gives the cost of one setting. One row per setting: phi_0 .. phi_{n-1}, dice, gmacs.
+    """
+    n = model.config["n_stages"] - 1
+    combos = list(itertools.product(grid, repeat=n))
+    rows = []
+    for phis in (progress(combos) if progress else combos):
+        scores = evaluate(model, split, tuple(phis), num_classes)
+        rows.append({**{f"phi_{i}": p for i, p in enumerate(phis)}, "setting": phi_label(phis),
+                     "dice": scores.nanmean(1).mean().item(), "gmacs": gmacs_of(phis)})
+    return pd.DataFrame(rows)
+
+
+def factor_influence(grid: pd.DataFrame) -> pd.Series:
+    """Range (max - min) over its levels of each factor's marginal mean Dice: how much phi_i matters."""
+    factors = [c for c in grid.columns if c.startswith("phi_")]
+    return pd.Series({f: np.ptp(grid.groupby(f)["dice"].mean().values) for f in factors})
