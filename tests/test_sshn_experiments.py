@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from hyperscale.models import SSHN, UNet
-from hyperscale.sshn_experiments import (cheapest_matching, factor_influence, front_value, label_fractions,
-                                         no_loss_range, parameter_cv, pareto_mask, separate_grid)
+from hyperscale.sshn_experiments import (cheapest_matching, factor_influence, front_value, gap_to_fixed,
+                                         label_fractions, no_loss_range, parameter_cv, pareto_mask, seed_values,
+                                         separate_grid)
 
 PHIS = [0.1, 0.2, 0.3, 0.4, 0.5]
 DICE = pd.Series([0.60, 0.80, 0.88, 0.90, 0.89], index=PHIS)
@@ -55,3 +56,13 @@ def test_separate_grid_covers_every_combination(toy_data):
     assert len(out) == 4 and set(out.setting) == {"0.25-0.25", "0.25-0.5", "0.5-0.25", "0.5-0.5"}
     assert out.gmacs.tolist() == [0.5, 0.75, 0.75, 1.0]
     assert out.dice.between(0, 1).all()
+
+
+def test_seed_values_and_gap_to_fixed_on_a_known_table():
+    rows = [{"method": m, "init": i, "seed": s, "phi": 0.5, "dice": d}
+            for m, i, s, d in [("Fixed", "", 0, 0.5), ("Fixed", "", 1, 0.7), ("SSHN", "paper", 0, 0.8),
+                               ("SSHN", "paper", 1, 0.9), ("SSHN", "other", 0, 0.0)]]
+    table = pd.DataFrame(rows)
+    assert seed_values(table, "SSHN", 0.5, "paper").to_dict() == {0: 0.8, 1: 0.9}
+    (diff, p), = gap_to_fixed(table, "SSHN", [0.5], "paper").values()
+    assert diff == pytest.approx(0.25) and 0 < p < 1

@@ -15,7 +15,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .claims import welch_p
 from .train import evaluate, phi_label
+
+
+def seed_values(table: pd.DataFrame, method: str, phi: float, init: str | None = None) -> pd.Series:
+    """Dice per seed of `method` at `phi` in a long results table (method, seed, phi, dice[, init])."""
+    rows = table[(table.method == method) & np.isclose(table.phi, phi)]
+    if init is not None:
+        rows = rows[rows.init == init]
+    return rows.set_index("seed")["dice"]
+
+
+def gap_to_fixed(table: pd.DataFrame, method: str, phis, init: str | None = None) -> dict[str, tuple[float, float]]:
+    """{"φ=p": (mean over seeds of `method` minus Fixed at p, Welch p-value)} for every Fixed phi p."""
+    out = {}
+    for p in phis:
+        ours, fixed = seed_values(table, method, p, init), seed_values(table, "Fixed", p)
+        out[f"φ={p:g}"] = (float(ours.mean() - fixed.mean()), welch_p(ours, fixed))
+    return out
 
 
 def cheapest_matching(dice: pd.Series, gmacs: pd.Series, target: float) -> tuple[float, float]:
