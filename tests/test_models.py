@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from hyperscale.models import (MODELS, SSHN, UNet, conv_layout, create_model, load_model, materialize, save_model,
-                               scaled_size)
+from hyperscale.models import (ARCHS, MODELS, SSHN, UNet, conv_layout, create_model, load_model, materialize,
+                               save_model, scaled_size, unet_apply)
 from hyperscale.models.sshn import HyperNet
 
 TINY = dict(in_channels=1, num_classes=3, width=4, n_stages=5)
@@ -176,3 +176,61 @@ def test_per_stage_widths_follow_hyper_unet_natural_image_unet():
     assert conv_layout(1, 3, 8, 5) == conv_layout(1, 3, [8] * 5, 5, dec_widths=[8] * 4)
     with pytest.raises(ValueError, match="5 encoder and 4 decoder widths"):
         conv_layout(1, 3, [8, 8], 5)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("phi", [0.0, 0.5, 1.0])
+def test_architecture_variants_shapes_and_hypernetwork_cover_every_conv(arch, phi):
+    """App. C.1: each variant resizes by phi, and h predicts all of its conv parameters."""
+    x = torch.randn(2, 1, 33, 21)
+    fixed = UNet(**TINY, arch=arch, phi=phi)
+    sshn = SSHN(**TINY, arch=arch)
+    assert fixed(x).shape == sshn(x, phi).shape == (2, 3, 33, 21)
+    theta = sshn.theta(phi)
+    assert {n: tuple(w.shape) for n, (w, _) in theta.items()} == \
+           {n: tuple(c.weight.shape) for n, c in fixed.convs.items()}
+    torch.testing.assert_close(materialize(sshn, phi)(x), sshn(x, phi))
+
+
+def test_architecture_variants_add_their_parts():
+    names = {arch: set(conv_layout(1, 3, 8, arch=arch)) for arch in ARCHS}
+    unet = names["unet"]
+    assert names["resunet"] - unet == {"enc0s", "dec0s", "dec1s", "dec2s", "dec3s"}  # where channels change
+    assert {n for n in names["seunet"] - unet} == {f"{s}{e}" for s in ("enc0", "enc1", "enc2", "enc3", "enc4", "dec0",
+                                                                       "dec1", "dec2", "dec3") for e in ("e1", "e2")}
+    assert {n for n in names["pspnet"] - unet} == {f"dec{s}p{b}" for s in range(4) for b in (1, 2, 4)}
+    assert {n for n in names["fpn"] if n.startswith(("lat", "fpn"))} == {f"{k}{s}" for k in ("lat", "fpn") for s in range(5)}
+    assert not any(n.startswith("dec") for n in names["fpn"])
+
+
+def test_residual_unet_with_zero_second_convs_is_identity_plus_projection():
+    """With every second conv zeroed, a residual stage returns act(input or its 1x1 projection)."""
+    net = UNet(**TINY, arch="resunet", phi=0.5)
+    with torch.no_grad():
+        for name, conv in net.convs.items():
+            if name.endswith("b"):
+                conv.weight.zero_()
+                conv.bias.zero_()
+    feats = {}
+    x = torch.randn(1, 1, 16, 16)
+    unet_apply(net.theta(), x, 0.5, 5, arch="resunet", features=feats)
+    w, b = net.theta()["enc0s"]
+    torch.testing.assert_close(feats["enc0"], torch.nn.functional.leaky_relu(torch.nn.functional.conv2d(x, w, b), 0.01))
+    resized = torch.nn.functional.interpolate(feats["enc0"], size=(8, 8), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(feats["enc1"], torch.nn.functional.leaky_relu(resized, 0.01))
+
+
+def test_features_are_every_stage_output_at_its_resolution():
+    feats = {}
+    net = UNet(**TINY, phi=0.5)
+    net(torch.randn(1, 1, 64, 64))
+    unet_apply(net.theta(), torch.randn(1, 1, 64, 64), 0.5, 5, features=feats)
+    assert {k: v.shape[-1] for k, v in feats.items()} == {"enc0": 64, "enc1": 32, "enc2": 16, "enc3": 8, "enc4": 4,
+                                                          "dec3": 8, "dec2": 16, "dec1": 32, "dec0": 64}
+
+
+def test_unknown_architecture_is_rejected():
+    with pytest.raises(ValueError, match="unknown primary-network architecture 'vnet'"):
+        UNet(**TINY, arch="vnet")
+    with pytest.raises(ValueError, match="one width for every stage"):
+        conv_layout(1, 3, [4, 8, 16, 32, 64], arch="fpn")

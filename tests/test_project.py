@@ -69,3 +69,23 @@ def test_notebook_runner_rejects_unknown_parameters(tmp_path, capsys):
         main([str(ROOT / "notebooks/train.ipynb"), str(tmp_path / "out.ipynb"), "-p", "learning_rate", "0.1"])
     assert "no parameter(s) ['learning_rate']" in capsys.readouterr().err
     assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_killed_notebook_run_leaves_no_temporary_file(tmp_path):
+    """SIGTERM (kill, pkill, a CI timeout) must still remove the half-executed notebook."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.notebook", str(ROOT / "notebooks/train.ipynb"), str(out),
+                             "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".out.ipynb.*")) and time.time() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob(".out.ipynb.*")), "the runner never created its temporary notebook"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) != 0
+    assert not list(tmp_path.glob(".out.ipynb.*")) and not out.exists()

@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from hyperscale.models import SSHN, UNet
-from hyperscale.sshn_experiments import (cheapest_matching, factor_influence, front_value, gap_to_fixed,
-                                         label_fractions, no_loss_range, parameter_cv, pareto_mask, seed_values,
-                                         separate_grid)
+from hyperscale.models import SSHN, UNet, materialize
+from hyperscale.sshn_experiments import (cheapest_matching, factor_influence, feature_maps, feature_similarity,
+                                         front_value, gap_to_fixed, label_fractions, no_loss_range, parameter_cv,
+                                         pareto_mask, seed_values, separate_grid)
 
 PHIS = [0.1, 0.2, 0.3, 0.4, 0.5]
 DICE = pd.Series([0.60, 0.80, 0.88, 0.90, 0.89], index=PHIS)
@@ -66,3 +66,24 @@ def test_seed_values_and_gap_to_fixed_on_a_known_table():
     assert seed_values(table, "SSHN", 0.5, "paper").to_dict() == {0: 0.8, 1: 0.9}
     (diff, p), = gap_to_fixed(table, "SSHN", [0.5], "paper").values()
     assert diff == pytest.approx(0.25) and 0 < p < 1
+
+
+def test_feature_similarity_is_one_at_the_reference_phi_and_lower_between_channels():
+    torch.manual_seed(0)
+    net = UNet(in_channels=1, num_classes=3, width=4, n_stages=3, phi=0.5)
+    x = torch.randn(3, 1, 24, 24)
+    sim = feature_similarity(net, x, [0.25, 0.5]).set_index(["stage", "phi"])
+    assert set(sim.index.get_level_values("stage")) == {"enc0", "enc1", "enc2", "dec1", "dec0"}
+    for stage in ("enc0", "enc1", "enc2", "dec1", "dec0"):
+        assert sim.loc[(stage, 0.5), "matched"] == pytest.approx(1.0, abs=1e-5)
+        assert sim.loc[(stage, 0.5), "other"] < 1.0
+    assert sim.loc[("enc0", 0.25), "matched"] == pytest.approx(1.0, abs=1e-5)  # before the first resize
+    assert sim.loc[("enc2", 0.25), "size"] == 2 and sim.loc[("enc2", 0.5), "size"] == 6
+
+
+def test_feature_maps_of_an_sshn_match_its_materialized_network():
+    torch.manual_seed(0)
+    net = SSHN(in_channels=1, num_classes=3, width=4, n_stages=3)
+    x = torch.randn(2, 1, 16, 16)
+    a, b = feature_maps(net, x, 0.3), feature_maps(materialize(net, 0.3), x, 0.3)
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

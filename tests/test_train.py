@@ -124,3 +124,30 @@ def test_separate_sshn_trains_with_tuple_phis(toy_data):
     net = create_model("sshn", in_channels=1, num_classes=3, width=4, n_stages=3, separate=True)
     res = train(net, toy_data, TrainConfig(**CFG), seed=1, val_phis=[(0.5, 0.5)], progress=False)
     assert "val_dice_phi0.5-0.5" in res.history[0]
+
+
+def test_extending_a_finished_run_equals_training_that_long(toy_data, tmp_path):
+    """The budget experiment continues the main runs: 30 + 20 steps must equal 50 from the start."""
+    short = TrainConfig(**{**CFG, "patience": 2, "dice_finetune_steps": 5})  # extended from its first phase's end
+    long_ = TrainConfig(**{**CFG, "max_steps": 50, "patience": 50})
+    ckpt = tmp_path / "short.pt"
+    train(fresh(), toy_data, short, seed=1, val_phis=[0.25, 0.5], checkpoint=ckpt, progress=False)
+    scratch_model, extended_model = fresh(), fresh()
+    scratch = train(scratch_model, toy_data, long_, seed=1, val_phis=[0.25, 0.5], progress=False)
+    extended = train(extended_model, toy_data, long_, seed=1, val_phis=[0.25, 0.5], extend=ckpt,
+                     checkpoint=tmp_path / "long.pt", progress=False)
+    assert [(h["step"], h["val_dice"], h["loss"]) for h in extended.history] == \
+           [(h["step"], h["val_dice"], h["loss"]) for h in scratch.history]
+    assert (extended.steps, extended.best_step) == (scratch.steps, scratch.best_step)
+    for p, q in zip(extended_model.parameters(), scratch_model.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_extending_another_run_is_rejected(toy_data, tmp_path):
+    ckpt = tmp_path / "short.pt"
+    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    longer = TrainConfig(**{**CFG, "max_steps": 50})
+    with pytest.raises(ValueError, match="only max_steps, patience and dice_finetune_steps may differ"):
+        train(fresh(), toy_data, longer, seed=2, val_phis=[0.5], extend=ckpt, progress=False)
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        train(fresh(), toy_data, longer, seed=1, val_phis=[0.5], extend=tmp_path / "missing.pt", progress=False)

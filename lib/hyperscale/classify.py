@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import Dataset, Split
-from .io import checksum_arrays, torch_save
+from .io import checksum_arrays, load_checkpoint, torch_save
 from .models.classifiers import ShapeNet
 
 
@@ -135,20 +135,16 @@ def train_classifier(model: ShapeNet, data: Dataset, cfg: ClassifyConfig, seed: 
     key = _run_key(model, checksum_arrays({"images": x_train.numpy(), "labels": y_train.numpy()}), cfg, seed)
     res = ClassifyResult()
 
-    checkpoint = Path(checkpoint) if checkpoint else None
-    if checkpoint and checkpoint.exists():
-        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        if ck["key"] == key:
-            model.load_state_dict(ck["model"])
-            opt_w.load_state_dict(ck["opt_w"])
-            sched.load_state_dict(ck["sched"])
-            if opt_a:
-                opt_a.load_state_dict(ck["opt_a"])
-            gen.set_state(ck["gen"])
-            res = ClassifyResult(**ck["result"])
-            print(f"resumed from {checkpoint} at epoch {res.epochs}")
-        else:
-            print(f"ignoring {checkpoint}: it belongs to another configuration")
+    ck = load_checkpoint(checkpoint, key)
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt_w.load_state_dict(ck["opt_w"])
+        sched.load_state_dict(ck["sched"])
+        if opt_a:
+            opt_a.load_state_dict(ck["opt_a"])
+        gen.set_state(ck["gen"])
+        res = ClassifyResult(**ck["result"])
+        print(f"resumed from {checkpoint} at epoch {res.epochs}")
 
     bar = tqdm(total=total, initial=res.steps, desc=f"{model.family}/{model.config['design']}",
                disable=not progress, mininterval=1.0)

@@ -75,6 +75,20 @@ def checksum_arrays(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def load_checkpoint(path, key: str) -> dict | None:
+    """The checkpoint at `path` if the run `key` wrote it (same configuration, seed, data and code);
+    None if there is none, or, saying so, if it belongs to another run."""
+    import torch
+
+    if path is None or not Path(path).exists():
+        return None
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck["key"] != key:
+        print(f"ignoring {path}: it belongs to another configuration")
+        return None
+    return ck
+
+
 def torch_save(obj, path) -> None:
     import torch
 

@@ -5,12 +5,13 @@ the smoke defaults there), then the `-p` values (parsed as YAML: `-p phi 0.1` is
 `{name}` in the notebook's first markdown cell is replaced by that parameter's value, so pages
 from one notebook get their own titles in the book.
 papermill executes it into a temporary file that replaces OUT only when every cell ran, so a
-failed stage never leaves a half-executed notebook behind.
+failed or killed stage never leaves a half-executed notebook behind.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def main(argv=None) -> None:
         parser.error(f"{args.input} has no parameter(s) {unknown}; its parameters cell declares {sorted(declared)}")
     # A notebook receives the params.yaml sections its parameters cell declares, nothing else.
     parameters = {k: v for k, v in load_params().items() if k in declared} | extra
+    # SIGTERM (kill, pkill, a CI timeout) would end Python without unwinding, skipping the
+    # temporary file's clean-up; as an exception it unwinds like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with atomic_path(args.output) as tmp:
         # The kernel's output streams to this terminal (progress bars included) as it runs.
         papermill.execute_notebook(str(args.input), str(tmp), parameters=parameters, progress_bar=False,

@@ -3,7 +3,8 @@
 Each function answers one figure or quoted number of the two papers (Ortiz, Guttag, Dalca):
 the "same Dice at x % fewer FLOPs" numbers (SSHN §5.1, Hyper-UNet §4.2.3), Pareto fronts
 (Fig. 7, Fig. 13), per-structure Dice by size (Fig. 4), the coefficient of variation of the
-predicted weights (App. D, Fig. 14) and the influence of each separate factor (App. C.2).
+predicted weights (App. D, Fig. 14), how alike the feature maps are across phi (App. D,
+Fig. 16) and the influence of each separate factor (App. C.2).
 Inputs are plain tables (phi -> Dice, phi -> GMACs) so every function can be checked on a
 synthetic curve.
 """
@@ -14,8 +15,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from .claims import welch_p
+from .models import unet_apply
 from .train import evaluate, phi_label
 
 
@@ -123,3 +126,38 @@ def factor_influence(grid: pd.DataFrame) -> pd.Series:
     """Range (max - min) over its levels of each factor's marginal mean Dice: how much phi_i matters."""
     factors = [c for c in grid.columns if c.startswith("phi_")]
     return pd.Series({f: np.ptp(grid.groupby(f)["dice"].mean().values) for f in factors})
+
+
+@torch.no_grad()
+def feature_maps(model, x: torch.Tensor, phi) -> dict[str, torch.Tensor]:
+    """Every stage's output of `model` (any model with `theta(phi)`) on images x at phi (Fig. 16)."""
+    feats = {}
+    unet_apply(model.theta(phi), x, phi, model.config["n_stages"], arch=model.config.get("arch", "unet"),
+               features=feats)
+    return feats
+
+
+def feature_similarity(model, x: torch.Tensor, phis, ref_phi: float = 0.5) -> pd.DataFrame:
+    """How alike each stage's feature maps are at phi and at ref_phi (App. D, Fig. 16: "the predicted
+    kernels extract similar anatomical regions for different values of phi").
+
+    Maps are resized to the input's size; r is the Pearson correlation over pixels of one image's
+    map of one channel. One row per (stage, phi): `matched`, the mean r of each channel with the
+    same channel at ref_phi, and `other`, its mean r with the other channels there (the baseline:
+    what r is between maps that are not the same feature); `size`, the stage's side at phi.
+    """
+    def unit(f):  # (N, C, H*W) at the input size, each map centred and scaled to unit norm
+        f = F.interpolate(f, size=x.shape[-2:], mode="bilinear", align_corners=False).flatten(2)
+        f = f - f.mean(-1, keepdim=True)
+        return f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+    ref = {name: unit(f) for name, f in feature_maps(model, x, ref_phi).items()}
+    rows = []
+    for phi in phis:
+        for name, f in feature_maps(model, x, phi).items():
+            r = torch.einsum("ncp,ndp->cd", unit(f), ref[name]) / len(x)  # channel x channel, mean over images
+            c = r.shape[0]
+            rows.append({"stage": name, "phi": float(phi), "size": min(f.shape[-2:]),
+                         "matched": r.diagonal().mean().item(),
+                         "other": ((r.sum() - r.diagonal().sum()) / (c * (c - 1))).item()})
+    return pd.DataFrame(rows)

@@ -14,7 +14,7 @@ from ..io import torch_save
 from .classifiers import CLASSIFIERS
 from .dynamic import FiLM, Stochastic
 from .sshn import SSHN, materialize
-from .unet import UNet, check_phi, conv_layout, scaled_size, unet_apply
+from .unet import ARCHS, UNet, check_phi, conv_layout, scaled_size, unet_apply
 
 MODELS = {"fixed": UNet, "stochastic": Stochastic, "film": FiLM, "sshn": SSHN, **CLASSIFIERS}
 
@@ -40,5 +40,5 @@ def load_model(path) -> torch.nn.Module:
     return model.eval()
 
 
-__all__ = ["MODELS", "SSHN", "FiLM", "Stochastic", "UNet", "check_phi", "conv_layout", "create_model", "load_model", "materialize",
+__all__ = ["ARCHS", "MODELS", "SSHN", "FiLM", "Stochastic", "UNet", "check_phi", "conv_layout", "create_model", "load_model", "materialize",
            "method_of", "save_model", "scaled_size", "unet_apply"]

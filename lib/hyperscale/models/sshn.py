@@ -19,7 +19,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .unet import Theta, UNet, check_input, check_phi, check_phi_range, conv_layout, resize_factors, unet_apply
+from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, conv_layout, resize_factors,
+                   unet_apply)
 
 INITS = ("paper", "conv_default")
 
@@ -74,22 +75,32 @@ class SSHN(nn.Module):
 
     separate=True (App. C.2): one factor phi_i per resizing step, each drawn from U(phi_range)
     independently; h takes all of them and `phi` is then a sequence of n_stages - 1 factors.
+    `arch` (App. C.1): the primary network; h predicts every one of its convolutions.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
-                 n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper", separate: bool = False):
+                 n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper", separate: bool = False,
+                 arch: str = "unet"):
         super().__init__()
         lo, hi = check_phi_range(phi_range)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            n_hid=list(n_hid), phi_range=[lo, hi], init=init)
-        if separate:  # only recorded when set, so the main model's config (and run keys) stay as they were
+        # Recorded only when set, so the main model's config stays as short as the paper's.
+        if separate:
             self.config["separate"] = True
+        if check_arch(arch) != "unet":
+            self.config["arch"] = arch
         n_factors = n_stages - 1 if separate else 1
-        self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages), n_hid, init, n_factors=n_factors)
+        self.hyper = HyperNet(conv_layout(in_channels, num_classes, width, n_stages, arch=arch), n_hid, init,
+                              n_factors=n_factors)
 
     @property
     def separate(self) -> bool:
         return self.config.get("separate", False)
+
+    @property
+    def arch(self) -> str:
+        return self.config.get("arch", "unet")
 
     def sample_phi(self, generator: torch.Generator):
         """phi ~ U(phi_range), one draw per training step (§3); one per resizing step if separate."""
@@ -110,7 +121,7 @@ class SSHN(nn.Module):
 
     def forward(self, x: Tensor, phi: float) -> Tensor:
         check_input(x, self.config["in_channels"])
-        return unet_apply(self.theta(phi), x, phi, self.config["n_stages"])
+        return unet_apply(self.theta(phi), x, phi, self.config["n_stages"], arch=self.arch)
 
 
 def materialize(model, phi: float) -> UNet:
@@ -118,7 +129,7 @@ def materialize(model, phi: float) -> UNet:
     or the FiLM generator (folded into the convs). Works for every model with `theta(phi)`."""
     phi = check_phi(phi)
     keys = ("in_channels", "num_classes", "width", "n_stages")
-    net = UNet(**{k: model.config[k] for k in keys}, phi=phi)
+    net = UNet(**{k: model.config[k] for k in keys}, phi=phi, arch=model.config.get("arch", "unet"))
     with torch.no_grad():
         for name, (w, b) in model.theta(phi).items():
             net.convs[name].weight.copy_(w)

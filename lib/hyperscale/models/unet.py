@@ -14,6 +14,15 @@ maps to the classes, background included. phi = 0 is valid (every encoder step s
 The forward pass is the pure function `unet_apply(theta, x, phi)`, so the same code runs with
 the module's own parameters (`UNet`, the Fixed baseline) and with weights predicted by a
 hypernetwork (`SSHN`).
+
+`arch` picks one of App. C.1's variants of the primary network, each with the same variable
+resizing and every convolution in `theta` (so a hypernetwork predicts all of them):
+"unet" (the paper's), "resunet" (a residual connection around each stage's two convs, a 1x1
+projection where the channel count changes), "seunet" (squeeze-excitation after every encoder
+and decoder stage), "fpn" (Feature Pyramid Network decoder: 1x1 laterals, top-down sums, a 3x3
+conv per level, every level upsampled to full size and summed before the head) and "pspnet"
+(U-Net encoder and skips; each decoder stage ends in a pyramid pooling block over 1, 2 and 4
+bins). The paper gives no further details of its variants; these are ours.
 """
 from __future__ import annotations
 
@@ -25,6 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Theta = dict[str, tuple[Tensor, Tensor]]  # conv name -> (weight, bias)
+ARCHS = ("unet", "resunet", "seunet", "fpn", "pspnet")  # SSHN App. C.1
+SE_REDUCTION = 4  # squeeze-excitation bottleneck: channels // 4 (SENet uses 16 on wider layers)
+PSP_BINS = (1, 2, 4)  # pyramid pooling grid sizes (PSPNet uses 1, 2, 3, 6 on larger maps)
 
 
 def check_phi(phi) -> float:
@@ -43,28 +55,58 @@ def scaled_size(size: int, phi: float) -> int:
     return max(1, math.floor(phi * size + 0.5))
 
 
+def check_arch(arch: str) -> str:
+    if arch not in ARCHS:
+        raise ValueError(f"unknown primary-network architecture {arch!r}; choose one of {ARCHS} (SSHN App. C.1)")
+    return arch
+
+
 def conv_layout(in_channels: int, num_classes: int, width, n_stages: int = 5,
-                dec_widths=None) -> dict[str, tuple[int, int, int]]:
+                dec_widths=None, arch: str = "unet") -> dict[str, tuple[int, int, int]]:
     """Every convolution of f_phi in forward order: name -> (out_channels, in_channels, kernel).
 
     `width` is one channel count for every conv (SSHN's OASIS U-Net) or one per encoder stage;
     `dec_widths` gives the decoder stages' widths from the deepest up (default: the width of the
     encoder stage each one merges with). Hyper-UNet's Pets/CUB U-Net (§4.1) has encoder
-    (16, 32, 64, 128, 256) and decoder (32, 16, 8, 4).
+    (16, 32, 64, 128, 256) and decoder (32, 16, 8, 4). `arch` adds or replaces convs for the
+    App. C.1 variants (module docstring).
     """
     enc = [width] * n_stages if isinstance(width, int) else list(width)
     dec = list(reversed(enc[:-1])) if dec_widths is None else list(dec_widths)
     if len(enc) != n_stages or len(dec) != n_stages - 1:
         raise ValueError(f"need {n_stages} encoder and {n_stages - 1} decoder widths; got {enc} and {dec}")
+    if check_arch(arch) != "unet" and len(set(enc + dec)) > 1:
+        raise ValueError(f"arch={arch!r} takes one width for every stage; got encoder {enc}, decoder {dec}")
     layout, c_in = {}, in_channels
+
+    def block(name, c_out, c_in):
+        layout[f"{name}a"] = (c_out, c_in, 3)
+        if arch == "pspnet" and name.startswith("dec"):
+            for b in PSP_BINS:
+                layout[f"{name}p{b}"] = (max(1, c_out // len(PSP_BINS)), c_out, 1)
+            c_mid = c_out + len(PSP_BINS) * max(1, c_out // len(PSP_BINS))
+        else:
+            c_mid = c_out
+        layout[f"{name}b"] = (c_out, c_mid, 3)
+        if arch == "resunet" and c_in != c_out:
+            layout[f"{name}s"] = (c_out, c_in, 1)
+        if arch == "seunet":
+            c_se = max(1, c_out // SE_REDUCTION)
+            layout[f"{name}e1"] = (c_se, c_out, 1)
+            layout[f"{name}e2"] = (c_out, c_se, 1)
+
     for s in range(n_stages):
-        layout[f"enc{s}a"] = (enc[s], c_in, 3)
-        layout[f"enc{s}b"] = (enc[s], enc[s], 3)
+        block(f"enc{s}", enc[s], c_in)
         c_in = enc[s]
-    for s, w in zip(reversed(range(n_stages - 1)), dec):  # decoder stage s merges with encoder stage s
-        layout[f"dec{s}a"] = (w, c_in + enc[s], 3)
-        layout[f"dec{s}b"] = (w, w, 3)
-        c_in = w
+    if arch == "fpn":
+        for s in reversed(range(n_stages)):  # top-down, as unet_apply runs them
+            layout[f"lat{s}"] = (dec[0], enc[s], 1)
+            layout[f"fpn{s}"] = (dec[0], dec[0], 3)
+        c_in = dec[0]
+    else:
+        for s, w in zip(reversed(range(n_stages - 1)), dec):  # decoder stage s merges with encoder stage s
+            block(f"dec{s}", w, c_in + enc[s])
+            c_in = w
     layout["head"] = (num_classes, c_in, 1)
     return layout
 
@@ -96,7 +138,7 @@ def check_phi_range(phi_range) -> list[float]:
 
 
 def unet_apply(theta: Theta, x: Tensor, phi, n_stages: int = 5, negative_slope: float = 0.01,
-               film: Theta | None = None) -> Tensor:
+               film: Theta | None = None, arch: str = "unet", features: dict | None = None) -> Tensor:
     """f_phi(x; theta): logits (N, num_classes, H, W).
 
     `phi` is one factor for every resizing step or a sequence with one per step (App. C.2):
@@ -104,17 +146,38 @@ def unet_apply(theta: Theta, x: Tensor, phi, n_stages: int = 5, negative_slope: 
     matching upsampling step follows automatically.
     `film` (FiLM baseline) maps a conv name to per-channel (gamma, beta), applied to that
     conv's output before the activation: gamma * conv(h) + beta.
+    `arch` is the primary network (module docstring); `features`, if given, receives every
+    stage's output by stage name (SSHN Fig. 16).
     """
+    act = lambda h: F.leaky_relu(h, negative_slope)  # noqa: E731
+
+    def conv(h, name):
+        w, b = theta[name]
+        h = F.conv2d(h, w, b, padding=w.shape[-1] // 2)
+        if film is not None and name in film:
+            gamma, beta = film[name]
+            h = h * gamma[None, :, None, None] + beta[None, :, None, None]
+        return h
 
     def block(h, name):
-        for part in "ab":
-            w, b = theta[f"{name}{part}"]
-            h = F.conv2d(h, w, b, padding=w.shape[-1] // 2)
-            if film is not None:
-                gamma, beta = film[f"{name}{part}"]
-                h = h * gamma[None, :, None, None] + beta[None, :, None, None]
-            h = F.leaky_relu(h, negative_slope)
-        return h
+        out = act(conv(h, f"{name}a"))
+        if f"{name}p{PSP_BINS[0]}" in theta:  # pyramid pooling: context at 1x1, 2x2 and 4x4 bins
+            pooled = [F.interpolate(act(conv(F.adaptive_avg_pool2d(out, b), f"{name}p{b}")), size=out.shape[-2:],
+                                    mode="bilinear", align_corners=False) for b in PSP_BINS]
+            out = torch.cat([out, *pooled], dim=1)
+        out = conv(out, f"{name}b")
+        if arch == "resunet":
+            out = out + (conv(h, f"{name}s") if f"{name}s" in theta else h)
+        out = act(out)
+        if f"{name}e1" in theta:  # squeeze-excitation: per-channel gates from the global average
+            gate = act(conv(out.mean((-2, -1), keepdim=True), f"{name}e1"))
+            out = out * torch.sigmoid(conv(gate, f"{name}e2"))
+        if features is not None:
+            features[name] = out
+        return out
+
+    def up(h, like):
+        return F.interpolate(h, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
     factors = resize_factors(phi, n_stages)
     skips = []
@@ -125,25 +188,36 @@ def unet_apply(theta: Theta, x: Tensor, phi, n_stages: int = 5, negative_slope: 
             h = F.interpolate(h, size=size, mode="bilinear", align_corners=False)
         h = block(h, f"enc{s}")
         skips.append(h)
-    for s in reversed(range(n_stages - 1)):
-        skip = skips[s]
-        h = F.interpolate(h, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-        h = block(torch.cat([h, skip], dim=1), f"dec{s}")
-    w, b = theta["head"]
-    return F.conv2d(h, w, b)
+    if arch == "fpn":  # top-down pathway with lateral connections, then all levels summed at full size
+        p, out = None, 0
+        for s in reversed(range(n_stages)):
+            lateral = conv(skips[s], f"lat{s}")
+            p = lateral if p is None else up(p, lateral) + lateral
+            level = act(conv(p, f"fpn{s}"))
+            if features is not None:
+                features[f"fpn{s}"] = level
+            out = up(level, skips[0]) + out
+        h = out
+    else:
+        for s in reversed(range(n_stages - 1)):
+            h = block(torch.cat([up(h, skips[s]), skips[s]], dim=1), f"dec{s}")
+    return conv(h, "head")
 
 
 class UNet(nn.Module):
     """The Fixed baseline: f_phi with its own parameters, trained and used at one phi (SSHN §4.3)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width=32, n_stages: int = 5,
-                 phi: float = 0.5, dec_widths=None):
+                 phi: float = 0.5, dec_widths=None, arch: str = "unet"):
         super().__init__()
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            phi=check_phi(phi))
-        if dec_widths is not None:  # recorded only when set, so existing configs stay as they were
+        # Recorded only when set, so the plain U-Net's config stays as short as the paper's.
+        if dec_widths is not None:
             self.config["dec_widths"] = list(dec_widths)
-        layout = conv_layout(in_channels, num_classes, width, n_stages, dec_widths)
+        if check_arch(arch) != "unet":
+            self.config["arch"] = arch
+        layout = conv_layout(in_channels, num_classes, width, n_stages, dec_widths, arch)
         # nn.Conv2d's default init (Kaiming-uniform, a=sqrt(5)): the usual U-Net starting point.
         self.convs = nn.ModuleDict({name: nn.Conv2d(ci, co, k) for name, (co, ci, k) in layout.items()})
 
@@ -162,4 +236,9 @@ class UNet(nn.Module):
     def forward(self, x: Tensor, phi: float | None = None) -> Tensor:
         """Logits at `phi` (default: the network's own; another value tests weight transfer)."""
         check_input(x, self.config["in_channels"])
-        return unet_apply(self.theta(), x, self.phi if phi is None else check_phi(phi), self.config["n_stages"])
+        return unet_apply(self.theta(), x, self.phi if phi is None else check_phi(phi), self.config["n_stages"],
+                          arch=self.arch)
+
+    @property
+    def arch(self) -> str:
+        return self.config.get("arch", "unet")
