@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from hyperscale.data import Dataset, Split
+import hyperscale.shape_adaptor  # noqa: F401  (registers the classifiers)
+import hyperscale.sshn  # noqa: F401  (registers the segmentation models)
+from hyperscale.core.data import Dataset, Split
 
 
 @pytest.fixture

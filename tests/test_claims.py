@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hyperscale.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
+from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
                                load_claims, near_best)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from hyperscale.data import DataMissingError, load_dataset
+from hyperscale.core.data import DataMissingError, load_dataset
 from hyperscale.data.classification import read_idx
 
 

@@ -1,11 +1,16 @@
-"""Alg. 1 training: subsets, augmentation, determinism and resuming."""
+"""Alg. 1 as a core task: subsets, augmentation, determinism, resuming, the alpha interval."""
 import numpy as np
 import pytest
 import torch
 
-from hyperscale.classify import ClassifyConfig, augment, stratified_subset, train_classifier
-from hyperscale.data import Dataset, Split
-from hyperscale.models import create_model
+from hyperscale.core.data import Dataset, Split
+from hyperscale.core.models import create_model
+from hyperscale.core.train import train
+from hyperscale.shape_adaptor.train import AlgConfig, Classification, augment, stratified_subset
+
+ALG = dict(epochs=2, batch_size=12, optimizer={"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+                                               "schedule": "cosine"},
+           alpha_optimizer={"name": "sgd", "lr": 0.1, "every": 2})
 
 
 @pytest.fixture
@@ -34,30 +39,39 @@ def test_augment_is_a_seeded_crop_and_flip():
     assert all(torch.equal(s, o) or torch.equal(s, o.flip(-1)) for s, o in zip(same, x))
 
 
-def _run(data, tmp_path=None, epochs=2):
+def _run(data, run_dir=None, **alg):
     torch.manual_seed(0)
     model = create_model("vgg16", num_classes=3, in_chans=1, input_size=16, width_mult=0.0625, design="adaptor")
-    cfg = ClassifyConfig(epochs=epochs, batch_size=12, lr=0.05, alpha_every=2)
-    res = train_classifier(model, data, cfg, seed=0, checkpoint=tmp_path and tmp_path / "ck.pt", progress=False)
-    return model, res
+    task = Classification(data, AlgConfig(**{**ALG, **alg}))
+    res = train(model, task, task.train_config(), seed=0, run_dir=run_dir, progress=False)
+    return model, res, task
 
 
 def test_training_is_deterministic_learns_and_moves_alpha(tiny_images):
-    m1, r1 = _run(tiny_images)
-    m2, r2 = _run(tiny_images)
-    assert r1.test_acc == r2.test_acc and r1.s_trace == r2.s_trace
-    assert r1.steps == 6 and len(r1.s_trace) == 3 and len(r1.history) == 2
+    m1, r1, t1 = _run(tiny_images)
+    m2, r2, t2 = _run(tiny_images)
+    assert r1.last_score == r2.last_score and t1.s_trace == t2.s_trace
+    assert r1.steps == 6 and len(t1.s_trace) == 3 and len(r1.history) == 2  # alpha every 2 steps; a row per epoch
+    assert [h["step"] for h in r1.history] == [3, 6] and r1.last_score == r1.history[-1]["test_acc"]
     assert m1.shape_factors() != pytest.approx([(4 / 16) ** (1 / 3)] * 3, abs=1e-7)  # alpha was updated
 
 
+def test_the_last_weights_are_kept(tiny_images):
+    model, res, _ = _run(tiny_images, epochs=3)
+    assert res.stopped_by == ["max_steps"] and res.steps == 9  # no early stopping, no best-weights restore
+
+
 def test_finished_checkpoint_returns_the_same_result(tiny_images, tmp_path):
-    _, first = _run(tiny_images, tmp_path)
-    _, again = _run(tiny_images, tmp_path)
-    assert again.steps == first.steps and again.test_acc == first.test_acc and again.history == first.history
+    _, first, t1 = _run(tiny_images, tmp_path)
+    _, again, t2 = _run(tiny_images, tmp_path)
+    assert again.steps == first.steps and again.last_score == first.last_score and again.history == first.history
+    assert t2.s_trace == t1.s_trace  # the task's own state travels with the checkpoint
 
 
 def test_bad_config_fails_clearly():
-    with pytest.raises(ValueError, match="shapes.train.epochs"):
-        ClassifyConfig(epochs=0)
+    with pytest.raises(ValueError, match="epochs"):
+        AlgConfig(**{**ALG, "epochs": 0})
+    with pytest.raises(ValueError, match="every"):
+        AlgConfig(**{**ALG, "alpha_optimizer": {"name": "sgd", "every": 0}})
     with pytest.raises(ValueError, match="smaller than one batch"):
-        ClassifyConfig(n_train=10, batch_size=64)
+        AlgConfig(**{**ALG, "n_train": 10})

@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from hyperscale.models import FiLM, Stochastic, UNet, create_model, load_model, materialize, save_model
+from hyperscale.core.models import create_model, load_model, save_model
+from hyperscale.sshn import FiLM, Stochastic, UNet, materialize
+from hyperscale.sshn.tasks import prior_of
 
 TINY = dict(in_channels=1, num_classes=3, width=4, n_stages=3)
 
@@ -36,7 +38,7 @@ def test_film_folds_into_a_plain_unet_after_training_moves_it():
 def test_stochastic_samples_its_range_and_needs_phi(tmp_path):
     sto = create_model("stochastic", phi_range=(0.2, 0.4), **TINY)
     g = torch.Generator().manual_seed(0)
-    draws = [sto.sample_phi(g) for _ in range(200)]
+    draws = [prior_of(sto).sample(g) for _ in range(200)]
     assert 0.2 <= min(draws) and max(draws) <= 0.4 and max(draws) - min(draws) > 0.15
     with pytest.raises(TypeError, match="no single phi"):
         sto.phi

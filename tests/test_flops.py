@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from hyperscale.flops import BILINEAR_MACS_PER_OUTPUT, count_macs, unet_macs
-from hyperscale.models import SSHN, UNet, materialize
+from hyperscale.core.flops import BILINEAR_MACS_PER_OUTPUT, count_macs
+from hyperscale.sshn import SSHN, UNet, materialize
+from hyperscale.sshn.flops import unet_macs
 
 
 def hand_count(width, n_stages, size, phi, in_channels=1, num_classes=2):
@@ -38,7 +39,7 @@ def test_functional_convolutions_are_counted():
             self.theta = {k: (w.detach(), b.detach()) for k, (w, b) in sshn.theta(0.5).items()}
 
         def forward(self, x):
-            from hyperscale.models import unet_apply
+            from hyperscale.sshn import unet_apply
             return unet_apply(self.theta, x, 0.5, 3)
 
     fixed = count_macs(UNet(1, 2, 4, 3, 0.5), (1, 20, 20))

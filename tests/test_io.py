@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hyperscale.io import atomic_path, checksum_arrays, load_arrays, save_arrays
+from hyperscale.core.io import atomic_path, checksum_arrays, load_arrays, save_arrays
 
 
 def test_save_arrays_is_byte_identical_and_round_trips(tmp_path):

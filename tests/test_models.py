@@ -3,9 +3,10 @@ import math
 import pytest
 import torch
 
-from hyperscale.models import (ARCHS, MODELS, SSHN, UNet, conv_layout, create_model, load_model, materialize,
-                               save_model, scaled_size, unet_apply)
-from hyperscale.models.sshn import HyperNet
+from hyperscale.core.models import MODELS, create_model, load_model, save_model
+from hyperscale.sshn import ARCHS, SSHN, UNet, conv_layout, materialize, scaled_size, unet_apply
+from hyperscale.sshn.hypernet import HyperNet
+from hyperscale.sshn.tasks import prior_of
 
 TINY = dict(in_channels=1, num_classes=3, width=4, n_stages=5)
 
@@ -90,20 +91,38 @@ def test_wrong_channel_count_is_rejected_before_torch_fails():
         SSHN(**TINY)(torch.randn(1, 16, 16), 0.5)
 
 
+@pytest.mark.parametrize("bad, message", [
+    (lambda: torch.randn(1, 1, 16, 16, dtype=torch.float64), "float32 images; got torch.float64. Convert with x.float()"),
+    (lambda: torch.randn(1, 1, 16, 16).numpy(), "a torch.Tensor .* got ndarray. Convert numpy arrays"),
+    (lambda: torch.randn(1, 1, 0, 0), "images need at least 1x1 pixels"),
+])
+def test_bad_input_fails_in_one_line_before_torch(bad, message):
+    for model, args in ((UNet(**TINY), ()), (SSHN(**TINY), (0.5,))):
+        with pytest.raises(ValueError, match=message):
+            model(bad(), *args)
+
+
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="unknown model"):
         create_model("resnet")
     with pytest.raises(ValueError, match="init"):
         SSHN(**TINY, init="xavier")
     with pytest.raises(ValueError, match="low <= high"):
         SSHN(**TINY, phi_range=(0.5, 0.1))
+    for method in ("fixed", "sshn", "stochastic", "film"):
+        with pytest.raises(ValueError, match="every width must be >= 1"):
+            create_model(method, **{**TINY, "width": 0})
 
 
-def test_sample_phi():
+def test_training_prior_of_each_model():
     g = torch.Generator().manual_seed(0)
-    assert UNet(**TINY, phi=0.3).sample_phi(g) == 0.3
-    draws = [SSHN(**TINY, phi_range=(0.2, 0.4)).sample_phi(g) for _ in range(200)]
+    before = g.get_state()
+    assert prior_of(UNet(**TINY, phi=0.3)).sample(g) == 0.3
+    assert torch.equal(g.get_state(), before)  # a Fixed network draws nothing: its runs' minibatches stay put
+    draws = [prior_of(SSHN(**TINY, phi_range=(0.2, 0.4))).sample(g) for _ in range(200)]
     assert 0.2 <= min(draws) and max(draws) <= 0.4 and max(draws) - min(draws) > 0.15
+    point = prior_of(SSHN(**TINY, phi_range=(0.5, 0.5)))
+    assert point.sample(g) == 0.5 and not torch.equal(g.get_state(), before)  # a U(a, a) prior still draws
 
 
 CLASSIFIER_TINY = dict(num_classes=3, in_chans=1, input_size=16, width_mult=0.0625, design="adaptor")
@@ -142,10 +161,9 @@ def test_separate_factors_equal_phis_match_a_single_factor_forward():
     net = SSHN(**TINY, separate=True)
     theta = net.theta((0.3,) * 4)
     x = torch.randn(1, 1, 32, 32)
-    from hyperscale.models import unet_apply
     assert torch.equal(net(x, (0.3,) * 4), unet_apply(theta, x, 0.3, 5))
     assert net.hyper.trunk[0].in_features == 8
-    assert len(net.sample_phi(torch.Generator().manual_seed(0))) == 4
+    assert len(prior_of(net).sample(torch.Generator().manual_seed(0))) == 4
 
 
 def test_separate_factors_reject_the_wrong_kind_of_phi():

@@ -1,5 +1,6 @@
-"""The project's own consistency: pins, profiles, notebook defaults, pipeline naming."""
-import re
+"""The project's own consistency: pins, params and profiles, notebooks, the notebook runner."""
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -7,10 +8,10 @@ import papermill
 import pytest
 import yaml
 
-from hyperscale.project import fixed_run_name
+from hyperscale.core import params as P
+from hyperscale.core.io import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILES = {p.stem: yaml.safe_load(p.read_text()) for p in (ROOT / "profiles").glob("*.yaml")}
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -22,31 +23,68 @@ def test_environment_yml_and_requirements_agree():
     assert "torch==2.13.0" in req and not any(r.startswith("torchvision") for r in req)
 
 
-def test_params_yaml_is_the_cpu_profile():
-    assert yaml.safe_load((ROOT / "params.yaml").read_text()) == PROFILES["cpu"]
+def test_params_yaml_validates_whatever_profile_it_holds():
+    params = P.load(ROOT / "params.yaml")
+    assert params["profile"] in P.PROFILES
+    for name in params:
+        if name != "profile":
+            P.validate(name, params[name])
 
 
-def test_profiles_share_one_structure():
-    def keys(d, prefix=""):
-        return {prefix + k for k in d} | {x for k, v in d.items() if isinstance(v, dict) for x in keys(v, f"{prefix}{k}.")}
+@pytest.mark.parametrize("profile", ["smoke", "paper"])
+def test_every_profile_is_the_cpu_base_plus_a_valid_overlay(profile, tmp_path):
+    base = P.cpu_base(ROOT)
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / f"{profile}.yaml").write_bytes((ROOT / "profiles" / f"{profile}.yaml").read_bytes())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(base))
+    full = P.profile(profile, root=tmp_path)
+    assert full["profile"] == profile
+    for name in full:
+        if name != "profile":
+            P.validate(name, full[name], profile)
 
-    assert set(PROFILES) == {"smoke", "cpu", "paper"}
-    assert keys(PROFILES["smoke"]) == keys(PROFILES["cpu"]) == keys(PROFILES["paper"])
-    for name, p in PROFILES.items():
-        assert p["profile"] == name
+
+def test_overlay_keys_must_exist():
+    with pytest.raises(P.ParamsError, match="sets sshn.train.max_step, which params.yaml does not have"):
+        P.overlay({"sshn": {"train": {"max_steps": 1}}}, {"sshn": {"train": {"max_step": 2}}})
+
+
+def test_numbers_are_read_as_dvc_reads_them(tmp_path):
+    (tmp_path / "p.yaml").write_text("a: 1e-3\nb: 2E5\nc: 1.5e-2\nd: 20\ne: '1e-3'\nf: 1_000\n")
+    assert P.read_yaml(tmp_path / "p.yaml") == {"a": 0.001, "b": 200000.0, "c": 0.015, "d": 20, "e": "1e-3", "f": 1000}
+
+
+def _sshn_with(**train):
+    sshn = P.load(ROOT / "params.yaml")["sshn"]
+    return {**sshn, "train": {**sshn["train"], **train}}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"max_steps": "20"}, r"sshn\.train\.max_steps: Input should be a valid integer \(got '20'\)"),
+    ({"max_steps": 2.5}, r"sshn\.train\.max_steps: Input should be a valid integer \(got 2\.5\)"),
+    ({"val_phis": []}, r"sshn\.train\.val_phis: List should have at least 1 item"),
+    ({"optimizer": {"name": "adam", "lr": "1e-3"}}, r"sshn\.train\.optimizer\.lr: Input should be a valid number"),
+    ({"optimizer": {"name": "adam", "learning_rate": 0.1}}, r"sshn\.train\.optimizer\.learning_rate: Extra inputs"),
+    ({"patience": 0}, r"sshn\.train\.patience: Input should be greater than 0"),
+])
+def test_bad_params_fail_in_one_line_naming_the_key(change, message):
+    with pytest.raises(P.ParamsError, match=message) as e:
+        P.validate("sshn", _sshn_with(**change))
+    assert "\n" not in str(e.value)
+
+
+def test_params_that_contradict_each_other_fail_at_once():
+    sshn = P.load(ROOT / "params.yaml")["sshn"]
+    with pytest.raises(P.ParamsError, match="budget.seed must be in main.seeds"):
+        P.validate("sshn", {**sshn, "budget": {**sshn["budget"], "seed": 99}})
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_defaults_are_the_smoke_profile(path):
+def test_notebooks_name_what_they_run_and_read_values_from_params(path):
+    """A parameters cell names a paper, experiment or dataset; no params.yaml section is copied in."""
     declared = papermill.inspect_notebook(str(path))
-    smoke = PROFILES["smoke"]
-    shared = [k for k in declared if k in smoke]
-    assert shared, f"{path.name} reads no params.yaml section"
-    ns = {}
-    nb = nbformat.read(path, as_version=4)
-    exec(next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", [])), ns)
-    for key in shared:
-        assert ns[key] == smoke[key], f"{path.name}: default of {key!r} differs from profiles/smoke.yaml"
+    assert len(declared) == 1 and next(iter(declared)) in ("paper", "experiment", "dataset"), declared
+    assert not set(declared) & set(P.load(ROOT / "params.yaml"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -55,37 +93,91 @@ def test_notebook_sources_carry_no_outputs(path):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
 
 
-def test_pipeline_names_fixed_runs_like_the_library():
-    dvc = (ROOT / "dvc.yaml").read_text()
-    template = re.search(r"runs/train/(fixed-phi)\$\{item\.phi\}", dvc)
-    assert template and fixed_run_name(0.1) == template.group(1) + "0.1"
-    assert fixed_run_name(0.05) == "fixed-phi0.05"
+@pytest.mark.parametrize("name", ["sshn.ipynb", "shape_adaptor.ipynb"])
+def test_chapter_notebooks_stay_records(name):
+    """Well under 200 code lines, and no file writing of their own."""
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert len(code.splitlines()) < 200
+    assert not any(w in code for w in ("write_text", "write_json", "to_csv(", "open("))
 
 
-def test_notebook_runner_rejects_unknown_parameters(tmp_path, capsys):
-    from hyperscale.notebook import main
+def _notebook(tmp_path, *sources) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('experiment = "x"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Run `{experiment}`"), params,
+                *(nbformat.v4.new_code_cell(s) for s in sources)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "in.ipynb"
+    nbformat.write(nb, path)
+    return path
 
-    with pytest.raises(SystemExit):
-        main([str(ROOT / "notebooks/train.ipynb"), str(tmp_path / "out.ipynb"), "-p", "learning_rate", "0.1"])
-    assert "no parameter(s) ['learning_rate']" in capsys.readouterr().err
+
+def _run_notebook(path, out, *args, **kw):
+    return subprocess.run([sys.executable, "-m", "hyperscale.core.notebook", str(path), str(out), *args], cwd=ROOT,
+                          capture_output=True, text=True, **kw)
+
+
+def test_notebook_runner_rejects_unknown_parameters(tmp_path):
+    nb = _notebook(tmp_path, "1")
+    r = _run_notebook(nb, tmp_path / "out.ipynb", "-p", "learning_rate", "0.1")
+    assert r.returncode != 0 and "no parameter(s) ['learning_rate']" in r.stderr
     assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_notebook_runner_output_is_deterministic_quiet_and_titled(tmp_path):
+    nb = _notebook(tmp_path, "import sys; print('out'); print('progress', file=sys.stderr); experiment * 2")
+    outs = []
+    for _ in range(2):
+        r = _run_notebook(nb, tmp_path / "out.ipynb", "-p", "experiment", "main")
+        assert r.returncode == 0, r.stderr
+        assert "without encryption" not in r.stderr + r.stdout  # the kernel talks over IPC, not TCP
+        outs.append((tmp_path / "out.ipynb").read_bytes())
+    assert outs[0] == outs[1]
+    executed = nbformat.reads(outs[0].decode(), as_version=4)
+    assert executed.cells[0].source == "# Run `main`"
+    assert not any(o.get("name") == "stderr" for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_notebook_runner_reports_a_failing_cell_in_one_line_first(tmp_path):
+    bad_input = _notebook(tmp_path, "from hyperscale.core.params import ParamsError\n"
+                                    "raise ParamsError('params.yaml: sshn.train.lr: Input should be a valid number')")
+    r = _run_notebook(bad_input, tmp_path / "out.ipynb")
+    assert r.returncode == 1 and not (tmp_path / "out.ipynb").exists()
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1] == f"error: {bad_input}, cell 2: ParamsError: params.yaml: sshn.train.lr: Input should be a valid number"
+    assert "Traceback" not in r.stderr  # an input error's message says it all
+    bug = _notebook(tmp_path, "1 / 0")
+    r = _run_notebook(bug, tmp_path / "out.ipynb")
+    err = r.stderr[r.stderr.index("error: "):]
+    assert err.startswith(f"error: {bug}, cell 2: ZeroDivisionError: division by zero\n") and "1 / 0" in err
 
 
 def test_killed_notebook_run_leaves_no_temporary_file(tmp_path):
     """SIGTERM (kill, pkill, a CI timeout) must still remove the half-executed notebook."""
     import signal
-    import subprocess
-    import sys
     import time
 
-    out = tmp_path / "out.ipynb"
-    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.notebook", str(ROOT / "notebooks/train.ipynb"), str(out),
-                             "-p", "run_dir", str(tmp_path / "run")], cwd=ROOT,
+    nb, out = _notebook(tmp_path, "import time; time.sleep(5)"), tmp_path / "out.ipynb"
+    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not list(tmp_path.glob(".out.ipynb.*")) and time.time() < deadline:
         time.sleep(0.1)
     assert list(tmp_path.glob(".out.ipynb.*")), "the runner never created its temporary notebook"
+    time.sleep(1)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) != 0
     assert not list(tmp_path.glob(".out.ipynb.*")) and not out.exists()
+
+
+def test_temporaries_a_killed_run_left_are_swept_and_ignored(tmp_path):
+    """SIGKILL leaves a temporary behind; the next write of that file removes it, and DVC never hashes one."""
+    stale = tmp_path / ".checkpoint.pt.k1d2.tmp.pt"
+    stale.write_bytes(b"")
+    other = tmp_path / ".history.csv.x.tmp.csv"
+    other.write_bytes(b"")
+    write_text(tmp_path / "checkpoint.pt", "new")
+    assert not stale.exists() and other.exists()  # only the target's own leftovers
+    assert "**/.*.tmp*" in (ROOT / ".dvcignore").read_text().splitlines()

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from hyperscale.models import create_model
-from hyperscale.registration import (gradient_loss, register, registration_dice, registration_loss, same_slice_pairs,
+from hyperscale.core.models import create_model
+from hyperscale.sshn.registration import (gradient_loss, register, registration_dice, registration_loss, same_slice_pairs,
                                      spatial_transform, warp_labels)
 
 
@@ -70,7 +70,7 @@ def test_registration_with_the_unet_and_perfect_dice_at_zero_flow():
 
 def _pairs_dataset(copies=2):
     """Two 'slices', each seen by `copies` shifted subjects: registration has something to undo."""
-    from hyperscale.data import Dataset, Split
+    from hyperscale.core.data import Dataset, Split
 
     rng = np.random.default_rng(0)
 
@@ -86,27 +86,27 @@ def _pairs_dataset(copies=2):
                    meta={"params": {"copies": {"train": copies, "val": copies, "test": copies}}})
 
 
-def test_registration_task_trains_and_scores_with_the_segmentation_loop():
-    from hyperscale.registration import Registration
-    from hyperscale.train import TrainConfig, train
+def test_registration_task_trains_and_scores_with_the_core_loop():
+    from hyperscale.core.train import TrainConfig, train
+    from hyperscale.sshn.tasks import Registration, prior_of
 
     data = _pairs_dataset()
-    task = Registration(data, lam=0.01)
-    assert len(task) == 8 and len(task.pairs["val"]) == 4  # ordered pairs of distinct copies per slice
     torch.manual_seed(0)
     net = create_model("sshn", in_channels=2, num_classes=2, width=4, n_stages=3)
-    res = train(net, data, TrainConfig(batch_size=4, max_steps=10, eval_every=5, patience=10, checkpoint_every=5),
-                seed=0, val_phis=[0.5], progress=False, task=task)
+    task = Registration(data, prior_of(net), [0.5], lam=0.01)
+    assert len(task) == 8  # ordered pairs of distinct copies per slice
+    res = train(net, task, TrainConfig(batch_size=4, max_steps=10, eval_every=5, patience=10, checkpoint_every=5),
+                seed=0, progress=False)
     assert [h["phase"] for h in res.history] == ["mse+reg", "mse+reg"]
-    assert 0 <= res.best_val_dice <= 1
+    assert 0 <= res.best_score <= 1 and res.score_name == "val_dice"
 
 
 def test_registration_task_rejects_data_without_copies_and_bad_settings():
-    from hyperscale.registration import Registration
+    from hyperscale.core.data import Dataset
+    from hyperscale.sshn.tasks import Registration, Uniform
 
     data = _pairs_dataset()
     with pytest.raises(ValueError, match="penalty"):
-        Registration(data, lam=0.01, penalty="l3")
-    from hyperscale.data import Dataset
+        Registration(data, Uniform(0, 0.5), [0.5], lam=0.01, penalty="l3")
     with pytest.raises(ValueError, match="copies per slice"):
-        Registration(Dataset("x", data.label_names, data.splits), lam=0.01)
+        Registration(Dataset("x", data.label_names, data.splits), Uniform(0, 0.5), [0.5], lam=0.01)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hyperscale.data import DataMissingError
+from hyperscale.core.data import DataMissingError
 from hyperscale.data.scenes import band_rows, build
 
 N = {"train": 6, "val": 3, "test": 3}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hyperscale.data import DataMissingError, load_dataset
+from hyperscale.core.data import DataMissingError, load_dataset
 
 
 def _nii(path, a):

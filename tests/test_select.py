@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from hyperscale.models import create_model, materialize
-from hyperscale.select import landscape, select_model, select_phi
+from hyperscale.core.models import create_model
+from hyperscale.sshn import materialize
+from hyperscale.sshn.select import landscape, latencies, select_model, select_phi
 
 
 def test_select_phi_known_answer():
@@ -28,7 +29,9 @@ def test_select_model_returns_the_materialised_network(toy_data):
     torch.manual_seed(0)
     sshn = create_model("sshn", in_channels=1, num_classes=toy_data.num_classes, width=4, n_stages=3)
     table = landscape(sshn, toy_data["val"], [0.1, 0.3, 0.5], toy_data.num_classes)
-    assert list(table.columns) == ["phi", "dice", "gmacs", "latency_ms"] and table.gmacs.is_monotonic_increasing
+    assert list(table.columns) == ["phi", "dice", "gmacs"] and table.gmacs.is_monotonic_increasing
+    lat = latencies(sshn, [0.1, 0.5], (1, 16, 16))  # measured: kept apart from the deterministic table
+    assert list(lat.columns) == ["phi", "latency_ms"] and (lat.latency_ms > 0).all()
     sel = select_model(sshn, toy_data["val"], toy_data.num_classes, alpha=-1.0, phis=None, table=table)
     assert sel.phi == 0.1  # every phi qualifies: the cheapest wins
     x = torch.from_numpy(toy_data["val"].images)

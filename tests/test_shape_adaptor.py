@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from hyperscale.flops import count_macs
-from hyperscale.models import create_model
-from hyperscale.models.classifiers import adaptor_positions
-from hyperscale.models.shape_adaptor import (EPS, ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho,
+from hyperscale.core.flops import count_macs
+from hyperscale.core.models import create_model
+from hyperscale.shape_adaptor.classifiers import adaptor_positions
+from hyperscale.shape_adaptor.adaptor import (EPS, ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho,
                                              n_adaptors, penalised_alpha, resize, s_of_alpha)
 
 
@@ -117,7 +117,7 @@ def test_bad_configuration_and_input_fail_clearly():
         create_model("vgg16", design="learned", **cfg)
     with pytest.raises(ValueError, match="init_s has 2 factors for 4"):
         create_model("vgg16", design="adaptor", init_s=[0.7, 0.7], **cfg)
-    with pytest.raises(ValueError, match=r"expects images \(B, 1, 32, 32\)"):
+    with pytest.raises(ValueError, match=r"expects float32 images \(B, 1, 32, 32\)"):
         create_model("vgg16", **cfg)(torch.randn(1, 3, 32, 32))
 
 
@@ -128,7 +128,7 @@ def test_human_vgg16_macs_match_the_paper():
 
 
 def test_autosc_starts_unsaturated_at_the_human_shape():
-    from hyperscale.models.classifiers import identity_s
+    from hyperscale.shape_adaptor.classifiers import identity_s
 
     s0 = identity_s(32)
     assert 0.98 < s0 < 0.99 and all(round(d * s0) == d for d in range(1, 33))

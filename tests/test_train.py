@@ -1,34 +1,48 @@
+"""The core training loop with SSHN's segmentation task: determinism, resuming, extending, early
+stopping, and runs whose files are byte-identical and safe to load."""
+import io
+import json
+import pickle
+import zipfile
+
 import pytest
 import torch
 
-import hyperscale.train as training
-from hyperscale.models import create_model, load_model
-from hyperscale.train import TrainConfig, save_run, train
+import hyperscale.core.losses as losses
+from hyperscale.core.io import UnreadableFile, load_torch, save_torch
+from hyperscale.core.models import create_model, load_model
+from hyperscale.core.train import TrainConfig, save_run, train
+from hyperscale.sshn.tasks import Segmentation, prior_of
 
-CFG = dict(batch_size=4, lr=1e-2, max_steps=30, eval_every=5, patience=100, checkpoint_every=10, eval_batch_size=8)
+CFG = dict(batch_size=4, max_steps=30, eval_every=5, patience=100, checkpoint_every=10,
+           optimizers={"weights": {"name": "adam", "lr": 1e-2, "betas": [0.9, 0.99]}})
 
 
-def fresh(method="sshn"):
+def fresh(method="sshn", **kw):
     torch.manual_seed(0)
     extra = {"phi": 0.5} if method == "fixed" else {}
-    return create_model(method, in_channels=1, num_classes=3, width=4, n_stages=3, **extra)
+    return create_model(method, in_channels=1, num_classes=3, width=4, n_stages=3, **extra, **kw)
+
+
+def fit(model, data, cfg=None, seed=1, val_phis=(0.5,), run_dir=None, **kw):
+    task = Segmentation(data, prior_of(model), list(val_phis), eval_batch_size=8)
+    return train(model, task, TrainConfig(**{**CFG, **(cfg or {})}), seed, run_dir, progress=False, **kw)
 
 
 @pytest.mark.parametrize("method", ["fixed", "sshn"])
 def test_same_seed_same_result(toy_data, method):
-    a = train(fresh(method), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], progress=False)
-    b = train(fresh(method), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], progress=False)
+    a, b = fit(fresh(method), toy_data), fit(fresh(method), toy_data)
     assert [h["val_dice"] for h in a.history] == [h["val_dice"] for h in b.history]
     assert a.best_step == b.best_step
 
 
 def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypatch):
-    cfg = TrainConfig(**CFG, dice_finetune_steps=10)
+    cfg = {"finetune_steps": 10}
     full_model = fresh()
-    full = train(full_model, toy_data, cfg, seed=1, val_phis=[0.25, 0.5], progress=False)
+    full = fit(full_model, toy_data, cfg, val_phis=[0.25, 0.5])
 
     calls = {"n": 0}
-    ce = training.LOSSES["ce"]
+    ce = losses.LOSSES["ce"]
 
     def crash_at_step_25(logits, target):
         calls["n"] += 1
@@ -36,34 +50,31 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
             raise KeyboardInterrupt
         return ce(logits, target)
 
-    ckpt = tmp_path / "checkpoint.pt"
-    monkeypatch.setitem(training.LOSSES, "ce", crash_at_step_25)
+    monkeypatch.setitem(losses.LOSSES, "ce", crash_at_step_25)
     with pytest.raises(KeyboardInterrupt):
-        train(fresh(), toy_data, cfg, seed=1, val_phis=[0.25, 0.5], checkpoint=ckpt, progress=False)
-    monkeypatch.setitem(training.LOSSES, "ce", ce)
+        fit(fresh(), toy_data, cfg, val_phis=[0.25, 0.5], run_dir=tmp_path)
+    monkeypatch.setitem(losses.LOSSES, "ce", ce)
 
     resumed_model = fresh()
     torch.manual_seed(123)  # the resumed run must not depend on the global RNG state either
-    resumed = train(resumed_model, toy_data, cfg, seed=1, val_phis=[0.25, 0.5], checkpoint=ckpt, progress=False)
-    assert [(h["step"], h["phase"], h["val_dice"]) for h in resumed.history] == \
-           [(h["step"], h["phase"], h["val_dice"]) for h in full.history]
+    resumed = fit(resumed_model, toy_data, cfg, val_phis=[0.25, 0.5], run_dir=tmp_path)
+    assert [(h["step"], h["phase"], h["val_dice"], h["loss"]) for h in resumed.history] == \
+           [(h["step"], h["phase"], h["val_dice"], h["loss"]) for h in full.history]
     for p, q in zip(resumed_model.parameters(), full_model.parameters()):
         torch.testing.assert_close(p, q)
 
 
 def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path, capsys):
-    ckpt = tmp_path / "checkpoint.pt"
-    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
-    other = train(fresh(), toy_data, TrainConfig(**{**CFG, "lr": 1e-3}), seed=1, val_phis=[0.5], checkpoint=ckpt,
-                  progress=False)
+    fit(fresh(), toy_data, run_dir=tmp_path)
+    other = fit(fresh(), toy_data, {"optimizers": {"weights": {"lr": 1e-3}}}, run_dir=tmp_path)
     assert "ignoring" in capsys.readouterr().out
     assert other.steps == CFG["max_steps"]
 
 
 def test_early_stopping_and_dice_phase(toy_data):
-    cfg = TrainConfig(**{**CFG, "lr": 0.0, "patience": 2, "max_steps": 1000}, dice_finetune_steps=1000)
-    res = train(fresh("fixed"), toy_data, cfg, seed=0, val_phis=[0.5], progress=False)
-    # lr = 0: only the very first validation is a new best; patience 2 then ends the cross-entropy
+    cfg = {"optimizers": {"weights": {"lr": 1e-12}}, "patience": 2, "max_steps": 1000, "finetune_steps": 1000}
+    res = fit(fresh("fixed"), toy_data, cfg, seed=0)
+    # lr ~ 0: only the very first validation is a new best; patience 2 then ends the cross-entropy
     # phase after 3 checks and the Dice phase (which must beat that best) after 2.
     assert res.stopped_by == ["patience", "patience"]
     assert res.steps == 5 * CFG["eval_every"]
@@ -71,83 +82,151 @@ def test_early_stopping_and_dice_phase(toy_data):
 
 
 def test_training_improves_on_a_learnable_task(toy_data):
-    res = train(fresh("fixed"), toy_data, TrainConfig(**{**CFG, "max_steps": 60}), seed=0, val_phis=[0.5],
-                progress=False)
-    assert res.best_val_dice > res.history[0]["val_dice"]
+    res = fit(fresh("fixed"), toy_data, {"max_steps": 60}, seed=0)
+    assert res.best_score > res.history[0]["val_dice"]
 
 
-def test_save_run_writes_a_reloadable_model(toy_data, tmp_path):
+def test_save_run_writes_a_reloadable_model_and_no_timings(toy_data, tmp_path):
     model = fresh()
-    res = train(model, toy_data, TrainConfig(**{**CFG, "max_steps": 5}), seed=0, val_phis=[0.5], progress=False)
+    res = fit(model, toy_data, {"max_steps": 5}, seed=0, run_dir=tmp_path)
     summary = save_run(tmp_path, model, res, seed=0)
-    assert summary["steps"] == 5 and (tmp_path / "metrics.json").exists() and (tmp_path / "history.csv").exists()
+    assert summary["steps"] == 5 and summary["score_name"] == "val_dice"
+    assert not any("seconds" in k for k in summary)  # timings live in timing.json alone
+    timing = json.loads((tmp_path / "timing.json").read_text())
+    assert timing["timed_steps"] == 5 and timing["seconds_per_step"] > 0 and timing["env"]["env"]["MKL_CBWR"]
     assert type(load_model(tmp_path / "model.pt")).__name__ == "SSHN"
 
 
-@pytest.mark.parametrize("bad", [{"batch_size": 0}, {"patience": 0}, {"dice_finetune_steps": -1}])
+def test_identical_runs_write_identical_bytes(toy_data, tmp_path):
+    """Every file of a run but timing.json is the same, byte for byte, for the same inputs."""
+    for d in ("a", "b"):
+        model = fresh()
+        save_run(tmp_path / d, model, fit(model, toy_data, {"finetune_steps": 5}, run_dir=tmp_path / d), seed=1)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["checkpoint.pt", "history.csv", "metrics.json", "model.pt", "timing.json"]
+    for name in names[:-1]:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("bad", [{"batch_size": 0}, {"patience": 0}, {"finetune_steps": -1}, {"max_steps": "20"},
+                                 {"max_steps": 2.5}])
 def test_bad_config_is_rejected(bad):
-    with pytest.raises(ValueError, match="train."):
+    with pytest.raises(ValueError, match=next(iter(bad))):
         TrainConfig(**{**CFG, **bad})
 
 
 def test_batch_larger_than_dataset_is_rejected(toy_data):
     with pytest.raises(ValueError, match="batch_size"):
-        train(fresh(), toy_data, TrainConfig(**{**CFG, "batch_size": 64}), seed=0, val_phis=[0.5], progress=False)
+        fit(fresh(), toy_data, {"batch_size": 64})
 
 
 def test_checkpoint_of_other_data_is_ignored(toy_data, tmp_path, capsys):
-    ckpt = tmp_path / "checkpoint.pt"
-    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    fit(fresh(), toy_data, run_dir=tmp_path)
     toy_data["train"].images[0, 0, 0, 0] += 1.0
-    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
+    fit(fresh(), toy_data, run_dir=tmp_path)
     assert "ignoring" in capsys.readouterr().out
 
 
 def test_finished_checkpoint_returns_the_result_without_training(toy_data, tmp_path):
-    ckpt = tmp_path / "checkpoint.pt"
     first_model, again_model = fresh(), fresh()
-    first = train(first_model, toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
-    again = train(again_model, toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
-    assert again.history == first.history and again.train_seconds == first.train_seconds
+    first = fit(first_model, toy_data, run_dir=tmp_path)
+    timing = (tmp_path / "timing.json").read_bytes()
+    again = fit(again_model, toy_data, run_dir=tmp_path)
+    assert again.history == first.history and again.steps == first.steps
+    assert (tmp_path / "timing.json").read_bytes() == timing  # nothing new was timed
     for p, q in zip(again_model.parameters(), first_model.parameters()):
         torch.testing.assert_close(p, q)
 
 
 def test_history_records_dice_at_every_validation_phi(toy_data):
-    res = train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.25, 0.5], progress=False)
+    res = fit(fresh(), toy_data, val_phis=[0.25, 0.5])
     row = res.history[-1]
     assert row["val_dice"] == pytest.approx((row["val_dice_phi0.25"] + row["val_dice_phi0.5"]) / 2)
 
 
 def test_separate_sshn_trains_with_tuple_phis(toy_data):
-    torch.manual_seed(0)
-    net = create_model("sshn", in_channels=1, num_classes=3, width=4, n_stages=3, separate=True)
-    res = train(net, toy_data, TrainConfig(**CFG), seed=1, val_phis=[(0.5, 0.5)], progress=False)
+    res = fit(fresh(separate=True), toy_data, val_phis=[(0.5, 0.5)])
     assert "val_dice_phi0.5-0.5" in res.history[0]
 
 
 def test_extending_a_finished_run_equals_training_that_long(toy_data, tmp_path):
     """The budget experiment continues the main runs: 30 + 20 steps must equal 50 from the start."""
-    short = TrainConfig(**{**CFG, "patience": 2, "dice_finetune_steps": 5})  # extended from its first phase's end
-    long_ = TrainConfig(**{**CFG, "max_steps": 50, "patience": 50})
-    ckpt = tmp_path / "short.pt"
-    train(fresh(), toy_data, short, seed=1, val_phis=[0.25, 0.5], checkpoint=ckpt, progress=False)
+    short = {"patience": 2, "finetune_steps": 5}  # extended from its first phase's end
+    long_ = {"max_steps": 50, "patience": None}
+    fit(fresh(), toy_data, short, val_phis=[0.25, 0.5], run_dir=tmp_path / "short")
     scratch_model, extended_model = fresh(), fresh()
-    scratch = train(scratch_model, toy_data, long_, seed=1, val_phis=[0.25, 0.5], progress=False)
-    extended = train(extended_model, toy_data, long_, seed=1, val_phis=[0.25, 0.5], extend=ckpt,
-                     checkpoint=tmp_path / "long.pt", progress=False)
-    assert [(h["step"], h["val_dice"], h["loss"]) for h in extended.history] == \
-           [(h["step"], h["val_dice"], h["loss"]) for h in scratch.history]
+    scratch = fit(scratch_model, toy_data, long_, val_phis=[0.25, 0.5])
+    extended = fit(extended_model, toy_data, long_, val_phis=[0.25, 0.5], extend=tmp_path / "short/checkpoint.pt",
+                   run_dir=tmp_path / "long")
+    assert [(h["step"], h["val_dice"]) for h in extended.history] == [(h["step"], h["val_dice"]) for h in scratch.history]
     assert (extended.steps, extended.best_step) == (scratch.steps, scratch.best_step)
     for p, q in zip(extended_model.parameters(), scratch_model.parameters()):
         torch.testing.assert_close(p, q)
 
 
 def test_extending_another_run_is_rejected(toy_data, tmp_path):
-    ckpt = tmp_path / "short.pt"
-    train(fresh(), toy_data, TrainConfig(**CFG), seed=1, val_phis=[0.5], checkpoint=ckpt, progress=False)
-    longer = TrainConfig(**{**CFG, "max_steps": 50})
-    with pytest.raises(ValueError, match="only max_steps, patience and dice_finetune_steps may differ"):
-        train(fresh(), toy_data, longer, seed=2, val_phis=[0.5], extend=ckpt, progress=False)
+    fit(fresh(), toy_data, run_dir=tmp_path)
+    with pytest.raises(ValueError, match="only max_steps, patience and finetune_steps may differ"):
+        fit(fresh(), toy_data, {"max_steps": 50}, seed=2, extend=tmp_path / "checkpoint.pt")
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
-        train(fresh(), toy_data, longer, seed=1, val_phis=[0.5], extend=tmp_path / "missing.pt", progress=False)
+        fit(fresh(), toy_data, {"max_steps": 50}, extend=tmp_path / "missing.pt")
+
+
+class _RunsCode:
+    """A payload that would run code when unpickled without weights_only."""
+    def __reduce__(self):
+        return (print, ("the payload ran",))
+
+
+def test_tampered_checkpoint_is_refused_and_never_runs(toy_data, tmp_path, capsys):
+    path = tmp_path / "checkpoint.pt"
+    buf = io.BytesIO()
+    torch.save({"sha256": "x", "payload": {"key": _RunsCode()}}, buf)
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(UnreadableFile, match="not written by this project"):
+        load_torch(path)
+    res = fit(fresh(), toy_data, run_dir=tmp_path)  # training refuses it and starts over
+    out = capsys.readouterr().out
+    assert "the payload ran" not in out and "ignoring checkpoint" in out and res.steps == CFG["max_steps"]
+
+
+def test_truncated_checkpoint_restarts_the_run_and_names_the_file(toy_data, tmp_path, capsys):
+    fit(fresh(), toy_data, run_dir=tmp_path)
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    res = fit(fresh(), toy_data, run_dir=tmp_path)
+    assert f"ignoring checkpoint: {path} is not a readable torch file" in capsys.readouterr().out
+    assert res.steps == CFG["max_steps"] and load_torch(path)["result"]["steps"] == CFG["max_steps"]
+
+
+def test_load_model_names_what_is_wrong(toy_data, tmp_path):
+    model = fresh()
+    fit(model, toy_data, {"max_steps": 5}, run_dir=tmp_path)
+    with pytest.raises(UnreadableFile, match="a training checkpoint"):
+        load_model(tmp_path / "checkpoint.pt")
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(UnreadableFile, match="not written by hyperscale.core.io.save_torch"):
+        load_model(tmp_path / "bare.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(UnreadableFile, match="empty.pt is empty"):
+        load_model(tmp_path / "empty.pt")
+    save_run(tmp_path, model, fit(model, toy_data, {"max_steps": 5}), seed=0)
+    data = bytearray((tmp_path / "model.pt").read_bytes())
+    with zipfile.ZipFile(tmp_path / "model.pt") as zf:  # the largest tensor's bytes, where they lie in the file
+        info = max((i for i in zf.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    start = info.header_offset + 30 + len(info.filename) + int.from_bytes(data[info.header_offset + 28:][:2], "little")
+    data[start + info.file_size // 2] ^= 0xFF
+    (tmp_path / "flipped.pt").write_bytes(bytes(data))
+    with pytest.raises(UnreadableFile, match="corrupt"):
+        load_model(tmp_path / "flipped.pt")
+    with pytest.raises(UnreadableFile, match="no such file"):
+        load_model(tmp_path / "missing.pt")
+
+
+def test_pickled_objects_are_refused_by_the_model_loader(tmp_path):
+    save_torch({"module": "os", "method": "x", "config": {}, "state": {}}, tmp_path / "m.pt")
+    with pytest.raises(UnreadableFile, match="not part of this library"):
+        load_model(tmp_path / "m.pt")
+    (tmp_path / "p.pt").write_bytes(pickle.dumps(_RunsCode()))
+    with pytest.raises(UnreadableFile):
+        load_model(tmp_path / "p.pt")

@@ -1,8 +1,24 @@
 """hyperscale: the library of a reproducibility study of hypernetworks and flexible feature
-scaling in CNNs (SSHN / Hyper-UNet, HyperConv, HyperSeg, Shape Adaptor).
+scaling in CNNs. One package per paper, on a core that never imports a paper:
 
-Modules: `data` (datasets and loaders), `models` (f_phi, SSHN, factory), `losses`, `metrics`,
-`flops` (MAC counting), `train` (loop, early stopping, checkpoints), `project` (paths,
-params, run environment), `io` (atomic, deterministic files).
+- `core`: data interface and registry, model registry, the training loop and its checkpoints,
+  the claims ledger, metrics and losses, FLOP counting, params (schema and profiles), the
+  notebook runner, atomic and deterministic file output.
+- `data`: the embedded datasets built offline from packaged data, and loaders for the
+  papers' real datasets.
+- `sshn`: Scale-Space HyperNetworks and its earlier version Hyper-UNet.
+- `shape_adaptor`: Shape Adaptor.
+
+Importing it pins the code paths of the CPU math libraries (unless you set them yourself):
+MKL picks its GEMM kernels per CPU vendor and oneDNN its convolution kernels per instruction
+set, so without this the same run gives other numbers on another machine. `MKL_CBWR=AVX2`
+costs nothing measurable here; `ONEDNN_MAX_CPU_ISA=AVX512_CORE` makes every AVX-512 machine
+(Intel or AMD) run the same convolution kernels. Both are read when the libraries first
+compute, so import hyperscale before running any torch computation.
 """
-__version__ = "0.1.0"
+import os
+
+os.environ.setdefault("MKL_CBWR", "AVX2")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")
+
+__version__ = "0.2.0"

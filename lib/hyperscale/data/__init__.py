@@ -1,111 +1,93 @@
-"""Datasets behind one interface, for segmentation and classification.
+"""The study's datasets, behind `hyperscale.core.data`'s interface.
 
-A dataset is a `Dataset`: named splits of images (N, C, H, W) float32 and integer labels,
-plus the label names. Segmentation labels are maps (N, H, W) with 0 = background;
-classification labels are class indices (N,). `load_dataset(name, root)`
-returns one; each loader reads its own on-disk layout (the embedded sets are written by this
-package as `meta.json` + one `.npz` per split; the papers' real datasets keep their published
-layouts and get loaders here as they are added).
+Embedded sets, built offline from data that Debian or PyPI packages ship (params.yaml `data`):
+- `atlas2d`: multi-label brain segmentation from one real brain (Colin27 + AAL), the OASIS-2D
+  stand-in (SSHN, Hyper-UNet).
+- `scenes`: one real object on a real photograph, the stand-in for Pets and CUB (Hyper-UNet).
+- `fashion_mnist`: classification, read from Debian's package (Shape Adaptor).
+Loaders for the papers' real datasets, in their published layouts: `classification`
+(CIFAR-10/100, SVHN, FGVC-Aircraft, CUB-200-2011, Stanford Cars) and `segmentation`
+(OASIS-2D, Oxford-IIIT Pets, CUB-200 masks, CAMUS, WBC, PanDental).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Annotated
 
-import numpy as np
+from pydantic import Field
 
-from ..io import checksum_arrays, load_arrays, read_json, save_arrays, write_json
+from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
+from ..core.params import Schema, register_section, section
+from . import atlas2d, classification, scenes, segmentation
 
-SPLITS = ("train", "val", "test")
+for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, **classification.LOADERS,
+                       **segmentation.LOADERS}.items():
+    register_loader(_name, _loader)
 
-
-class DataMissingError(FileNotFoundError):
-    """A dataset or the package that provides its raw files is not on this machine."""
-
-
-@dataclass(frozen=True)
-class Split:
-    images: np.ndarray  # (N, C, H, W) float32
-    labels: np.ndarray  # (N, H, W) label maps, 0 = background; or (N,) class indices
-
-    def __len__(self) -> int:
-        return len(self.images)
+Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
 
 
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    label_names: list[str]  # label_names[k] names label value k; for segmentation [0] is the background
-    splits: dict[str, Split]
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def num_classes(self) -> int:
-        """Number of outputs a net needs (for segmentation, background included)."""
-        return len(self.label_names)
-
-    @property
-    def in_channels(self) -> int:
-        return self.splits["train"].images.shape[1]
-
-    def arrays(self, splits=None) -> dict[str, np.ndarray]:
-        """{'<split>_images': ..., '<split>_labels': ...} of the named splits (default: all)."""
-        return {f"{s}_{k}": getattr(self[s], k) for s in (splits or self.splits) for k in ("images", "labels")}
-
-    def checksum(self, splits=None) -> str:
-        return checksum_arrays(self.arrays(splits))
-
-    def __getitem__(self, split: str) -> Split:
-        if split not in self.splits:
-            raise KeyError(f"dataset {self.name!r} has splits {sorted(self.splits)}; got {split!r}")
-        return self.splits[split]
+class Splits(Schema):
+    train: int
+    val: int
+    test: int
 
 
-def save_npz_dataset(ds: Dataset, root) -> str:
-    """Write `ds` as meta.json + {split}.npz under `root`; returns the content checksum."""
-    root = Path(root)
-    checksum = ds.checksum()
-    for s, split in ds.splits.items():
-        save_arrays(root / f"{s}.npz", {"images": split.images, "labels": split.labels})
-    # meta.json last: its presence marks a complete dataset.
-    write_json(root / "meta.json", {**ds.meta, "name": ds.name, "label_names": ds.label_names,
-                                    "splits": list(ds.splits), "checksum": checksum})
-    return checksum
+class Augment(Schema):  # atlas2d.AUGMENT
+    rotation_deg: float
+    scale: float
+    shift_mm: float
+    elastic_ctrl: int
+    elastic_mm: float
+    log_gamma: float
+    bias: float
+    noise: float
 
 
-def load_npz_dataset(root, verify: bool = True) -> Dataset:
-    root = Path(root)
-    meta_path = root / "meta.json"
-    if not meta_path.exists():
-        raise DataMissingError(
-            f"no dataset at {root} (missing {meta_path.name}). Build it with `dvc repro data` "
-            f"(or `make study`), or point the data path in params.yaml at an existing copy.")
-    meta = read_json(meta_path)
-    splits = {}
-    for s in meta["splits"]:
-        a = load_arrays(root / f"{s}.npz")
-        splits[s] = Split(images=a["images"], labels=a["labels"])
-    name, label_names = meta.pop("name"), meta.pop("label_names")
-    del meta["splits"]
-    ds = Dataset(name=name, label_names=label_names, splits=splits, meta=meta)
-    if verify and ds.checksum() != meta["checksum"]:
-        raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; "
-                         f"rebuild it with `dvc repro -f data`.")
-    return ds
+class Atlas2dParams(Schema):
+    size: Annotated[list[int], Field(min_length=2, max_length=2)]
+    warp_factor: int
+    fov_mm: float
+    min_brain_fraction: float
+    split_pattern: Annotated[list[int], Field(min_length=6, max_length=6)]
+    copies: Splits
+    seed: int
+    templates_dir: str
+    augment: Augment
 
 
-# Loaders by dataset name: the embedded sets, and the papers' real datasets read from their layouts.
-LOADERS = {"atlas2d": load_npz_dataset}
-
-# The loaders below need Dataset, defined above.
-from .classification import CLASSIFICATION_LOADERS  # noqa: E402
-from .segmentation import SEGMENTATION_LOADERS  # noqa: E402
-
-LOADERS.update(CLASSIFICATION_LOADERS)
-LOADERS.update(SEGMENTATION_LOADERS)
+class Bands(Schema):
+    train: Pair
+    val: Pair
+    test: Pair
 
 
-def load_dataset(name: str, root) -> Dataset:
-    if name not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}")
-    return LOADERS[name](root)
+class ScenesParams(Schema):
+    size: int
+    n: Splits
+    crop_frac: float
+    object_scale: Pair
+    mask_threshold: float
+    bands: Bands
+    seed: int
+
+
+class DataParams(Schema):
+    atlas2d: Atlas2dParams
+    scenes: ScenesParams
+
+
+register_section("data", DataParams)
+BUILDERS = {"atlas2d": atlas2d.build, "scenes": scenes.build}
+
+
+def build_embedded(name: str, out_dir, progress: bool = True) -> tuple[Dataset, str]:
+    """Build embedded dataset `name` with params.yaml `data.<name>`, write it to `out_dir`, and
+    return it as read back from disk (checksum verified) with its checksum."""
+    if name not in BUILDERS:
+        raise ValueError(f"unknown embedded dataset {name!r}; known: {sorted(BUILDERS)}")
+    p = section("data")[name]
+    checksum = save_npz_dataset(BUILDERS[name](**p, progress=progress), out_dir)
+    return load_npz_dataset(out_dir), checksum
+
+
+__all__ = ["DataMissingError", "Dataset", "Split", "build_embedded"]

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from . import DataMissingError, Dataset, Split
+from ..core.data import DataMissingError, Dataset, Split
 
 TEMPLATES = Path("/usr/share/mricron/templates")
 DEBIAN_PACKAGE = "mricron-data"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataMissingError, Dataset, Split
+from ..core.data import DataMissingError, Dataset, Split
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -173,7 +173,7 @@ def load_cars(root, size: int = 224) -> Dataset:
     return Dataset("cars", names, splits, meta={"source": str(root), "size": size})
 
 
-CLASSIFICATION_LOADERS = {
+LOADERS = {
     "fashion_mnist": load_fashion_mnist,
     "cifar10": lambda root: load_cifar(root, 10),
     "cifar100": lambda root: load_cifar(root, 100),

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import DataMissingError, Dataset, Split
+from ..core.data import DataMissingError, Dataset, Split
 from .classification import FASHION_MNIST, load_fashion_mnist
 
 # Natural photographs and textures in scikit-image's bundled data (not its download-on-demand sets).

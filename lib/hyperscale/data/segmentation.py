@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DataMissingError, Dataset, Split
+from ..core.data import DataMissingError, Dataset, Split
 
 SOURCES = {
     "oasis2d": "neurite-oasis.2d.v1.0.tar from https://github.com/adalca/medical-datasets (OASIS, Marcus et al. "
@@ -209,5 +209,5 @@ def load_pandental(root, size: int = 128) -> Dataset:
                     {"source": str(root), "size": size})
 
 
-SEGMENTATION_LOADERS = {"oasis2d": load_oasis2d, "pets": load_pets, "cub200_seg": load_cub200_seg,
-                        "camus": load_camus, "wbc": load_wbc, "pandental": load_pandental}
+LOADERS = {"oasis2d": load_oasis2d, "pets": load_pets, "cub200_seg": load_cub200_seg,
+          "camus": load_camus, "wbc": load_wbc, "pandental": load_pandental}

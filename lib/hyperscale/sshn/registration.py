@@ -9,7 +9,7 @@ neighbour) and scores Dice against the fixed image's labels.
 
 The registration network is f_phi itself (`UNet` / `SSHN` with in_channels = 2 and
 num_classes = 2 output channels read as the field), so every method of the segmentation
-chapter carries over unchanged.
+chapter carries over unchanged; `tasks.Registration` trains them with the core loop.
 """
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .data import Dataset
-from .metrics import dice_per_label
+from ..core.metrics import dice_per_label
 
 PENALTIES = ("l1", "l2")
 
@@ -89,50 +88,3 @@ def registration_dice(net, images: Tensor, labels: Tensor, pairs: np.ndarray, nu
         _, flow = register(net, images[m], images[f], phi)
         scores.append(dice_per_label(warp_labels(labels[m], flow), labels[f], num_classes))
     return torch.cat(scores)
-
-
-class Registration:
-    """The registration objective for `train.train` (SSHN §4.1): MSE(x_m o phi, x_f) + lam L_reg(phi)
-    over every same-slice pair of data['train']; the validation score is the warped-label Dice
-    on data['val']'s pairs. atlas2d's meta gives the copies (synthetic subjects) per slice."""
-
-    phases = ("mse+reg",)
-
-    def __init__(self, data: Dataset, lam: float, penalty: str = "l1", eval_batch_size: int = 64):
-        if lam < 0 or penalty not in PENALTIES:
-            raise ValueError(f"registration needs lam >= 0 and penalty in {PENALTIES}; got {lam}, {penalty!r}")
-        self.data, self.lam, self.penalty, self.eval_batch_size = data, lam, penalty, eval_batch_size
-        self.x = torch.from_numpy(data["train"].images)
-        self.pairs = {s: pairs_of(data, s) for s in ("train", "val")}
-
-    def __len__(self) -> int:
-        return len(self.pairs["train"])
-
-    def loss(self, model, idx: Tensor, phi, phase: str) -> Tensor:
-        m, f = self.pairs["train"][idx.numpy()].T
-        moved, flow = register(model, self.x[m], self.x[f], phi)
-        return registration_loss(moved, self.x[f], flow, self.lam, self.penalty)
-
-    def score(self, model, phi) -> float:
-        return split_dice(model, self.data, "val", phi, self.eval_batch_size)
-
-    def checksum(self) -> str:
-        return f"{self.data.checksum(['train', 'val'])}-{self.lam}-{self.penalty}"
-
-
-def pairs_of(data: Dataset, split: str) -> np.ndarray:
-    """The same-slice registration pairs of one split of atlas2d."""
-    try:
-        copies = data.meta["params"]["copies"][split]
-    except KeyError:
-        raise ValueError(f"dataset {data.name!r} does not record its copies per slice (atlas2d's meta.json does); "
-                         f"registration pairs need them") from None
-    return same_slice_pairs(len(data[split]), copies)
-
-
-def split_dice(net, data: Dataset, split: str, phi, batch_size: int = 64) -> float:
-    """Mean over a split's pairs of the mean over foreground labels of the warped-label Dice."""
-    s = data[split]
-    scores = registration_dice(net, torch.from_numpy(s.images), torch.from_numpy(s.labels.astype(np.int64)),
-                               pairs_of(data, split), data.num_classes, phi, batch_size)
-    return scores.nanmean(1).mean().item()

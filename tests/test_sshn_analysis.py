@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 import torch
 
-from hyperscale.models import SSHN, UNet, materialize
-from hyperscale.sshn_experiments import (cheapest_matching, factor_influence, feature_maps, feature_similarity,
+from hyperscale.sshn import SSHN, UNet, materialize
+from hyperscale.sshn.analysis import (cheapest_matching, factor_influence, feature_maps, feature_similarity,
                                          front_value, gap_to_fixed, label_fractions, no_loss_range, parameter_cv,
                                          pareto_mask, seed_values, separate_grid)
 

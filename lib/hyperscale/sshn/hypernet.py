@@ -9,7 +9,7 @@ h takes [phi, 1 - phi] (so the MLP is not biased towards phi's magnitude), has h
 of 10 and 100 units with LeakyReLU, and a linear output holding every weight and bias of f_phi.
 App. A splits that last layer into one head per primary-network tensor so each predicted
 tensor's initial scale depends only on its own shape. Training samples phi ~ U(phi_range) at
-every step (§3, eq. 2; the paper uses U(0, 0.5)).
+every step (§3, eq. 2; the paper uses U(0, 0.5); `tasks.prior_of`).
 """
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, conv_layout, resize_factors,
-                   unet_apply)
+from ..core.models import register_model
+from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, check_sizes, conv_layout,
+                   resize_factors, unet_apply)
 
 INITS = ("paper", "conv_default")
 
@@ -32,7 +33,7 @@ class HyperNet(nn.Module):
     init="conv_default" (our option, not the paper's): each head's bias starts at a draw from
     PyTorch's default conv init for its tensor (what the Fixed U-Net starts from) and its
     weight at `rel` times that scale, so h(phi) starts near an ordinary conv init with a small
-    phi-dependent part. STUDY.md reports a prototype where this learned much faster.
+    phi-dependent part. A throw-away prototype before this study learned much faster with it.
     """
 
     def __init__(self, layout: dict[str, tuple[int, int, int]], n_hid=(10, 100), init: str = "paper",
@@ -70,6 +71,7 @@ class HyperNet(nn.Module):
         return {name: (out[f"{name}_weight"], out[f"{name}_bias"]) for name in names}
 
 
+@register_model("sshn")
 class SSHN(nn.Module):
     """Scale-Space HyperNetwork: f_phi(x; h(phi; omega)); only omega is trained.
 
@@ -82,6 +84,7 @@ class SSHN(nn.Module):
                  n_hid=(10, 100), phi_range=(0.0, 0.5), init: str = "paper", separate: bool = False,
                  arch: str = "unet"):
         super().__init__()
+        check_sizes(in_channels, num_classes, width, n_stages)
         lo, hi = check_phi_range(phi_range)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            n_hid=list(n_hid), phi_range=[lo, hi], init=init)
@@ -101,13 +104,6 @@ class SSHN(nn.Module):
     @property
     def arch(self) -> str:
         return self.config.get("arch", "unet")
-
-    def sample_phi(self, generator: torch.Generator):
-        """phi ~ U(phi_range), one draw per training step (§3); one per resizing step if separate."""
-        lo, hi = self.config["phi_range"]
-        draws = [lo + (hi - lo) * torch.rand((), generator=generator).item()
-                 for _ in range(self.config["n_stages"] - 1 if self.separate else 1)]
-        return tuple(draws) if self.separate else draws[0]
 
     def factors(self, phi) -> list[float]:
         if self.separate != isinstance(phi, (list, tuple)):

@@ -33,6 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..core.models import register_model
+
 Theta = dict[str, tuple[Tensor, Tensor]]  # conv name -> (weight, bias)
 ARCHS = ("unet", "resunet", "seunet", "fpn", "pspnet")  # SSHN App. C.1
 SE_REDUCTION = 4  # squeeze-excitation bottleneck: channels // 4 (SENet uses 16 on wider layers)
@@ -122,11 +124,26 @@ def resize_factors(phi, n_stages: int) -> list[float]:
     return [check_phi(phi)] * (n_stages - 1)
 
 
-def check_input(x: Tensor, in_channels: int) -> None:
+def check_input(x, in_channels: int) -> None:
+    """Images as the networks take them, or a ValueError that says how to get there."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"expected a torch.Tensor of images (N, {in_channels}, H, W); got {type(x).__name__}. "
+                         f"Convert numpy arrays with torch.from_numpy(x).float().")
     if x.ndim != 4 or x.shape[1] != in_channels:
         raise ValueError(f"expected images shaped (N, {in_channels}, H, W); got {tuple(x.shape)}. "
                          f"Single images need a batch dimension (x[None]); the channel count is set "
                          f"by the dataset (in_channels={in_channels}).")
+    if x.dtype != torch.float32:
+        raise ValueError(f"expected float32 images; got {x.dtype}. Convert with x.float().")
+    if min(x.shape) == 0:
+        raise ValueError(f"got an empty batch or image {tuple(x.shape)}; images need at least 1x1 pixels")
+
+
+def check_sizes(in_channels: int, num_classes: int, width, n_stages: int) -> None:
+    widths = [width] if isinstance(width, int) else list(width)
+    if in_channels < 1 or num_classes < 1 or n_stages < 1 or min(widths, default=0) < 1:
+        raise ValueError(f"in_channels, num_classes, n_stages and every width must be >= 1; got in_channels="
+                         f"{in_channels}, num_classes={num_classes}, n_stages={n_stages}, width={width}")
 
 
 def check_phi_range(phi_range) -> list[float]:
@@ -204,12 +221,14 @@ def unet_apply(theta: Theta, x: Tensor, phi, n_stages: int = 5, negative_slope: 
     return conv(h, "head")
 
 
+@register_model("fixed")
 class UNet(nn.Module):
     """The Fixed baseline: f_phi with its own parameters, trained and used at one phi (SSHN §4.3)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width=32, n_stages: int = 5,
                  phi: float = 0.5, dec_widths=None, arch: str = "unet"):
         super().__init__()
+        check_sizes(in_channels, num_classes, width, n_stages)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            phi=check_phi(phi))
         # Recorded only when set, so the plain U-Net's config stays as short as the paper's.
@@ -228,10 +247,6 @@ class UNet(nn.Module):
     def theta(self, phi: float | None = None) -> Theta:
         """The conv weights (the same at every phi: only SSHN and FiLM depend on it)."""
         return {name: (conv.weight, conv.bias) for name, conv in self.convs.items()}
-
-    def sample_phi(self, generator: torch.Generator) -> float:
-        """Training-time phi: always the one this network was built for."""
-        return self.phi
 
     def forward(self, x: Tensor, phi: float | None = None) -> Tensor:
         """Logits at `phi` (default: the network's own; another value tests weight transfer)."""

@@ -15,14 +15,11 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .unet import Theta, UNet, check_input, check_phi, check_phi_range, conv_layout, unet_apply
+from ..core.models import register_model
+from .unet import Theta, UNet, check_input, check_phi, check_phi_range, check_sizes, conv_layout, unet_apply
 
 
-def _sample(phi_range, generator: torch.Generator) -> float:
-    lo, hi = phi_range
-    return lo + (hi - lo) * torch.rand((), generator=generator).item()
-
-
+@register_model("stochastic")
 class Stochastic(UNet):
     """f_phi with one set of weights trained at phi ~ U(phi_range) (SSHN §4.3, "Stochastic")."""
 
@@ -37,20 +34,19 @@ class Stochastic(UNet):
     def phi(self) -> float:
         raise TypeError("a Stochastic U-Net has no single phi; pass phi to forward()")
 
-    def sample_phi(self, generator: torch.Generator) -> float:
-        return _sample(self.config["phi_range"], generator)
-
     def forward(self, x: Tensor, phi: float) -> Tensor:
         check_input(x, self.config["in_channels"])
         return unet_apply(self.theta(), x, check_phi(phi), self.config["n_stages"])
 
 
+@register_model("film")
 class FiLM(nn.Module):
     """f_phi with FiLM after every convolution but the head, conditioned on [phi, 1 - phi] (SSHN §4.3)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 32, n_stages: int = 5,
                  phi_range=(0.0, 0.5), n_hid=(10, 100), negative_slope: float = 0.01):
         super().__init__()
+        check_sizes(in_channels, num_classes, width, n_stages)
         lo, hi = check_phi_range(phi_range)
         self.config = dict(in_channels=in_channels, num_classes=num_classes, width=width, n_stages=n_stages,
                            phi_range=[lo, hi], n_hid=list(n_hid))
@@ -65,9 +61,6 @@ class FiLM(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
         self.generator = nn.Sequential(*layers, self.out)
-
-    def sample_phi(self, generator: torch.Generator) -> float:
-        return _sample(self.config["phi_range"], generator)
 
     def film(self, phi: float) -> Theta:
         """conv name -> (gamma, beta) at phi."""

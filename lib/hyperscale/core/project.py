@@ -6,10 +6,10 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-import yaml
-
-PACKAGES = ("torch", "numpy", "scipy", "nibabel", "scikit-image", "pandas", "matplotlib", "ptflops", "dvc", "papermill",
-            "jupyter-book")
+PACKAGES = ("torch", "numpy", "scipy", "nibabel", "scikit-image", "pandas", "matplotlib", "ptflops", "torchmetrics",
+            "pydantic", "dvc", "papermill", "jupyter-book")
+# Environment variables that change numbers (hyperscale/__init__.py) or speed.
+RECORDED_ENV = ("MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "OMP_NUM_THREADS", "LD_PRELOAD")
 
 
 def project_root(start: str | os.PathLike | None = None) -> Path:
@@ -25,15 +25,6 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(f"no project root (a folder with dvc.yaml and params.yaml) at or above {here}")
 
 
-def load_params(path: str | os.PathLike | None = None) -> dict:
-    return yaml.safe_load(Path(path or project_root() / "params.yaml").read_text())
-
-
-def fixed_run_name(phi: float) -> str:
-    """Folder name of a Fixed run; dvc.yaml writes `fixed-phi${item.phi}` the same way."""
-    return f"fixed-phi{phi:g}"
-
-
 def tcmalloc_loaded() -> bool:
     try:
         return "tcmalloc" in Path("/proc/self/maps").read_text()
@@ -42,7 +33,7 @@ def tcmalloc_loaded() -> bool:
 
 
 def environment_info() -> dict:
-    """Software versions and machine facts recorded beside every result."""
+    """Software versions and machine facts recorded beside every timing."""
     import torch
 
     cpu = platform.processor()
@@ -59,4 +50,5 @@ def environment_info() -> dict:
             versions[p] = None
     return {"python": platform.python_version(), "packages": versions, "cpu": cpu, "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "tcmalloc": tcmalloc_loaded(),
-            "cuda": torch.cuda.is_available(), "platform": platform.platform()}
+            "cuda": torch.cuda.is_available(), "platform": platform.platform(),
+            "env": {k: os.environ.get(k) for k in RECORDED_ENV}}

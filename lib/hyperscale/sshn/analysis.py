@@ -1,4 +1,4 @@
-"""The SSHN / Hyper-UNet chapter's analyses: what the eval_sshn stage computes from trained models.
+"""The SSHN / Hyper-UNet chapter's analyses: functions the evaluation applies to trained models.
 
 Each function answers one figure or quoted number of the two papers (Ortiz, Guttag, Dalca):
 the "same Dice at x % fewer FLOPs" numbers (SSHN §5.1, Hyper-UNet §4.2.3), Pareto fronts
@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .claims import welch_p
-from .models import unet_apply
-from .train import evaluate, phi_label
+from ..core.claims import welch_p
+from .tasks import dice_scores, phi_label
+from .unet import unet_apply
 
 
 def seed_values(table: pd.DataFrame, method: str, phi: float, init: str | None = None) -> pd.Series:
@@ -116,7 +116,7 @@ def separate_grid(model, split, grid, num_classes: int, gmacs_of, progress=None)
     combos = list(itertools.product(grid, repeat=n))
     rows = []
     for phis in (progress(combos) if progress else combos):
-        scores = evaluate(model, split, tuple(phis), num_classes)
+        scores = dice_scores(model, split, tuple(phis), num_classes)
         rows.append({**{f"phi_{i}": p for i, p in enumerate(phis)}, "setting": phi_label(phis),
                      "dice": scores.nanmean(1).mean().item(), "gmacs": gmacs_of(phis)})
     return pd.DataFrame(rows)

@@ -1,9 +1,10 @@
 """The claims ledger: every claim of a paper, the measure that tests it and a computed verdict.
 
-A paper's claims live in `references/<paper>.claims.yaml` (shape: ../shared/CLAIMS.md). Each
-names a `rule` from RULES and the `measure` (a key of the measures dict the chapter computes
-from stage outputs) it applies to; `evaluate` returns the ledger table. Rules are decided
-before the results are seen and never typed as verdicts.
+A paper's claims live under `claims:` in `references/<paper>.yaml`; the ledger has one row
+per claim with the columns FIELDS. Each claim names a `rule` from RULES and the `measure` (a
+key of the measures dict its package computes from stage outputs) it applies to; `evaluate`
+returns the ledger table and `write_ledgers` writes it. Rules are decided before the results are seen and
+never typed as verdicts.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+
+from .io import write_text
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable offline")
 FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note")
@@ -145,3 +148,16 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
                      "paper_value": c.get("paper_value", ""), "measure": t.get("measure", ""),
                      "rule": c["rule"], "verdict": verdict, "our_value": ours, "note": c.get("note", "")})
     return pd.DataFrame(rows, columns=list(FIELDS))
+
+
+def write_ledgers(claims: list[dict], measures: dict, out_dir, timing_measures=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluate and write the ledger to out_dir/claims.csv, except the claims whose measure is a
+    measured time (`timing_measures`): those go to out_dir/timing/claims.csv, as they differ
+    from run to run. Returns both ledgers."""
+    out_dir = Path(out_dir)
+    timed = [c for c in claims if c["test"].get("measure") in timing_measures]
+    ledger = evaluate([c for c in claims if c not in timed], measures)
+    timing = evaluate(timed, measures)
+    write_text(out_dir / "claims.csv", ledger.to_csv(index=False))
+    write_text(out_dir / "timing" / "claims.csv", timing.to_csv(index=False))
+    return ledger, timing

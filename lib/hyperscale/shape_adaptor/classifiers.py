@@ -28,8 +28,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .shape_adaptor import ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho, s_of_alpha
-from .shape_adaptor import n_adaptors as eq3_n_adaptors
+from ..core.models import register_model
+from .adaptor import ShapeAdaptor, alpha_bar_for_s, init_alpha_bar, memory_rho, s_of_alpha
+from .adaptor import n_adaptors as eq3_n_adaptors
 
 DESIGNS = ("human", "adaptor", "autosc")
 
@@ -114,7 +115,6 @@ class Wrapped(nn.Module):
 class ShapeNet(nn.Module):
     """Common body: stem -> cells -> global average pool -> linear, plus the adaptors' bookkeeping."""
 
-    family = ""
 
     def __init__(self, num_classes: int = 10, in_chans: int = 3, input_size: int = 32, width_mult: float = 1.0,
                  design: str = "human", n_adaptors: int | None = None, r_min: float = 0.5, r_max: float = 1.0,
@@ -205,9 +205,11 @@ class ShapeNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         size = self.config["input_size"]
-        if x.ndim != 4 or x.shape[1] != self.config["in_chans"] or x.shape[-1] != size or x.shape[-2] != size:
-            raise ValueError(f"{type(self).__name__} expects images (B, {self.config['in_chans']}, {size}, {size}); "
-                             f"got {tuple(x.shape)}")
+        if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != self.config["in_chans"] or \
+                x.shape[-1] != size or x.shape[-2] != size or x.dtype != torch.float32:
+            raise ValueError(f"{type(self).__name__} expects float32 images (B, {self.config['in_chans']}, {size}, "
+                             f"{size}); got {type(x).__name__} {tuple(getattr(x, 'shape', ()))} "
+                             f"{getattr(x, 'dtype', '')}")
         self.update_rho()
         x = self.stem(x)
         for cell in self.cells:
@@ -215,10 +217,10 @@ class ShapeNet(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
+@register_model("vgg16")
 class VGG16(ShapeNet):
     """VGG-16 (Simonyan & Zisserman 2015): 13 conv cells; human design max-pools after cells 2, 4, 7, 10."""
 
-    family = "vgg16"
     WIDTHS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
 
     def cell_specs(self, width_mult):
@@ -238,10 +240,10 @@ class VGG16(ShapeNet):
         return nn.Identity(), cells, cin
 
 
+@register_model("resnet50")
 class ResNet50(ShapeNet):
     """ResNet-50 (He et al. 2016), CIFAR stem (3x3, no pooling); human design strides 2 entering stages 2-4."""
 
-    family = "resnet50"
     STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
 
     def cell_specs(self, width_mult):
@@ -260,10 +262,10 @@ class ResNet50(ShapeNet):
         return stem, cells, cin
 
 
+@register_model("mobilenetv2")
 class MobileNetV2(ShapeNet):
     """MobileNetV2 (Sandler et al. 2018), CIFAR strides (stem 1, 24-channel stage 1): 3 resizing layers."""
 
-    family = "mobilenetv2"
     STAGES = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
 
     def cell_specs(self, width_mult):
@@ -284,5 +286,3 @@ class MobileNetV2(ShapeNet):
         cells.append(conv_bn(cin, last, 1, act=nn.ReLU6))
         return stem, cells, last
 
-
-CLASSIFIERS = {cls.family: cls for cls in (VGG16, ResNet50, MobileNetV2)}

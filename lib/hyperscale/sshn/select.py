@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import Split
-from .flops import count_macs
-from .metrics import mean_dice
-from .models import SSHN, UNet, materialize
-from .train import evaluate
+from ..core.data import Split
+from ..core.flops import count_macs
+from ..core.metrics import mean_dice
+from .hypernet import SSHN, materialize
+from .tasks import dice_scores
+from .unet import UNet
 
 COSTS = ("gmacs", "latency_ms")
 
@@ -59,28 +60,32 @@ class Selection:
     table: pd.DataFrame  # phi, dice (held-out), gmacs, latency_ms
 
 
-def landscape(sshn: SSHN, held_out: Split, phis, num_classes: int, batch_size: int = 64,
-              latency: bool = True) -> pd.DataFrame:
-    """Held-out Dice, GMACs and (optionally) CPU latency of f_phi for every phi of the grid."""
+def landscape(sshn: SSHN, held_out: Split, phis, num_classes: int, batch_size: int = 64) -> pd.DataFrame:
+    """Held-out Dice and GMACs of f_phi for every phi of the grid."""
     shape = tuple(held_out.images.shape[1:])
     rows = []
     for phi in phis:
         net = materialize(sshn, phi)
-        row = {"phi": float(phi), "dice": mean_dice(evaluate(net, held_out, phi, num_classes, batch_size)),
-               "gmacs": count_macs(net, shape) / 1e9}
-        if latency:
-            row["latency_ms"] = latency_ms(net, shape)
-        rows.append(row)
+        rows.append({"phi": float(phi), "dice": mean_dice(dice_scores(net, held_out, phi, num_classes, batch_size)),
+                     "gmacs": count_macs(net, shape) / 1e9})
     return pd.DataFrame(rows)
+
+
+def latencies(sshn: SSHN, phis, image_shape: tuple[int, int, int]) -> pd.DataFrame:
+    """Measured CPU latency of f_phi for every phi of the grid (a timing: it differs run to run)."""
+    return pd.DataFrame([{"phi": float(p), "latency_ms": latency_ms(materialize(sshn, p), image_shape)} for p in phis])
 
 
 def select_model(sshn: SSHN, held_out: Split, num_classes: int, alpha: float, phis, cost: str = "gmacs",
                  table: pd.DataFrame | None = None) -> Selection:
     """phi* for `alpha` on `held_out` under `cost`, with its plain U-Net. Pass `table` (from
-    `landscape`) to reuse one evaluation of the grid for several alphas."""
+    `landscape`, joined with `latencies` for that cost) to reuse one evaluation of the grid for
+    several alphas."""
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}; got {cost!r}")
     if table is None:
-        table = landscape(sshn, held_out, phis, num_classes, latency=cost == "latency_ms")
+        table = landscape(sshn, held_out, phis, num_classes)
+        if cost == "latency_ms":
+            table = table.merge(latencies(sshn, phis, tuple(held_out.images.shape[1:])), on="phi")
     phi = select_phi(table.phi, table.dice, table[cost], alpha)
     return Selection(phi, materialize(sshn, phi), table)

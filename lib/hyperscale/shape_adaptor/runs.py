@@ -1,8 +1,9 @@
 """The Shape Adaptor chapter's experiments as lists of runs (Shape Adaptor §4-5).
 
-`plan(experiment, p)` turns the `shapes` section of params.yaml into named `Run`s;
-`run_experiment` trains each (resuming from its checkpoint), measures it and writes one
-row per run to `results.csv`. Experiments, with the paper's table or figure:
+`plan(experiment, p)` turns the `shape_adaptor` section of params.yaml into named `Run`s;
+`run_experiment` trains each with the core loop (resuming from its checkpoint) into
+runs/shape_adaptor/<experiment>/<run>/, measures it and writes one row per run to the
+experiment's `results.csv`. Experiments, with the paper's table or figure:
 
 * table1: every network, human vs shape adaptor, every seed (Table 1).
 * n_adaptors: the ablation network with other numbers of adaptors (Table 2).
@@ -15,6 +16,7 @@ row per run to `results.csv`. Experiments, with the paper's table or figure:
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,15 +24,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .claims import welch_p
-from .classify import ClassifyConfig, stratified_subset, train_classifier
-from .data import Dataset, Split, load_dataset
-from .flops import count_macs
-from .io import write_json, write_text
-from .models import create_model
-from .models.shape_adaptor import n_adaptors as eq3_n_adaptors
+from ..core.data import Dataset, Split, load_dataset
+from ..core.flops import count_macs
+from ..core.io import write_text
+from ..core.models import create_model
+from ..core.params import section
+from ..core.project import project_root
+from ..core.train import save_run, train
+from .adaptor import n_adaptors as eq3_n_adaptors
+from .train import AlgConfig, Classification, stratified_subset
 
 EXPERIMENTS = ("table1", "n_adaptors", "init", "fix", "random", "autosc", "s_grad")
+RUNS_DIR = Path("runs/shape_adaptor")
 
 
 @dataclass
@@ -62,7 +67,7 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
         return [Run(f"{net}-s{s:g}", net, "adaptor", seed0, f"s0={s:g}", {"init_s": [s] * n}) for s in p["init_s"]]
     if experiment == "fix":
         if table1 is None:
-            raise ValueError("the fix experiment needs table1's results (run `dvc repro train_shapes@table1`)")
+            raise ValueError("the fix experiment needs table1's results (run `dvc repro train_shape_adaptor@table1`)")
         runs = []
         for s in p["seeds"]:
             row = table1[(table1.net == net) & (table1.design == "adaptor") & (table1.seed == s)]
@@ -113,99 +118,59 @@ def build(run: Run, p: dict, data: Dataset):
     return create_model(run.net, **cfg)
 
 
-def run_experiment(experiment: str, p: dict, out_dir, table1: pd.DataFrame | None = None,
-                   progress: bool = True) -> pd.DataFrame:
-    """Train (or resume) every run of `experiment`; write out_dir/<run>/… and out_dir/results.csv."""
-    out_dir = Path(out_dir)
+def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
+    """Train (or read back) every run of `experiment`; write its runs and results.csv (one row per run).
+
+    The experiment's folder holds exactly its runs: folders of runs no longer planned are removed.
+    """
+    root = Path(root or project_root())
+    p = section("shape_adaptor", root / "params.yaml")
+    out = folder(experiment, root)
+    table1 = pd.read_csv(folder("table1", root) / "results.csv") if experiment == "fix" else None
+    runs = plan(experiment, p, table1)
+    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
+        shutil.rmtree(stale)
     data = load_data(p)
-    cfg = ClassifyConfig(**p["train"])
+    alg = AlgConfig(**p["train"])
     rows = []
-    for run in plan(experiment, p, table1):
+    for run in runs:
         model = build(run, p, data)
         s_init = model.shape_factors()
-        run_dir = out_dir / run.name
-        res = train_classifier(model, data, cfg, run.seed, checkpoint=run_dir / "checkpoint.pt", progress=progress)
+        task = Classification(data, alg)
+        res = train(model, task, task.train_config(), run.seed, out / run.name, progress=progress,
+                    desc=f"{experiment}/{run.name}")
         shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
         model.eval()
         rho = model.update_rho()  # the memory penalty the final shape runs with
         layers = model.feature_shapes()
         row = {"experiment": experiment, "run": run.name, "net": run.net, "design": run.design, "seed": run.seed,
-               "setting": run.setting, "test_acc": res.test_acc, "n_adaptors": len(model.adaptors),
+               "setting": run.setting, "test_acc": res.last_score, "n_adaptors": len(model.adaptors),
                "s_init": " ".join(f"{s:.4f}" for s in s_init),
                "s_final": " ".join(f"{s:.4f}" for s in model.shape_factors()),
                "rho": rho, "d_cout": model.final_size(), "sizes": " ".join(str(s[-1]) for s in layers),
                "macs": count_macs(model, shape, count_resize=False), "macs_with_resize": count_macs(model, shape),
                # Fig. 5's memory proxy: activation floats one image leaves after the stem and every cell
                "memory": int(sum(np.prod(s) for s in layers)),
-               "params": sum(q.numel() for q in model.weight_parameters()),
-               "steps": res.steps, "train_seconds": res.train_seconds}
-        write_json(run_dir / "metrics.json", row)
-        write_text(run_dir / "history.csv", pd.DataFrame(res.history).to_csv(index=False))
-        write_text(run_dir / "s_trace.csv", pd.DataFrame(res.s_trace).to_csv(index=False))
+               "params": sum(q.numel() for q in model.weight_parameters()), "steps": res.steps}
+        save_run(out / run.name, model, res, **row)
+        write_text(out / run.name / "s_trace.csv", pd.DataFrame(task.s_trace).to_csv(index=False))
         rows.append(row)
     results = pd.DataFrame(rows)
-    write_text(out_dir / "results.csv", results.to_csv(index=False, float_format="%.6g"))
+    write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
+
+
+def folder(experiment: str, root=None) -> Path:
+    """Where an experiment's runs and results.csv live."""
+    return Path(root or project_root()) / RUNS_DIR / experiment
+
+
+def results(root=None) -> dict[str, pd.DataFrame]:
+    """Every experiment's results.csv."""
+    root = Path(root or project_root())
+    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
 
 
 def floats(s) -> list[float]:
     """The space-separated numbers of a results.csv cell (s_init, s_final, sizes)."""
     return [float(v) for v in str(s).split()] if isinstance(s, str) and s.strip() else []
-
-
-def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
-    """The quantities the claims ledger tests (references/shape_adaptor.yaml), from the runs' results."""
-    from scipy.stats import spearmanr
-
-    t1 = results["table1"]
-    acc = t1.groupby(["net", "design"]).test_acc
-    mean, rng = acc.mean(), acc.max() - acc.min()
-    net, n = p["ablation_net"], eq3_count(p)
-    sa = t1[t1.design == "adaptor"]
-    seed0 = t1[t1.seed == p["seeds"][0]].set_index(["net", "design"])
-    m = {
-        "table1_sa_minus_human": {f: (mean[f, "adaptor"] - mean[f, "human"],
-                                      welch_p(t1[(t1.net == f) & (t1.design == "adaptor")].test_acc,
-                                              t1[(t1.net == f) & (t1.design == "human")].test_acc))
-                                  for f in p["nets"]},
-        "table1_range_ratio": float(np.mean([rng[f, "adaptor"] for f in p["nets"]])
-                                    / max(np.mean([rng[f, "human"] for f in p["nets"]]), 1e-9)),
-        "macs_ratio_minus_one": {f: float(seed0.loc[(f, "adaptor"), "macs"] / seed0.loc[(f, "human"), "macs"] - 1)
-                                 for f in p["nets"]},
-        "mean_abs_s_change": float(np.mean([abs(b - a) for _, r in sa.iterrows()
-                                            for a, b in zip(floats(r.s_init), floats(r.s_final))])),
-        "depth_s_correlation": {r.run: float(np.nan_to_num(spearmanr(range(len(floats(r.s_final))),
-                                                                      floats(r.s_final)).statistic))
-                                for _, r in sa.iterrows()},
-    }
-    human = float(mean[net, "human"])
-    eq3 = {f"N={n}": float(seed0.loc[(net, "adaptor"), "test_acc"])}
-    n_runs = {r.setting: r.test_acc for _, r in results["n_adaptors"].iterrows()} | eq3
-    m["table2_vs_human"] = {"values": n_runs, "baseline": human}
-    m["table2_eq3"] = {"values": n_runs, "chosen": f"N={n}"}
-    s0 = (p["adaptor"]["d_out"] / p["data"]["input_size"]) ** (1 / n)  # eq. 5's initial s
-    init_runs = {r.setting: r.test_acc for _, r in results["init"].iterrows()} | {f"s0={s0:.3g} (eq. 5)": eq3[f"N={n}"]}
-    m["table3_vs_human"] = {"values": init_runs, "baseline": human}
-    standard = t1[(t1.net == net) & (t1.design == "adaptor")].test_acc.tolist()
-    fix = {k: d.test_acc.tolist() for k, d in results["fix"].groupby("setting")}
-    m["table4_standard_vs_fix"] = {"a": standard, "b": fix}
-    m["table4_standard_vs_large"] = {"a": standard, "b": {"Fix (Large)": fix["Fix (Large)"]}}
-    rnd = results["random"]
-    m["random_vs_sa"] = {"values": {"shape adaptor": eq3[f"N={n}"], **{r.run: r.test_acc for _, r in rnd.iterrows()}},
-                         "chosen": "shape adaptor"}
-    worst = rnd.loc[rnd.test_acc.idxmin()]
-    s_worst = floats(worst.s_final)
-    m["worst_random_depth_correlation"] = {worst.run: float(spearmanr(range(len(s_worst)), s_worst).statistic)}
-    m["random_memory_spearman"] = (float(np.nan_to_num(spearmanr(rnd.memory, rnd.test_acc).statistic))
-                                   if len(rnd) > 2 else float("nan"))
-    auto = results["autosc"]
-    m["autosc_vs_human"] = {"a": auto.test_acc.tolist(),
-                            "b": {"human": t1[(t1.net == "mobilenetv2") & (t1.design == "human")].test_acc.tolist()}}
-    m["autosc_macs_ratio"] = float(auto.macs.mean() / seed0.loc[("mobilenetv2", "human"), "macs"])
-    # The paper's own tables, for the internal-consistency claims.
-    m["paper_table1_sa_minus_human"] = {f"{d} {f}": round(v[1] - v[0], 2) for d, row in paper["table1"].items()
-                                        for f, v in row.items()}
-    for t, key in (("table2", "paper_table2_aircraft_vgg"), ("table3", "paper_table3_aircraft_vgg")):
-        row = paper[t]["Aircraft VGG-16"]
-        m[key] = {"values": {str(k): v for k, v in row["sa"].items()}, "baseline": row["human"]}
-    return m

@@ -1,0 +1,17 @@
+"""Entry point of the python-module stages: input errors end in one line, not a traceback."""
+from __future__ import annotations
+
+import sys
+
+from .data import DataMissingError
+from .io import UnreadableFile
+from .params import ParamsError
+
+
+def run_stage(main) -> None:
+    """Call `main()`; an input error (bad params, missing data, unreadable file) exits with its
+    message alone, since it already says what was wrong and how to fix it."""
+    try:
+        main()
+    except (ParamsError, DataMissingError, UnreadableFile) as e:
+        sys.exit(f"error: {e}")

@@ -1,0 +1,106 @@
+"""Run one pipeline notebook: `python -m hyperscale.core.notebook IN OUT [-p NAME VALUE]...`.
+
+A notebook's `parameters` cell names what it runs (an experiment, a dataset); the library
+reads every value from params.yaml, so `-p` only picks among the declared names (values are
+parsed as YAML). `{name}` in the notebook's first markdown cell is replaced by that
+parameter's value, so pages from one notebook get their own titles in the book.
+
+papermill executes it into a temporary file that replaces OUT only when every cell ran, so a
+failed or killed stage never leaves a half-executed notebook behind. The kernel talks over
+local IPC sockets (not TCP). The record keeps no timestamps and no stderr (progress bars), so
+the same inputs give the same notebook wherever no measured time is displayed. A failing
+cell is reported in one line first (notebook, cell, error), then its traceback unless the
+error is one of the library's input errors, whose message says what to fix.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from .io import atomic_path
+
+# The library's errors about input (their messages name what was wrong and how to fix it).
+INPUT_ERRORS = ("ParamsError", "DataMissingError", "UnreadableFile")
+
+
+def _kernel_manager():
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kw):
+            super().__init__(transport="ipc", **kw)
+
+    return IPCKernelManager
+
+
+def _scrub(nb, output: Path) -> None:
+    """Drop what differs between two runs of the same inputs: timestamps, the temporary file's
+    name, the injected cell's random id and stderr streams."""
+    nb.metadata.get("papermill", {}).update(start_time=None, end_time=None, duration=None, output_path=str(output))
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+
+
+def run(input_path: Path, output: Path, parameters: dict) -> None:
+    import papermill
+
+    with atomic_path(output) as tmp:
+        # The kernel's output streams to this terminal (progress bars included) as it runs.
+        papermill.execute_notebook(str(input_path), str(tmp), parameters=parameters, progress_bar=False,
+                                   stdout_file=sys.stdout, stderr_file=sys.stderr,
+                                   kernel_manager_class=_kernel_manager(), record_timing=False)
+        nb = nbformat.read(tmp, as_version=4)
+        title = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+        if title is not None:
+            title.source = re.sub(r"\{(\w+)\}", lambda m: str(parameters.get(m[1], m[0])), title.source)
+        for cell in nb.cells:
+            tags = cell.metadata.setdefault("tags", [])
+            if "parameters" in tags:  # the defaults, replaced by the next cell
+                tags.append("remove-cell")
+            elif "injected-parameters" in tags:  # the values this run used: shown folded
+                tags.append("hide-cell")
+        _scrub(nb, output)
+        nbformat.write(nb, tmp)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("input", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="a parameter the notebook declares (YAML value)")
+    args = parser.parse_args(argv)
+    import papermill
+
+    declared = papermill.inspect_notebook(str(args.input))
+    parameters = {name: yaml.safe_load(value) for name, value in args.p}
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        parser.error(f"{args.input} has no parameter(s) {unknown}; its parameters cell declares {sorted(declared)}")
+    # SIGTERM (kill, pkill, a CI timeout) would end Python without unwinding, skipping the
+    # temporary file's clean-up; as an exception it unwinds like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        run(args.input, args.output, parameters)
+    except papermill.PapermillExecutionError as e:
+        print(f"error: {args.input}, cell {e.exec_count}: {e.ename}: {e.evalue}", file=sys.stderr)
+        if e.ename not in INPUT_ERRORS:
+            print(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(e.traceback)), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # run the importable module, so registries filled on import are the ones used
+    from hyperscale.core.notebook import main
+
+    main()

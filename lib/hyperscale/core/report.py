@@ -1,0 +1,47 @@
+"""What every paper's training-log pages show: each run's result, time and learning curves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from .io import read_json
+
+
+def histories(folder) -> dict[str, pd.DataFrame]:
+    """history.csv (one row per validation) of every run under `folder`, by run name."""
+    return {p.parent.name: pd.read_csv(p) for p in sorted(Path(folder).glob("*/history.csv"))}
+
+
+def timings(folder) -> pd.DataFrame:
+    """timing.json of every run under `folder`: run, train_seconds, wall_seconds, seconds_per_step.
+    Measured times: they differ from run to run, unlike everything else a run writes."""
+    keys = ("train_seconds", "wall_seconds", "seconds_per_step")
+    rows = [{"run": p.parent.name, **{k: read_json(p)[k] for k in keys}} for p in sorted(Path(folder).glob("*/timing.json"))]
+    return pd.DataFrame(rows, columns=["run", *keys])
+
+
+def with_times(runs: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
+    """`runs` (one row per run, column `run`) with minutes of training and ms per optimizer step."""
+    t = timing.assign(minutes=timing.wall_seconds / 60, ms_per_step=1000 * timing.seconds_per_step)
+    return runs.merge(t[["run", "minutes", "ms_per_step"]], on="run", how="left")
+
+
+def learning_curves(hists: dict[str, pd.DataFrame], score: str, title: str = ""):
+    """Left: mean training loss between validations; right: the validation score; one line per run,
+    a marker where it was best."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for i, (name, h) in enumerate(hists.items()):
+        color = f"C{i % 10}"
+        a1.plot(h["step"], h["loss"], color=color, lw=1, label=name)
+        a2.plot(h["step"], h[score], color=color, lw=1)
+        best = h[score].idxmax()
+        a2.plot(h["step"][best], h[score][best], "o", color=color, ms=4)
+    a1.set(xlabel="optimizer step", ylabel="mean training loss since the last validation", title="training loss")
+    a2.set(xlabel="optimizer step", ylabel=score.replace("_", " "), title=f"{score.replace('_', ' ')} (o: best)")
+    a1.legend(fontsize=7, ncol=2 if len(hists) > 8 else 1)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,373 @@
+"""The SSHN / Hyper-UNet chapter's figures and tables, drawn from `measures.Results` (the files
+the evaluation wrote). Each function returns a matplotlib figure or a DataFrame; the chapter
+notebook (notebooks/sshn.ipynb) only arranges them with its prose."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from ..core.models import load_model
+from .analysis import feature_maps, pareto_mask
+from .evaluate import FIG16_PHIS, cv_phis
+from .measures import ARCH_NAMES, FIG4_PHIS, Results
+from .runs import plan, run_dir
+
+PAPER_METHODS = ("Fixed", "Stochastic", "FiLM", "SSHN")
+
+
+def _band(ax, c, color, **kw):
+    ax.fill_between(c.index, c["mean"] - c["std"].fillna(0), c["mean"] + c["std"].fillna(0), color=color, **kw)
+
+
+def dice_vs_phi(R: Results):
+    """Fig. 3: every single model over the grid (lines, ± std over seeds), each Fixed U-Net at its phi."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(R.sshn_curve.index, R.sshn_curve["mean"], color="C0", label="SSHN (one model)")
+    for i, (m, c) in enumerate([("SSHN", R.sshn_curve), *R.others.items()]):
+        if i:
+            ax.plot(c.index, c["mean"], color=f"C{i}", ls="--", label=f"{m} (one model)")
+        if (c["n"] > 1).all():
+            _band(ax, c, f"C{i}", alpha=0.15)
+    f = R.fixed_pts
+    ax.errorbar(f.index, f["mean"], yerr=f["std"].fillna(0), fmt="o", color="C3", capsize=3, label="Fixed (one model per φ)")
+    ax.set(xlabel="rescaling factor φ", ylabel="test Dice (mean over foreground labels)",
+           title=f"atlas2d test split, {len(R.p['main']['seeds'])} seed(s)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def main_table(R: Results) -> pd.DataFrame:
+    """Table 1's comparison at the Fixed phis: mean ± std over seeds, the gap, Welch p, the paper's gap."""
+    t1 = R.ref["table1"]
+    paper = pd.Series(np.subtract(t1["oasis_sshn"], t1["oasis_fixed"]) / 100, index=t1["phi"])
+    phis = R.p["main"]["fixed_phis"]
+    cell = lambda c, p: f"{c.loc[p, 'mean']:.3f} ± {c.loc[p, 'std']:.3f}"  # noqa: E731
+    return pd.DataFrame({"φ": phis, "Fixed": [cell(R.fixed_pts, p) for p in phis],
+                         **{m: [cell(c, p) for p in phis] for m, c in [("SSHN", R.sshn_curve), *R.others.items()]},
+                         "SSHN − Fixed": [R.gap[f"φ={p:g}"][0] for p in phis],
+                         "Welch p": [R.gap[f"φ={p:g}"][1] for p in phis],
+                         "paper SSHN − Fixed (OASIS)": [paper.get(p, np.nan) for p in phis]})
+
+
+def paper_gap_mean(R: Results) -> float:
+    """The paper's mean SSHN − Fixed over its phi >= 0.05 (Table 1, OASIS), as a fraction."""
+    t1 = R.ref["table1"]
+    gap = pd.Series(np.subtract(t1["oasis_sshn"], t1["oasis_fixed"]) / 100, index=t1["phi"])
+    return float(gap[gap.index >= 0.05].mean())
+
+
+def best_variants(R: Results) -> pd.DataFrame:
+    """Table 5: each method at its best phi, beside the paper's OASIS row."""
+    curves = {"Fixed": R.fixed_pts, **R.others, "SSHN": R.sshn_curve}
+    rows = []
+    for m in PAPER_METHODS:
+        c = curves[m]
+        best = c["mean"].idxmax()
+        mean, std = R.ref["table5"][m]
+        rows.append({"method": m, "best φ": best, "test Dice": f"{c.loc[best, 'mean']:.3f} ± {c.loc[best, 'std']:.3f}",
+                     "paper OASIS (Table 5)": f"{mean} ± {std}"})
+    return pd.DataFrame(rows)
+
+
+def dice_vs_cost(R: Results, size):
+    """Fig. 7: Dice against GMACs of one image; SSHN's Pareto front."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    c = R.sshn_curve
+    x = np.array([R.g(p) for p in c.index])
+    front = pareto_mask(x, c["mean"].values)
+    ax.plot(x, c["mean"], color="C0", alpha=0.4, label="SSHN")
+    ax.plot(x[front], c["mean"].values[front], color="C0", lw=2, label="SSHN Pareto front")
+    for i, (m, o) in enumerate(R.others.items()):
+        ax.plot([R.g(p) for p in o.index], o["mean"], color=f"C{i + 1}", ls="--", label=m)
+    f = R.fixed_pts
+    ax.plot([R.g(p) for p in f.index], f["mean"], "o", color="C3", label="Fixed")
+    for p in f.index:
+        ax.annotate(f"φ={p:g}", (R.g(p), f.loc[p, "mean"]), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set(xlabel=f"GMACs per {size[0]}x{size[1]} image (GFLOPs = 2 x GMACs)", ylabel="test Dice",
+           title="accuracy vs inference cost")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def selection_table(R: Results) -> pd.DataFrame:
+    """phi* (Hyper-UNet eq. 3) for each alpha, by GMACs and by measured latency."""
+    t = pd.concat([R.t["selection"].merge(R.t["latency"], on="phi"), R.t["selection_latency"]])
+    t = t.sort_values(["fraction", "cost"], kind="stable")
+    return t.rename(columns={"fraction": "α / best val Dice", "alpha": "α (val Dice)", "phi": "φ*", "gmacs": "GMACs",
+                             "latency_ms": "latency (ms)", "val_dice": "val Dice", "test_dice": "test Dice"})
+
+
+def table1(R: Results, profile: str) -> pd.DataFrame:
+    """The paper's Table 1 GFLOPs beside our MAC counts, as ratios to phi = 0."""
+    t = pd.DataFrame({"φ": R.ref["table1"]["phi"], "paper GFLOPs": R.ref["table1"]["gflops"]})
+    t["paper ratio"] = t["paper GFLOPs"] / t["paper GFLOPs"].iloc[0]
+    t["our GMACs, paper architecture"] = [R.gp(p) for p in t["φ"]]
+    t["our ratio, paper architecture"] = t["our GMACs, paper architecture"] / t["our GMACs, paper architecture"].iloc[0]
+    t[f"our ratio, {profile} profile"] = [R.g(p) / R.g(0.0) for p in t["φ"]]
+    return t
+
+
+def per_structure(R: Results):
+    """Fig. 4: Dice per structure, largest first."""
+    fig4 = R.fig4
+    fig, ax = plt.subplots(figsize=(11, 4))
+    xs = np.arange(len(fig4))
+    cols = ["Fixed φ=1/2"] + [f"SSHN φ=1/{round(1 / p)}" for p in FIG4_PHIS]
+    for i, col in enumerate(cols):
+        ax.bar(xs + (i - 1.5) * 0.2, fig4[col], width=0.2, color=["C3", "C0", "C9", "C2"][i], label=col)
+    ax.set_xticks(xs, [f"{n} ({a:.1f}%)" for n, a in zip(fig4.index, fig4["area %"])], rotation=60, ha="right", fontsize=8)
+    ax.set(ylabel="test Dice", title="Dice by structure, largest first (share of the brain's area)")
+    ax.legend(ncol=4, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def registration(R: Results, size):
+    """Fig. 6: warped-label Dice against phi and against GMACs; the dotted line is no registration."""
+    stats = R.reg.groupby(["method", "phi"])["dice"].agg(["mean", "std"]).reset_index()
+    gr = lambda p: R.g(p, "gmacs_registration")  # noqa: E731
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    for i, m in enumerate(("SSHN", "Stochastic", "FiLM")):
+        d = stats[stats.method == m]
+        a1.plot(d.phi, d["mean"], color=f"C{i}", ls="-" if m == "SSHN" else "--", label=m)
+        a2.plot([gr(p) for p in d.phi], d["mean"], color=f"C{i}", ls="-" if m == "SSHN" else "--", label=m)
+    d = stats[stats.method == "Fixed"]
+    a1.errorbar(d.phi, d["mean"], yerr=d["std"].fillna(0), fmt="o", color="C3", capsize=3, label="Fixed")
+    a2.plot([gr(p) for p in d.phi], d["mean"], "o", color="C3", label="Fixed")
+    for a in (a1, a2):
+        a.axhline(R.reg_none, color="grey", ls=":", label="no registration")
+        a.set(ylabel="test Dice of warped labels")
+    a1.set(xlabel="rescaling factor φ", title="registration Dice vs φ")
+    a2.set(xlabel=f"GMACs per {size[0]}x{size[1]} pair", title="vs inference cost")
+    a1.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def registration_table(R: Results) -> pd.DataFrame:
+    phis = R.p["registration"]["fixed_phis"]
+    return pd.DataFrame({"φ": phis, **{m: [R.reg[(R.reg.method == m) & np.isclose(R.reg.phi, p)].dice.mean() for p in phis]
+                                      for m in PAPER_METHODS}})
+
+
+def natural(R: Results):
+    """Hyper-UNet Fig. 3 on scenes; right: Dice / Dice at phi = 0.5 on both datasets."""
+    stats = R.t["natural"].groupby(["method", "phi"])["dice"].agg(["mean", "std"]).reset_index()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    s = stats[stats.method == "SSHN"].set_index("phi")
+    a1.plot(s.index, s["mean"], color="C0", label="SSHN (one model)")
+    _band(a1, s, "C0", alpha=0.15)
+    f = stats[stats.method == "Fixed"].set_index("phi")
+    a1.errorbar(f.index, f["mean"], yerr=f["std"].fillna(0), fmt="o", color="C3", capsize=3, label="Fixed (one model per φ)")
+    a1.set(xlabel="rescaling factor φ", ylabel="test Dice (object)", title=f"scenes, {len(R.p['natural']['seeds'])} seed(s)")
+    a1.legend()
+    for ls, (name, sc, fx) in zip(("-", "--"), [("atlas2d", R.sshn_curve["mean"], R.fixed_pts["mean"]),
+                                                 ("scenes", s["mean"], f["mean"])]):
+        a2.plot(sc.index, sc / sc[0.5], ls=ls, color="C0", label=f"SSHN, {name}")
+        a2.plot(fx.index, fx / fx[0.5], ls=ls, marker="o", color="C3", label=f"Fixed, {name}")
+    a2.set(xlabel="rescaling factor φ", ylabel="Dice / Dice at φ = 0.5", title="relative fall with φ")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def training_cost(R: Results) -> pd.DataFrame:
+    """Per model of the main comparison: parameters, steps, best step, minutes, ms per step (mean over seeds)."""
+    t = R.runs.merge(R.time[["run", "wall_seconds", "seconds_per_step"]], on="run")
+    t = t.assign(minutes=t.wall_seconds / 60, ms_per_step=1000 * t.seconds_per_step)
+    return t.groupby("group")[["parameters", "steps", "best_step", "minutes", "ms_per_step"]].mean() \
+        .rename_axis("model")
+
+
+def paper_table3(R: Results) -> pd.DataFrame:
+    t = pd.DataFrame(R.ref["table3_all"], index=["Stochastic", "FiLM", "Fixed (all)", "SSHN"]).T
+    t["Fixed / SSHN"] = t["Fixed (all)"] / t["SSHN"]
+    return t
+
+
+def prior_width(R: Results):
+    """Fig. 8: Dice at the centre phi for each prior width, train and test, beside Fixed and the main SSHN."""
+    pr, c = R.t["prior"], R.p["prior"]["center"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, sp in enumerate(("train", "test")):
+        d = pr[(pr.model == "SSHN") & (pr.split == sp)].groupby("r")["dice"].agg(["mean", "std"])
+        ax.errorbar(2 * d.index, d["mean"], yerr=d["std"].fillna(0), fmt="o-", color=f"C{i}", capsize=3,
+                    label=f"SSHN, {sp}")
+        ax.axhline(pr[(pr.model == "Fixed") & (pr.split == sp)]["dice"].mean(), color=f"C{i}", ls="--", lw=1,
+                   label=f"Fixed φ={c:g}, {sp}")
+    lo, hi = R.p["hyper"]["phi_range"]
+    ax.axhline(R.sshn_curve.loc[c, "mean"], color="grey", ls=":", label=f"main SSHN (U({lo:g}, {hi:g})), test")
+    ax.set(xlabel="width 2r of the training prior", ylabel=f"Dice at φ = {c:g}", title="prior width")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def transfer(R: Results):
+    """Fig. 9: weights from phi' = 0.5 run at other phi."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (w, d) in enumerate(R.transfer.groupby("weights")):
+        ax.errorbar(d["phi"], d["mean"], yerr=d["std"].fillna(0), fmt="o-", capsize=3, color=f"C{i}", label=w)
+    ax.axvspan(0.45, 0.6, color="grey", alpha=0.1, label="paper: usable range of h(0.5)")
+    ax.set(xlabel="rescaling factor φ at inference", ylabel="test Dice", title="weights from φ' = 0.5 run at φ")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def separate(R: Results, size):
+    """Figs. 12-13: Dice over phi_0 and phi_1 (mean over the other factors), and every setting against GMACs."""
+    sep0, single0 = R.sep0, R.single0
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    heat = sep0.groupby(["phi_0", "phi_1"])["dice"].mean().unstack()
+    sns.heatmap(heat, annot=True, fmt=".3f", cmap="viridis", ax=a1, cbar_kws={"label": "test Dice"})
+    a1.set(xlabel="φ₁", ylabel="φ₀", title="mean over the other factors")
+    a2.scatter(sep0.gmacs, sep0.dice, s=12, color="C1", alpha=0.6, label="separate factors, every setting")
+    sf = pareto_mask(sep0.gmacs.values, sep0.dice.values)
+    order = np.argsort(sep0.gmacs.values[sf])
+    a2.plot(sep0.gmacs.values[sf][order], sep0.dice.values[sf][order], "D-", color="C1",
+            label="separate factors, Pareto front")
+    a2.plot([R.g(p) for p in single0.index], single0.values, color="C0", label="single factor (SSHN)")
+    a2.set(xlabel=f"GMACs per {size[0]}x{size[1]} image", ylabel="test Dice", title="accuracy vs cost")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def architectures(R: Results):
+    """Fig. 10: one panel per primary network: its SSHN over phi, its Fixed U-Nets at their phi."""
+    a = R.t["architectures"]
+    order = R.arch_order
+    fig, axes = plt.subplots(1, len(order), figsize=(3.2 * len(order), 3.4), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, x in zip(axes, order):
+        d = a[a.arch == x]
+        c = d[d.method == "SSHN"].groupby("phi")["dice"].agg(["mean", "std"])
+        ax.plot(c.index, c["mean"], color="C0", label="SSHN (one model)")
+        _band(ax, c, "C0", alpha=0.2)
+        f = d[d.method == "Fixed"].groupby("phi")["dice"].agg(["mean", "std"])
+        ax.errorbar(f.index, f["mean"], yerr=f["std"].fillna(0), fmt="o", color="C3", capsize=3, label="Fixed")
+        ax.set(title=ARCH_NAMES[x], xlabel="rescaling factor φ")
+    axes[0].set(ylabel="test Dice")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def architecture_table(R: Results, arch_runs: pd.DataFrame, arch_time: pd.DataFrame) -> pd.DataFrame:
+    """Per primary network: SSHN − Fixed at each Fixed phi, SSHN's best, parameters and ms per step (seed 0)."""
+    a, seed, p0 = R.t["architectures"], R.p["arch"]["seeds"][0], R.p["arch"]["fixed_phis"][0]
+    runs = pd.concat([R.runs, arch_runs]).merge(pd.concat([R.time, arch_time])[["run", "seconds_per_step"]], on="run")
+    runs = runs.set_index("run")
+    names = {x: (f"fixed-phi{p0:g}-seed{seed}", f"sshn-{R.main_init}-seed{seed}") if x == "unet"
+             else (f"{x}-fixed-phi{p0:g}-seed{seed}", f"{x}-sshn-seed{seed}") for x in R.arch_order}
+    rows = []
+    for x in R.arch_order:
+        curve = a[(a.arch == x) & (a.method == "SSHN")].groupby("phi")["dice"].mean()
+        fixed, sshn = names[x]
+        rows.append({"primary network": ARCH_NAMES[x],
+                     **{f"SSHN − Fixed, φ={p:g}": R.arch_gap[f"{ARCH_NAMES[x]} φ={p:g}"] for p in R.p["arch"]["fixed_phis"]},
+                     "SSHN best": curve.max(), "at φ": curve.idxmax(), "parameters (Fixed)": runs.loc[fixed, "parameters"],
+                     f"ms per step, Fixed φ={p0:g}": 1000 * runs.loc[fixed, "seconds_per_step"],
+                     "ms per step, SSHN": 1000 * runs.loc[sshn, "seconds_per_step"]})
+    return pd.DataFrame(rows)
+
+
+def _main_sshn(R: Results, root=None):
+    run = next(r for r in plan("main", R.p) if r.method == "sshn" and r.seed == R.p["main"]["seeds"][0]
+               and r.info.get("init") == R.main_init)
+    return load_model(run_dir(run, root) / "model.pt")
+
+
+@torch.no_grad()
+def predicted_weights(R: Results, root=None):
+    """App. D, Figs. 14-15: CV of the predicted weights per layer, and four weights of three layers vs phi."""
+    cvw, net, phis = R.cvw, _main_sshn(R, root), cv_phis(R.p)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    a1.errorbar(cvw["depth"], cvw["cv_median"], yerr=[cvw["cv_median"] - cvw["cv_p10"], cvw["cv_p90"] - cvw["cv_median"]],
+                fmt="o", capsize=2)
+    a1.set_xticks(cvw["depth"], cvw.index, rotation=70, fontsize=8)
+    a1.set(yscale="log", ylabel="CV of predicted weights over φ", title="variation per layer")
+    thetas = [net.theta(p) for p in phis]
+    for i, name in enumerate([cvw.index[0], cvw.index[len(cvw) // 2], cvw.index[-1]]):
+        for j in range(4):
+            a2.plot(phis, [t[name][0].flatten()[j].item() for t in thetas], color=f"C{i}", alpha=0.7,
+                    label=name if j == 0 else None)
+    a2.set(xlabel="φ", ylabel="predicted weight", title="four weights per layer vs φ")
+    a2.legend()
+    fig.tight_layout()
+    return fig
+
+
+def feature_map_grid(R: Results, image: np.ndarray, root=None, stages=("enc0", "enc1", "enc2", "dec1", "dec0")):
+    """Fig. 16: one channel of each stage's output on one image at each phi (the channel varying most at 0.5)."""
+    net, x = _main_sshn(R, root), torch.from_numpy(image[None])
+    maps = {p: feature_maps(net, x, p) for p in FIG16_PHIS}
+    fig, axes = plt.subplots(len(stages), len(FIG16_PHIS) + 1, figsize=(2.1 * (len(FIG16_PHIS) + 1), 2.1 * len(stages)))
+    for i, st in enumerate(stages):
+        ch = int(maps[0.5][st][0].flatten(1).std(1).argmax())
+        axes[i, 0].imshow(image[0], cmap="gray")
+        axes[i, 0].set_ylabel(f"{st}, channel {ch}")
+        for j, p in enumerate(FIG16_PHIS):
+            m = maps[p][st][0, ch]
+            axes[i, j + 1].imshow(m.numpy(), cmap="magma")
+            if i == 0:
+                axes[i, j + 1].set_title(f"φ = {p:g}")
+            axes[i, j + 1].set_xlabel(f"{m.shape[-2]}x{m.shape[-1]} px", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_title("input")
+    fig.tight_layout()
+    return fig
+
+
+def feature_table(R: Results) -> pd.DataFrame:
+    fs = R.t["feature_similarity"]
+    away = fs[~np.isclose(fs.phi, 0.5)]
+    t = away.assign(phi=away.phi.map("φ = {:g}".format)).pivot_table(index="stage", columns="phi",
+                                                                     values=["matched", "other"], sort=False)
+    t.columns = [f"{'same channel' if k == 'matched' else 'other channels'}, {p}" for k, p in t.columns]
+    return t
+
+
+def budget(R: Results):
+    """Learning curves of the long runs: validation Dice at each budget phi, by step."""
+    b = R.t["budget"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, p in enumerate(R.p["budget"]["phis"]):
+        for method, ls in (("Fixed", "--"), ("SSHN", "-")):
+            d = b[(b.method == method) & np.isclose(b.phi, p)]
+            if method == "Fixed":
+                d = d[d.run.str.startswith(f"fixed-phi{p:g}-")]
+            ax.plot(d["step"], d["val_dice"], ls=ls, color=f"C{i}", label=f"{method} at φ={p:g}")
+    ax.axvline(R.p["train"]["max_steps"], color="grey", ls=":", label="main comparison's step cap")
+    ax.set(xlabel="optimizer step", ylabel="validation Dice", title=f"learning curves, seed {R.p['budget']['seed']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def budget_table(R: Results) -> pd.DataFrame:
+    """The best validation Dice reached up to the main cap and up to the long cap."""
+    b = R.t["budget"]
+    steps = sorted({R.p["train"]["max_steps"], R.p["budget"]["max_steps"]} & set(b.step))
+    rows = []
+    for p in R.p["budget"]["phis"]:
+        fixed = b[(b.method == "Fixed") & b.run.str.startswith(f"fixed-phi{p:g}-") & np.isclose(b.phi, p)]
+        sshn = b[(b.method == "SSHN") & np.isclose(b.phi, p)]
+        for st in steps:
+            f, s = fixed[fixed.step <= st]["val_dice"].max(), sshn[sshn.step <= st]["val_dice"].max()
+            rows.append({"φ": p, "steps": st, "Fixed (best so far)": f, "SSHN (best so far)": s, "SSHN − Fixed": s - f})
+    return pd.DataFrame(rows)
+
+
+def status(R: Results) -> pd.DataFrame:
+    """Where each main-comparison model's best validation score fell, and whether it was still improving."""
+    t = R.runs.assign(still_improving=(R.runs.steps - R.runs.best_step) < 2 * R.p["train"]["eval_every"])
+    return t[["run", "seed", "steps", "best_step", "best_score", "stopped_by", "still_improving"]]

@@ -1,0 +1,368 @@
+"""What the SSHN / Hyper-UNet claims read: quantities derived from the evaluation's tables.
+
+`Results.load(root)` reads every table `evaluate` wrote (the chapter uses the same object for
+its figures); `measures(R)` gives the dict the claims ledger's rules test
+(references/sshn.yaml, references/hyper_unet.yaml); `summary(R, M)` the numbers a reader
+checks first, and, apart, the measured training costs.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core.data import load_dataset
+from ..core.params import section
+from ..core.project import project_root
+from ..core.report import timings
+from .analysis import (cheapest_matching, factor_influence, front_value, gap_to_fixed, label_fractions, no_loss_range,
+                       seed_values)
+
+OUT = Path("runs/eval/sshn")
+ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net", "fpn": "FPN", "pspnet": "PSPNet"}
+FIG4_PHIS = (0.125, 0.25, 0.5)
+TABLES = ("dice", "dice_per_label", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
+          "natural", "budget", "feature_similarity", "select", "selection")
+# Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
+TIMING = ("train_ratio_paper_grid", "single_model_time_spread")
+
+
+def run_group(name: str) -> str:
+    """A run's name without its seed: 'fixed-phi0.25-seed1' -> 'fixed-phi0.25'."""
+    return name.rsplit("-seed", 1)[0]
+
+
+class Results:
+    """The evaluation's tables and what the chapter derives from them (one place for both)."""
+
+    def __init__(self, p: dict, tables: dict[str, pd.DataFrame], ref: dict, runs: pd.DataFrame, time: pd.DataFrame,
+                 test_labels: np.ndarray, label_names: list[str], ref_hu: dict | None = None):
+        self.p, self.t, self.ref, self.ref_hu = p, tables, ref, ref_hu
+        self.runs = runs.assign(group=runs.run.map(run_group))
+        self.time = time.assign(group=time.run.map(run_group))
+        self.test_labels, self.label_names = test_labels, label_names
+        self.main_init = p["main"]["inits"][0]
+        self.K = len(label_names)
+
+    @classmethod
+    def load(cls, root=None) -> "Results":
+        import yaml
+
+        root = Path(root or project_root())
+        out = root / OUT
+        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label"))
+                  for n in TABLES}
+        tables["latency"] = pd.read_csv(out / "timing" / "latency.csv")
+        tables["selection_latency"] = pd.read_csv(out / "timing" / "selection.csv")
+        ref, ref_hu = (yaml.safe_load((root / "references" / f"{n}.yaml").read_text()) for n in ("sshn", "hyper_unet"))
+        runs = pd.read_csv(root / "runs/sshn/main/runs.csv")
+        time = timings(root / "runs/sshn/main").merge(runs[["run", "method"]], on="run")
+        ds = load_dataset("atlas2d", root / "data" / "atlas2d")
+        return cls(section("sshn", root / "params.yaml"), tables, ref, runs, time, ds["test"].labels, ds.label_names,
+                   ref_hu)
+
+    # Main comparison (Fig. 3, Tables 1, 5)
+    @cached_property
+    def stats(self) -> pd.DataFrame:
+        by = self.t["dice"].groupby(["method", "init", "phi"])["dice"]
+        return pd.DataFrame({"mean": by.mean(), "std": by.std(ddof=1), "n": by.count()}).reset_index()
+
+    def curve(self, method: str, init: str = "") -> pd.DataFrame:
+        s = self.stats
+        return s[(s.method == method) & (s.init == init)].set_index("phi")
+
+    @property
+    def sshn_curve(self) -> pd.DataFrame:
+        return self.curve("SSHN", self.main_init)
+
+    @property
+    def fixed_pts(self) -> pd.DataFrame:
+        return self.curve("Fixed")
+
+    @property
+    def others(self) -> dict[str, pd.DataFrame]:
+        return {m: self.curve(m) for m in ("Stochastic", "FiLM")}
+
+    def per_seed(self, method, phi, init=None) -> pd.Series:
+        return seed_values(self.t["dice"], method, phi, init)
+
+    def sshn_at(self, phi) -> pd.Series:
+        return self.per_seed("SSHN", phi, self.main_init)
+
+    @cached_property
+    def gap(self) -> dict:
+        return gap_to_fixed(self.t["dice"], "SSHN", self.p["main"]["fixed_phis"], self.main_init)
+
+    @cached_property
+    def other_gap(self) -> dict:
+        return {m: gap_to_fixed(self.t["dice"], m, self.p["main"]["fixed_phis"]) for m in self.others}
+
+    def on_grid(self, method, init="") -> pd.Series:
+        d, e = self.t["dice"], self.p["eval"]
+        grid = np.round(np.arange(0, e["phi_max"] + 1e-9, e["phi_step"]), 4)
+        return d[(d.method == method) & (d.init == init) & d.phi.isin(grid)].groupby("seed")["dice"].mean()
+
+    @property
+    def best_sshn_phi(self) -> float:
+        return float(self.sshn_curve["mean"].idxmax())
+
+    @property
+    def best_fixed_phi(self) -> float:
+        return float(self.fixed_pts["mean"].idxmax())
+
+    @property
+    def best_fixed(self) -> float:
+        return float(self.fixed_pts["mean"].max())
+
+    @property
+    def half(self) -> pd.Series:
+        c = self.sshn_curve
+        return c.loc[[p for p in c.index if p <= self.p["eval"]["phi_max"]], "mean"]
+
+    @property
+    def no_loss_phi(self) -> float:
+        return no_loss_range(self.half, 0.5, tol=0.01)
+
+    @property
+    def match_phi(self) -> float:
+        return cheapest_matching(self.half, self.gmacs["gmacs"], self.best_fixed - 0.01)[0]
+
+    # Cost (Fig. 7, Table 1)
+    @property
+    def gmacs(self) -> pd.DataFrame:
+        return self.t["gmacs"].set_index("phi")
+
+    def g(self, phi, column="gmacs") -> float:
+        return self.gmacs.loc[round(phi, 4), column]
+
+    def gp(self, phi) -> float:
+        return self.g(phi, "gmacs_paper_arch")
+
+    # Per structure (Fig. 4)
+    @cached_property
+    def fig4(self) -> pd.DataFrame:
+        lab = self.t["dice_per_label"]
+
+        def mean(m, phi, init=""):
+            return lab[(lab.method == m) & (lab.init == init) & np.isclose(lab.phi, phi)].groupby("label")["dice"].mean()
+
+        frac = pd.Series(label_fractions(self.test_labels, self.K), index=self.label_names[1:])
+        return pd.DataFrame({"area %": 100 * frac, "Fixed φ=1/2": mean("Fixed", 0.5),
+                             **{f"SSHN φ=1/{round(1 / p)}": mean("SSHN", p, self.main_init) for p in FIG4_PHIS}}) \
+            .sort_values("area %", ascending=False)
+
+    @property
+    def size_gap(self) -> pd.Series:
+        return self.fig4["SSHN φ=1/8"] - self.fig4["Fixed φ=1/2"]
+
+    @property
+    def small(self) -> pd.Series:
+        return self.fig4["area %"] <= self.fig4["area %"].median()
+
+    # Transfer (Fig. 9)
+    @cached_property
+    def transfer(self) -> pd.DataFrame:
+        return self.t["transfer"].groupby(["weights", "phi"])["dice"].agg(["mean", "std"]).reset_index()
+
+    @property
+    def drop(self) -> dict[str, pd.Series]:
+        return {w: d.set_index("phi")["mean"][0.5] - d.set_index("phi")["mean"] for w, d in self.transfer.groupby("weights")}
+
+    @property
+    def away(self) -> list[float]:
+        return [p for p in self.p["eval"]["transfer_phis"] if not np.isclose(p, 0.5)]
+
+    # Prior width (Fig. 8)
+    @property
+    def pr_test(self) -> pd.Series:
+        pr = self.t["prior"]
+        return pr[(pr.model == "SSHN") & (pr.split == "test")].groupby("r")["dice"].mean()
+
+    @property
+    def fixed_c_test(self) -> float:
+        pr = self.t["prior"]
+        return pr[(pr.model == "Fixed") & (pr.split == "test")]["dice"].mean()
+
+    # Separate factors (App. C.2)
+    @property
+    def sep0(self) -> pd.DataFrame:
+        sep = self.t["separate"]
+        return sep[sep.seed == self.p["separate"]["seeds"][0]]
+
+    @property
+    def single0(self) -> pd.Series:
+        d = self.t["dice"]
+        return d[(d.method == "SSHN") & (d.init == self.main_init) & (d.seed == self.p["main"]["seeds"][0])] \
+            .set_index("phi")["dice"]
+
+    @property
+    def front_gap(self) -> float:
+        sep0, single0 = self.sep0, self.single0
+        in_range = [p for p in single0.index if sep0.gmacs.min() - 1e-12 <= self.g(p) <= sep0.gmacs.max() + 1e-12]
+        return max(abs(front_value(sep0.gmacs, sep0.dice, self.g(p)) - single0[p]) for p in in_range)
+
+    # Predicted weights (App. D)
+    @property
+    def cvw(self) -> pd.DataFrame:
+        cv = self.t["cv"]
+        return cv[cv.kind == "weight"].set_index("layer")
+
+    @property
+    def cv_ends(self) -> list[str]:
+        return [self.cvw.index[0], self.cvw.index[-1]]
+
+    @property
+    def peak_depth(self) -> float:
+        cvw = self.cvw
+        return float(cvw["depth"][cvw["cv_median"].idxmax()] / cvw["depth"].max())
+
+    # Architecture ablation (Fig. 10) and feature maps (Fig. 16)
+    @property
+    def arch_order(self) -> list[str]:
+        return ["unet", *self.p["arch"]["archs"]]
+
+    @property
+    def arch_gap(self) -> dict[str, float]:
+        a = self.t["architectures"]
+        return {f"{ARCH_NAMES[x]} φ={p:g}": float(seed_values(a[a.arch == x], "SSHN", p).mean()
+                                                 - seed_values(a[a.arch == x], "Fixed", p).mean())
+                for x in self.arch_order for p in self.p["arch"]["fixed_phis"]}
+
+    @property
+    def feat_margin(self) -> pd.Series:
+        fs = self.t["feature_similarity"]
+        away = fs[~np.isclose(fs.phi, 0.5)]
+        # Stages still at least 4 px wide at every phi compared: smaller maps are nearly constant, so r says little there.
+        stages = [st for st, n in away.groupby("stage", sort=False)["size"].min().items() if n >= 4]
+        return (away.groupby("stage")["matched"].mean() - away.groupby("stage")["other"].mean())[stages]
+
+    # Registration (Table 2, Fig. 6)
+    @property
+    def reg(self) -> pd.DataFrame:
+        r = self.t["registration"]
+        return r[r.method != "no registration"]
+
+    @property
+    def reg_none(self) -> float:
+        r = self.t["registration"]
+        return float(r[r.method == "no registration"].dice.iloc[0])
+
+    @property
+    def reg_gap(self) -> dict:
+        return {m: gap_to_fixed(self.reg, m, self.p["registration"]["fixed_phis"]) for m in ("SSHN", "Stochastic", "FiLM")}
+
+    # Natural images (Hyper-UNet Fig. 3)
+    @property
+    def nat_gap(self) -> dict:
+        return gap_to_fixed(self.t["natural"], "SSHN", self.p["natural"]["fixed_phis"])
+
+    @property
+    def low(self) -> float:
+        return min(set(self.p["natural"]["fixed_phis"]) & set(self.p["main"]["fixed_phis"]))
+
+    @property
+    def rel_drop(self) -> dict:
+        nat_at = lambda m, p: seed_values(self.t["natural"], m, p)  # noqa: E731
+        low = self.low
+        return {("atlas2d", "Fixed"): 1 - self.per_seed("Fixed", low).mean() / self.per_seed("Fixed", 0.5).mean(),
+                ("atlas2d", "SSHN"): 1 - self.sshn_at(low).mean() / self.sshn_at(0.5).mean(),
+                ("scenes", "Fixed"): 1 - nat_at("Fixed", low).mean() / nat_at("Fixed", 0.5).mean(),
+                ("scenes", "SSHN"): 1 - nat_at("SSHN", low).mean() / nat_at("SSHN", 0.5).mean()}
+
+    # Training cost (Table 3): measured times
+    def minutes(self, group: str) -> float:
+        return self.time[self.time.group == group].wall_seconds.mean() / 60
+
+    @property
+    def fixed_minutes(self) -> float:
+        t = self.time[self.time.method == "fixed"]
+        return t.groupby("group").wall_seconds.mean().sum() / 60
+
+    @property
+    def single_minutes(self) -> dict[str, float]:
+        return {"Stochastic": self.minutes("stochastic"), "FiLM": self.minutes("film"),
+                "SSHN": self.minutes(f"sshn-{self.main_init}")}
+
+    @property
+    def n_paper_fixed(self) -> int:
+        return len(self.ref["setup"]["fixed_phis"])
+
+
+def measures(R: Results) -> dict:
+    """The quantities the claims' rules test (keys are the claims' `measure`)."""
+    pr_test, drop, away, t3 = R.pr_test, R.drop, R.away, R.ref["table3_all"]
+    in_range = [p for p in R.p["eval"]["transfer_phis"] if 0.45 - 1e-9 <= p <= 0.6 + 1e-9]
+    influence, sep0 = factor_influence(R.sep0), R.sep0
+    cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
+    gp, match_phi = R.gp, R.match_phi
+    nat_arch = R.gmacs["gmacs_natural_arch"]
+    fixed_time = R.time[R.time.method == "fixed"]
+    return {
+        "sshn_minus_fixed": R.gap,
+        "dynamic_minus_fixed": {f"{m} {k}": d for m, og in R.other_gap.items() for k, (d, _) in og.items()},
+        "grid_mean_per_seed": {"a": R.on_grid("SSHN", R.main_init).values,
+                               "b": {m: R.on_grid(m).values for m in R.others}},
+        "best_vs_best_fixed": {"a": R.sshn_at(R.best_sshn_phi).values,
+                               "b": {f"Fixed φ={R.best_fixed_phi:g}": R.per_seed("Fixed", R.best_fixed_phi).values}},
+        "share_near_best": float((R.half >= R.half.max() - 0.02).mean()),
+        "no_loss_phi": R.no_loss_phi,
+        "no_loss_cut_paper_arch": 1 - gp(R.no_loss_phi) / gp(0.5),
+        "match_best_fixed_cut_paper_arch": 1 - gp(match_phi) / gp(R.best_fixed_phi) if not np.isnan(match_phi)
+        else float("nan"),
+        "flops_cut_0p4_paper_arch": 1 - gp(0.4) / gp(0.5),
+        "flops_cut_0p3_paper_arch": 1 - gp(0.3) / gp(0.5),
+        "flops_cut_0p4_natural_arch": 1 - nat_arch.loc[0.4] / nat_arch.loc[0.5],
+        "reg_sshn_minus_fixed": R.reg_gap["SSHN"],
+        "natural_sshn_minus_fixed": R.nat_gap,
+        "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
+                                     for m in ("Fixed", "SSHN")},
+        "reg_dynamic_minus_fixed": {f"{m} {k}": d for m in ("Stochastic", "FiLM") for k, (d, _) in R.reg_gap[m].items()},
+        "paper_table_cut_0p4": 1 - R.ref["table1"]["gflops"][8] / R.ref["table1"]["gflops"][10],
+        "train_ratio_paper_grid": fixed_time.wall_seconds.mean() / 60 * R.n_paper_fixed / R.single_minutes["SSHN"],
+        "paper_table_train_ratio_min": min(v[2] / v[3] for v in t3.values()),
+        "single_model_time_spread": max(R.single_minutes.values()) / min(R.single_minutes.values()),
+        "size_dependence": float(abs(size_gap[small].mean() - size_gap[~small].mean())),
+        "prior_r0_minus_fixed": float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan"),
+        "prior_steps": {f"r {a:g}→{b:g}": float(pr_test[b] - pr_test[a]) for a, b in zip(pr_test.index, pr_test.index[1:])},
+        "prior_widest_minus_fixed": float(pr_test.iloc[-1] - R.fixed_c_test),
+        "prior_widest_vs_full": float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"])),
+        "transfer_advantage": {f"φ={p:g}": float(drop["T-Fixed"][p] - drop["T-SSHN"][p]) for p in away},
+        "transfer_worst_drop": float(drop["T-SSHN"][in_range].max()),
+        "separate_influence": influence.to_dict(),
+        "separate_best_phi0": float(sep0.groupby("phi_0")["dice"].mean().idxmax()),
+        "separate_share_high": float((sep0.dice >= 0.97 * sep0.dice.max()).mean()),
+        "separate_front_gap": float(R.front_gap),
+        "cv_middle_vs_ends": {"values": cvw["cv_median"].drop(ends).to_dict(),
+                              "baseline": float(cvw["cv_median"][ends].max())},
+        "cv_peak_depth": R.peak_depth,
+        "arch_sshn_minus_fixed": {"values": R.arch_gap, "baseline": -0.02},
+        "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
+    }
+
+
+def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size) -> tuple[dict, dict]:
+    """(summary of the results, measured training cost): the second differs from run to run.
+    `ledger` is the claims ledger of the results (not of the timing claims)."""
+    fixed_pts, sshn_curve, gap, g, gp = R.fixed_pts, R.sshn_curve, R.gap, R.g, R.gp
+    summary = {
+        "profile": profile, "seeds": len(R.p["main"]["seeds"]), "image_size": list(image_size),
+        "verdicts": ledger.groupby(["paper", "verdict"]).size().unstack(fill_value=0).to_dict(orient="index"),
+        "fixed_dice": {f"{p:g}": float(fixed_pts.loc[p, "mean"]) for p in fixed_pts.index},
+        "sshn_dice_at_fixed_phis": {f"{p:g}": float(sshn_curve.loc[p, "mean"]) for p in fixed_pts.index},
+        "minus_fixed_mean": {"SSHN": float(np.mean([d for d, _ in gap.values()])),
+                             **{m: float(np.mean([d for d, _ in og.values()])) for m, og in R.other_gap.items()}},
+        "sshn_best": {"phi": R.best_sshn_phi, "dice": float(sshn_curve["mean"].max())},
+        "fixed_best": {"phi": R.best_fixed_phi, "dice": R.best_fixed},
+        "gmacs_ratio_phi0p5_over_phi0": g(0.5) / g(0.0),
+        "gmacs_paper_arch_ratio_phi0p5_over_phi0": gp(0.5) / gp(0.0),
+        "measures": {k: v for k, v in M.items() if isinstance(v, float) and k not in TIMING},
+    }
+    fixed = R.time[R.time.method == "fixed"]
+    sshn = R.time[R.time.group == f"sshn-{R.main_init}"]
+    cost = {"step_time_ratio_sshn_over_fixed": float(sshn.seconds_per_step.mean() / fixed.seconds_per_step.mean()),
+            "train_minutes_fixed_total": float(R.fixed_minutes),
+            "train_minutes": {m: float(v) for m, v in R.single_minutes.items()},
+            "measures": {k: M[k] for k in TIMING}}
+    return summary, cost

@@ -1,0 +1,169 @@
+"""The SSHN / Hyper-UNet chapter's training runs, as a plan (SSHN §4-5, App. C; Hyper-UNet §4).
+
+`plan(experiment, p)` turns params.yaml's `sshn` section into named `Run`s; `run_experiment`
+trains each with the core loop (resuming from its checkpoint; a finished run is read back,
+not retrained) into runs/sshn/<experiment>/<run>/ and writes the experiment's `runs.csv`.
+Experiments, with what they reproduce:
+
+* main: Fixed U-Nets at `main.fixed_phis`, SSHN (per hypernetwork init), Stochastic and FiLM
+  with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5).
+* prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8).
+* budget: the main Fixed (at `budget.phis`) and SSHN runs of one seed trained on to
+  `budget.max_steps` without early stopping (not in the papers). Extends main's checkpoints.
+* separate: SSHN with one phi per resizing step (App. C.2).
+* arch: Fixed and SSHN with other primary networks (App. C.1, Fig. 10).
+* registration: every method as a registration network (§4.1, Table 2).
+* natural: Fixed and SSHN on the `scenes` stand-in for Pets and CUB (Hyper-UNet §4.2).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..core.data import load_dataset
+from ..core.io import write_text
+from ..core.models import create_model
+from ..core.params import section
+from ..core.project import project_root
+from ..core.train import TrainConfig, save_run, train
+from .tasks import Registration, Segmentation, prior_of
+
+EXPERIMENTS = ("main", "prior", "budget", "separate", "arch", "registration", "natural")
+RUNS_DIR = Path("runs/sshn")
+
+
+@dataclass(frozen=True)
+class Run:
+    experiment: str
+    name: str  # folder name, unique within the experiment
+    method: str  # fixed | stochastic | film | sshn
+    seed: int
+    model: dict  # constructor arguments besides the data's channel counts
+    val_phis: list
+    info: dict = field(default_factory=dict)  # what the chapter groups by: phi, init, arch, r
+    data: str = "atlas2d"
+    task: str = "segmentation"
+    train: dict = field(default_factory=dict)  # overrides of sshn.train
+    extends: str | None = None  # "<experiment>/<run>" whose first phase this run continues
+
+
+def _fixed(exp, phi, seed, val_phis=None, arch="unet", prefix="", **kw) -> Run:
+    return Run(exp, f"{prefix}fixed-phi{phi:g}-seed{seed}", "fixed", seed, {"phi": phi, "arch": arch},
+               val_phis or [phi], {"phi": phi, "arch": arch}, **kw)
+
+
+def _single(exp, method, seed, p, val_phis, name=None, phi_range=None, init="paper", info=None, data="atlas2d",
+            task="segmentation", **sshn_args) -> Run:
+    """A single-model method (SSHN, Stochastic, FiLM) trained with phi ~ U(phi_range)."""
+    args = {"phi_range": phi_range or p["hyper"]["phi_range"]}
+    if method in ("sshn", "film"):
+        args["n_hid"] = p["hyper"]["n_hid"]
+    if method == "sshn":
+        args |= {"init": init, **sshn_args}  # arch (App. C.1), separate (App. C.2)
+    return Run(exp, name or f"{method}-seed{seed}", method, seed, args, val_phis, info or {}, data=data, task=task)
+
+
+def plan(experiment: str, p: dict) -> list[Run]:
+    """The runs of `experiment` for the `sshn` params `p`."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    val = p["train"]["val_phis"]
+    if experiment == "main":
+        m = p["main"]
+        return ([_fixed("main", phi, s) for phi in m["fixed_phis"] for s in m["seeds"]]
+                + [_single("main", "sshn", s, p, val, f"sshn-{i}-seed{s}", init=i, info={"init": i})
+                   for i in m["inits"] for s in m["seeds"]]
+                + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film") for s in m["seeds"]])
+    if experiment == "prior":
+        c = p["prior"]["center"]
+        return [_single("prior", "sshn", s, p, [c], f"sshn-r{r:g}-seed{s}", phi_range=[c - r, c + r], info={"r": r})
+                for r in p["prior"]["rs"] for s in p["prior"]["seeds"]]
+    if experiment == "budget":
+        b, init = p["budget"], p["main"]["inits"][0]
+        longer = {"max_steps": b["max_steps"], "patience": None, "finetune_steps": 0}
+        runs = [_fixed("budget", phi, b["seed"]) for phi in b["phis"]] + \
+               [_single("budget", "sshn", b["seed"], p, val, f"sshn-{init}-seed{b['seed']}", init=init)]
+        return [Run(**{**r.__dict__, "train": longer, "extends": f"main/{r.name}"}) for r in runs]
+    if experiment == "separate":
+        n = p["model"]["n_stages"] - 1
+        return [_single("separate", "sshn", s, p, [(v,) * n for v in val], f"sshn-seed{s}", separate=True)
+                for s in p["separate"]["seeds"]]
+    if experiment == "arch":
+        a = p["arch"]
+        return ([_fixed("arch", phi, s, arch=x, prefix=f"{x}-") for x in a["archs"] for phi in a["fixed_phis"]
+                 for s in a["seeds"]]
+                + [_single("arch", "sshn", s, p, val, f"{x}-sshn-seed{s}", arch=x, info={"arch": x})
+                   for x in a["archs"] for s in a["seeds"]])
+    if experiment == "registration":
+        r = p["registration"]
+        return ([_fixed("registration", phi, s, task="registration") for phi in r["fixed_phis"] for s in r["seeds"]]
+                + [_single("registration", m_, s, p, val, task="registration") for m_ in ("stochastic", "film", "sshn")
+                   for s in r["seeds"]])
+    nat = p["natural"]
+    return ([_fixed("natural", phi, s, data="scenes") for phi in nat["fixed_phis"] for s in nat["seeds"]]
+            + [_single("natural", "sshn", s, p, val, data="scenes") for s in nat["seeds"]])
+
+
+def build(run: Run, p: dict, data) -> torch.nn.Module:
+    """The run's model, its initial weights drawn from the run's seed."""
+    io = ({"in_channels": 2, "num_classes": 2} if run.task == "registration"  # [moving, fixed] -> a 2D field
+          else {"in_channels": data.in_channels, "num_classes": data.num_classes})
+    torch.manual_seed(run.seed)
+    return create_model(run.method, **io, **p["model"], **run.model)
+
+
+def task_of(run: Run, model, p: dict, data):
+    prior, bs = prior_of(model), p["train"]["eval_batch_size"]
+    if run.task == "registration":
+        r = p["registration"]
+        return Registration(data, prior, run.val_phis, r["lam"], r["penalty"], eval_batch_size=bs)
+    return Segmentation(data, prior, run.val_phis, eval_batch_size=bs)
+
+
+def config_of(run: Run, p: dict) -> TrainConfig:
+    t = p["train"]
+    base = {k: t[k] for k in ("batch_size", "max_steps", "eval_every", "patience", "finetune_steps",
+                              "checkpoint_every")}
+    return TrainConfig(**{**base, **run.train}, optimizers={"weights": t["optimizer"]})
+
+
+def folder(experiment: str, root=None) -> Path:
+    """Where an experiment's runs and runs.csv live."""
+    return Path(root or project_root()) / RUNS_DIR / experiment
+
+
+def run_dir(run: Run, root=None) -> Path:
+    return folder(run.experiment, root) / run.name
+
+
+def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
+    """Train (or read back) every run of `experiment`; one row per run (written to runs.csv).
+
+    The experiment's folder holds exactly its runs: folders of runs no longer planned are removed.
+    """
+    root = Path(root or project_root())
+    p = section("sshn", root / "params.yaml")
+    runs = plan(experiment, p)
+    out = root / RUNS_DIR / experiment
+    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
+        shutil.rmtree(stale)
+    datasets, rows = {}, []
+    for run in runs:
+        if run.data not in datasets:
+            datasets[run.data] = load_dataset(run.data, root / "data" / run.data)
+        data = datasets[run.data]
+        model = build(run, p, data)
+        extend = root / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
+        res = train(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
+                    extend=extend, progress=progress, desc=f"{experiment}/{run.name}")
+        summary = save_run(run_dir(run, root), model, res, experiment=experiment, name=run.name, seed=run.seed,
+                           **run.info)
+        rows.append({"run": run.name, **run.info, **{k: summary[k] for k in (
+            "method", "seed", "steps", "best_step", "best_score", "stopped_by", "parameters")}})
+    table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
+    write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
+    return table

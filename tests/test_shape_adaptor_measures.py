@@ -1,0 +1,56 @@
+"""The Shape Adaptor chapter's measures on synthetic results with known answers."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from hyperscale.core.params import load as load_params
+from hyperscale.shape_adaptor.measures import measures
+
+ROOT = Path(__file__).resolve().parents[1]
+NETS = ["vgg16", "resnet50", "mobilenetv2"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    p = load_params(ROOT / "params.yaml")["shape_adaptor"] | {"seeds": [0, 1]}
+    n = 4  # eq. 3 for D_in = 32, D_last = 2, r_min = 0.5
+    t1 = pd.DataFrame([{"run": f"{f}-{d}-seed{s}", "net": f, "design": d, "seed": s,
+                        "test_acc": 80 + (3 if d == "adaptor" else 0) + s, "macs": 100 * (1.5 if d == "adaptor" else 1),
+                        "s_init": " ".join(["0.7071"] * n) if d == "adaptor" else "",
+                        "s_final": " ".join(f"{0.7071 + 0.01 * k:.4f}" for k in range(n)) if d == "adaptor" else ""}
+                       for f in NETS for d in ("human", "adaptor") for s in (0, 1)])
+    results = {
+        "table1": t1,
+        "n_adaptors": pd.DataFrame({"setting": ["N=3", "N=5"], "test_acc": [82.0, 84.5]}),
+        "init": pd.DataFrame({"setting": ["s0=0.6", "s0=0.9"], "test_acc": [79.0, 81.0]}),
+        "fix": pd.DataFrame({"setting": ["Fix (Final)", "Fix (Large)"] * 2, "test_acc": [81.0, 82.0, 82.0, 83.0]}),
+        "random": pd.DataFrame({"run": ["vgg16-random0", "vgg16-random1", "vgg16-random2"], "test_acc": [70.0, 75.0, 78.0],
+                                "s_final": ["0.9 0.8 0.7 0.6", "0.6 0.7 0.8 0.9", "0.7 0.7 0.7 0.7"],
+                                "memory": [10, 20, 30]}),
+        "autosc": pd.DataFrame({"test_acc": [79.0, 80.0], "macs": [60.0, 60.0]}),
+    }
+    paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
+    return measures(results, paper, p)
+
+
+def test_table1_and_cost(setup):
+    m = setup
+    assert {f: d for f, (d, _) in m["table1_sa_minus_human"].items()} == pytest.approx({f: 3.0 for f in NETS})
+    assert m["table1_range_ratio"] == pytest.approx(1.0)  # the same seed spread in both designs
+    assert m["macs_ratio_minus_one"] == pytest.approx({f: 0.5 for f in NETS})
+    assert m["mean_abs_s_change"] == pytest.approx(0.015)  # 0, 0.01, 0.02, 0.03 averaged
+    assert all(r == pytest.approx(1.0) for r in m["depth_s_correlation"].values())  # s grows with depth
+
+
+def test_ablations(setup):
+    m = setup
+    assert m["table2_vs_human"] == {"values": {"N=3": 82.0, "N=5": 84.5, "N=4": 83.0}, "baseline": 80.5}
+    assert m["table2_eq3"]["chosen"] == "N=4"
+    assert m["table4_standard_vs_fix"]["a"] == [83.0, 84.0]
+    assert m["table4_standard_vs_fix"]["b"] == {"Fix (Final)": [81.0, 82.0], "Fix (Large)": [82.0, 83.0]}
+    assert m["random_vs_sa"]["values"]["shape adaptor"] == 83.0
+    assert m["worst_random_depth_correlation"] == pytest.approx({"vgg16-random0": -1.0})  # the worst shrinks late
+    assert m["random_memory_spearman"] == pytest.approx(1.0)
+    assert m["autosc_vs_human"]["b"] == {"human": [80.0, 81.0]} and m["autosc_macs_ratio"] == pytest.approx(0.6)
