@@ -155,11 +155,12 @@ def test_notebook_runner_reports_a_failing_cell_in_one_line_first(tmp_path):
 
 
 def test_killed_notebook_run_leaves_no_temporary_file(tmp_path):
-    """SIGTERM (kill, pkill, a CI timeout) must still remove the half-executed notebook."""
+    """SIGTERM (kill, pkill, a CI timeout) removes the half-executed notebook and stops the kernel
+    mid-cell (a cell of 10 minutes here: waiting for it would time the test out)."""
     import signal
     import time
 
-    nb, out = _notebook(tmp_path, "import time; time.sleep(5)"), tmp_path / "out.ipynb"
+    nb, out = _notebook(tmp_path, "import time; time.sleep(600)"), tmp_path / "out.ipynb"
     proc = subprocess.Popen([sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60

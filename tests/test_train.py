@@ -64,6 +64,26 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
         torch.testing.assert_close(p, q)
 
 
+def test_run_interrupted_in_its_second_phase_resumes_with_that_phases_schedule(toy_data, tmp_path, monkeypatch):
+    cfg = {"finetune_steps": 10, "optimizers": {"weights": {"lr": 1e-2, "schedule": "cosine"}}}
+    full = fit(fresh(), toy_data, cfg)
+    dice, calls = losses.LOSSES["dice"], {"n": 0}
+
+    def crash_at_dice_step_5(logits, target):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return dice(logits, target)
+
+    monkeypatch.setitem(losses.LOSSES, "dice", crash_at_dice_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        fit(fresh(), toy_data, cfg, run_dir=tmp_path)
+    monkeypatch.setitem(losses.LOSSES, "dice", dice)
+    resumed = fit(fresh(), toy_data, cfg, run_dir=tmp_path)  # from the checkpoint at the end of phase 1
+    assert [(h["step"], h["val_dice"], h["loss"]) for h in resumed.history] == \
+           [(h["step"], h["val_dice"], h["loss"]) for h in full.history]
+
+
 def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path, capsys):
     fit(fresh(), toy_data, run_dir=tmp_path)
     other = fit(fresh(), toy_data, {"optimizers": {"weights": {"lr": 1e-3}}}, run_dir=tmp_path)

@@ -6,7 +6,7 @@ parsed as YAML). `{name}` in the notebook's first markdown cell is replaced by t
 parameter's value, so pages from one notebook get their own titles in the book.
 
 papermill executes it into a temporary file that replaces OUT only when every cell ran, so a
-failed or killed stage never leaves a half-executed notebook behind. The kernel talks over
+failed or killed stage never leaves a half-executed notebook (or a busy kernel) behind. The kernel talks over
 local IPC sockets (not TCP). The record keeps no timestamps and no stderr (progress bars), so
 the same inputs give the same notebook wherever no measured time is displayed. A failing
 cell is reported in one line first (notebook, cell, error), then its traceback unless the
@@ -15,6 +15,7 @@ error is one of the library's input errors, whose message says what to fix.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -52,10 +53,36 @@ def _scrub(nb, output: Path) -> None:
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
 
 
+def _kill_children() -> None:
+    """Kill this process's children (the kernel): a stopped stage must not leave a busy kernel behind."""
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
+            if ppid == me:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+        except (OSError, IndexError):
+            continue
+
+
+def _stop_on_signals(tmp: Path) -> None:
+    """On SIGTERM (kill, a CI timeout) or Ctrl-C: remove the half-executed notebook, kill the kernel
+    and exit at once. (An exception raised here would surface only when the kernel's current
+    cell ended, which in a training stage can be an hour.)"""
+    def stop(signum, frame):
+        tmp.unlink(missing_ok=True)
+        _kill_children()
+        os._exit(128 + signum)
+
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, stop)
+
+
 def run(input_path: Path, output: Path, parameters: dict) -> None:
     import papermill
 
     with atomic_path(output) as tmp:
+        _stop_on_signals(tmp)
         # The kernel's output streams to this terminal (progress bars included) as it runs.
         papermill.execute_notebook(str(input_path), str(tmp), parameters=parameters, progress_bar=False,
                                    stdout_file=sys.stdout, stderr_file=sys.stderr,
@@ -88,9 +115,6 @@ def main(argv=None) -> None:
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         parser.error(f"{args.input} has no parameter(s) {unknown}; its parameters cell declares {sorted(declared)}")
-    # SIGTERM (kill, pkill, a CI timeout) would end Python without unwinding, skipping the
-    # temporary file's clean-up; as an exception it unwinds like Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         run(args.input, args.output, parameters)
     except papermill.PapermillExecutionError as e:

@@ -131,6 +131,8 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
     ck = state_ck or source
     if ck is not None:
         model.load_state_dict(ck["model"])
+        if 0 < ck["phase"] < len(phases):  # stopped in a later phase: that phase's optimizers and schedules
+            opts, scheds = _optimizers(model, task, cfg, caps[ck["phase"]])
         for name, o in opts.items():
             o.load_state_dict(ck["opts"][name])
         for name, s in scheds.items():
