@@ -127,7 +127,8 @@ def test_notebook_runner_rejects_unknown_parameters(tmp_path):
 
 
 def test_notebook_runner_output_is_deterministic_quiet_and_titled(tmp_path):
-    nb = _notebook(tmp_path, "import sys; print('out'); print('progress', file=sys.stderr); experiment * 2")
+    nb = _notebook(tmp_path, "import sys; print('out'); print('progress', file=sys.stderr); experiment * 2",
+                   "import pandas as pd; pd.DataFrame({'a': [1.5]}).style.format(precision=2)")  # a random table id
     outs = []
     for _ in range(2):
         r = _run_notebook(nb, tmp_path / "out.ipynb", "-p", "experiment", "main")

@@ -40,17 +40,31 @@ def _kernel_manager():
     return IPCKernelManager
 
 
+_STYLER_ID = re.compile(r"T_[0-9a-f]{5}(?=[_\"\s])")  # pandas Styler's random table id (uuid4)
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+>")  # an object's memory address in its repr
+
+
 def _scrub(nb, output: Path) -> None:
     """Drop what differs between two runs of the same inputs: timestamps, the temporary file's
-    name, the injected cell's random id and stderr streams."""
+    name, random ids (the injected cell's, styled tables'), memory addresses and stderr streams."""
     nb.metadata.get("papermill", {}).update(start_time=None, end_time=None, duration=None, output_path=str(output))
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.id = "injected-parameters"
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+        for j, out in enumerate(cell.outputs):
+            data = out.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = _ADDRESS.sub(" at 0x...>", "".join(data["text/plain"]))
+            html = data.get("text/html")
+            if html:
+                ids = {}  # the same table keeps one id across its <style> and its cells
+                out.data["text/html"] = _STYLER_ID.sub(lambda m: ids.setdefault(m[0], f"T_{i}_{j}_{len(ids)}"),
+                                                       "".join(html))
 
 
 def _kill_children() -> None:
