@@ -115,8 +115,8 @@ def _notebook(tmp_path, *sources) -> Path:
 
 
 def _run_notebook(path, out, *args, **kw):
-    return subprocess.run([sys.executable, "-m", "hyperscale.core.notebook", str(path), str(out), *args], cwd=ROOT,
-                          capture_output=True, text=True, **kw)
+    return subprocess.run([sys.executable, "-m", "hyperscale.core.notebook", str(path), str(out), *args],
+                          cwd=path.parent, capture_output=True, text=True, **kw)
 
 
 def test_notebook_runner_rejects_unknown_parameters(tmp_path):
@@ -136,6 +136,7 @@ def test_notebook_runner_output_is_deterministic_quiet_and_titled(tmp_path):
         assert "without encryption" not in r.stderr + r.stdout  # the kernel talks over IPC, not TCP
         outs.append((tmp_path / "out.ipynb").read_bytes())
     assert outs[0] == outs[1]
+    assert not list(tmp_path.glob("kernel*"))  # the kernel's IPC sockets stay out of the working directory
     executed = nbformat.reads(outs[0].decode(), as_version=4)
     assert executed.cells[0].source == "# Run `main`"
     assert not any(o.get("name") == "stderr" for c in executed.cells if c.cell_type == "code" for o in c.outputs)
@@ -162,7 +163,7 @@ def test_killed_notebook_run_leaves_no_temporary_file(tmp_path):
     import time
 
     nb, out = _notebook(tmp_path, "import time; time.sleep(600)"), tmp_path / "out.ipynb"
-    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not list(tmp_path.glob(".out.ipynb.*")) and time.time() < deadline:
@@ -172,6 +173,7 @@ def test_killed_notebook_run_leaves_no_temporary_file(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) != 0
     assert not list(tmp_path.glob(".out.ipynb.*")) and not out.exists()
+    assert not list(tmp_path.glob("kernel*"))
 
 
 def test_temporaries_a_killed_run_left_are_swept_and_ignored(tmp_path):

@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -30,12 +32,14 @@ from .io import atomic_path
 INPUT_ERRORS = ("ParamsError", "DataMissingError", "UnreadableFile")
 
 
-def _kernel_manager():
+def _kernel_manager(sockets: Path):
+    """A kernel manager whose IPC sockets live under `sockets` (by default they land in the working
+    directory, one file per channel, and a killed kernel leaves them there)."""
     from jupyter_client.manager import KernelManager
 
     class IPCKernelManager(KernelManager):
         def __init__(self, **kw):
-            super().__init__(transport="ipc", **kw)
+            super().__init__(transport="ipc", ip=str(sockets / "kernel"), **kw)
 
     return IPCKernelManager
 
@@ -79,13 +83,14 @@ def _kill_children() -> None:
             continue
 
 
-def _stop_on_signals(tmp: Path) -> None:
+def _stop_on_signals(tmp: Path, sockets: Path) -> None:
     """On SIGTERM (kill, a CI timeout) or Ctrl-C: remove the half-executed notebook, kill the kernel
     and exit at once. (An exception raised here would surface only when the kernel's current
     cell ended, which in a training stage can be an hour.)"""
     def stop(signum, frame):
         tmp.unlink(missing_ok=True)
         _kill_children()
+        shutil.rmtree(sockets, ignore_errors=True)
         os._exit(128 + signum)
 
     for s in (signal.SIGTERM, signal.SIGINT):
@@ -95,12 +100,12 @@ def _stop_on_signals(tmp: Path) -> None:
 def run(input_path: Path, output: Path, parameters: dict) -> None:
     import papermill
 
-    with atomic_path(output) as tmp:
-        _stop_on_signals(tmp)
+    with atomic_path(output) as tmp, tempfile.TemporaryDirectory(prefix="hyperscale-kernel-") as sockets:
+        _stop_on_signals(tmp, Path(sockets))
         # The kernel's output streams to this terminal (progress bars included) as it runs.
         papermill.execute_notebook(str(input_path), str(tmp), parameters=parameters, progress_bar=False,
                                    stdout_file=sys.stdout, stderr_file=sys.stderr,
-                                   kernel_manager_class=_kernel_manager(), record_timing=False)
+                                   kernel_manager_class=_kernel_manager(Path(sockets)), record_timing=False)
         nb = nbformat.read(tmp, as_version=4)
         title = next((c for c in nb.cells if c.cell_type == "markdown"), None)
         if title is not None:
