@@ -1,4 +1,5 @@
 """The project's own consistency: pins, params and profiles, notebooks, the notebook runner."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,12 @@ def test_temporaries_a_killed_run_left_are_swept_and_ignored(tmp_path):
     write_text(tmp_path / "checkpoint.pt", "new")
     assert not stale.exists() and other.exists()  # only the target's own leftovers
     assert "**/.*.tmp*" in (ROOT / ".dvcignore").read_text().splitlines()
+
+
+def test_import_fixes_the_thread_count():
+    """Convolutions sum in another order on another thread count: every run uses HYPERSCALE_THREADS."""
+    code = "import torch; torch.set_num_threads(1); import hyperscale; print(torch.get_num_threads())"
+    for env, want in (({}, "2"), ({"HYPERSCALE_THREADS": "1"}, "1")):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "HYPERSCALE_THREADS"} | env)
+        assert r.stdout.strip() == want, r.stderr

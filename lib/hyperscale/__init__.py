@@ -15,10 +15,19 @@ set, so without this the same run gives other numbers on another machine. `MKL_C
 costs nothing measurable here; `ONEDNN_MAX_CPU_ISA=AVX512_CORE` makes every AVX-512 machine
 (Intel or AMD) run the same convolution kernels. Both are read when the libraries first
 compute, so import hyperscale before running any torch computation.
+
+It also fixes torch's thread count (`HYPERSCALE_THREADS`, default 2, the cpu profile's
+laptop): convolutions split their sums across threads, so 1 and 2 threads give different
+weights after 15 training steps, and by default torch takes one thread per core.
 """
 import os
 
 os.environ.setdefault("MKL_CBWR", "AVX2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")
+THREADS = int(os.environ.setdefault("HYPERSCALE_THREADS", "2"))
+
+import torch  # noqa: E402  (after the pins above, which the libraries read on their first computation)
+
+torch.set_num_threads(THREADS)
 
 __version__ = "0.2.0"
