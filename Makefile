@@ -4,7 +4,13 @@
 #                copy (.smoke/, so your results stay put): run twice from scratch (the same
 #                bytes, measured times aside; every written file declared), then nbval on
 #                every notebook
-# Other targets: setup, profile P=smoke|cpu|paper, book, clean.
+# Other targets:
+#   make publish                      push every output to the DVC remote (.dvc/config: a folder
+#                                     beside this checkout unless you point it elsewhere); a
+#                                     reader's `dvc pull` then gets results and book, no training
+#   make launch EXECUTOR=slurm JOBS=N train the profile's pending runs as cluster jobs (submitit;
+#                                     EXECUTOR=local here), then `make study` records them
+#   setup, profile P=smoke|cpu|paper, book, clean
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -12,6 +18,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 APT_PACKAGES := mricron-data dataset-fashion-mnist libtcmalloc-minimal4
+# The browser tests/test_book.py reads the book in
+TEST_APT_PACKAGES := chromium
 TCMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libtcmalloc_minimal.so.4
 # Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
 # where torch==2.13.0 would otherwise resolve to a CUDA build.
@@ -24,28 +32,28 @@ export PYTHONUNBUFFERED := 1
 # recipe runs, because `make setup` may have just installed it.
 WITH_TCMALLOC = if [ -e $(TCMALLOC) ]; then export LD_PRELOAD=$(TCMALLOC); fi;
 
-.PHONY: study test setup system-packages profile book clean
+.PHONY: study test setup system-packages test-packages profile book publish launch clean
 
 study: setup
-	$(WITH_TCMALLOC) dvc repro
+	$(WITH_TCMALLOC) python -m hyperscale.core.progress
 	@echo "Book: $(abspath book/_build/html/index.html)"
 
-test: setup
+test: setup test-packages
+	actionlint
 	$(WITH_TCMALLOC) pytest tests/
 	rm -rf .smoke && mkdir .smoke
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
 	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) dvc repro --quiet
-	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py
+	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
 	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider notebooks/
 	@echo "make test: all passed"
 
 setup: system-packages $(VENV)/.installed
 
-# Debian packages the embedded data and the allocator need: installed when we are root with
-# apt, otherwise a message naming them.
-system-packages:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# $(call apt,PACKAGES): install missing Debian packages when we are root with apt, otherwise
+# stop with a message naming them.
+apt = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -55,6 +63,13 @@ system-packages:
 	    echo "Install them with: sudo apt-get install$$missing   (then run make again)"; exit 1; \
 	  fi; \
 	fi
+
+# What the embedded data and the allocator need.
+system-packages:
+	@$(call apt,$(APT_PACKAGES))
+
+test-packages:
+	@$(call apt,$(TEST_APT_PACKAGES))
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +89,17 @@ profile: setup
 book: setup
 	jupyter-book build --quiet book
 	@echo "Book: $(abspath book/_build/html/index.html)"
+
+publish: setup
+	@url=$$(dvc config remote.$$(dvc config core.remote).url); \
+	case "$$url" in *://*) ;; *) mkdir -p "$$(cd .dvc && realpath -m "$$url")";; esac
+	dvc push
+	@echo "Pushed every output to $$(dvc remote list | awk '/default/ {print $$2}'); readers: git clone, then dvc pull"
+
+EXECUTOR ?= local
+JOBS ?= 1
+launch: setup
+	$(WITH_TCMALLOC) python -m hyperscale.launch --executor $(EXECUTOR) --jobs $(JOBS)
 
 clean:
 	rm -rf .smoke book/_build book/generated runs data/atlas2d data/scenes

@@ -1,6 +1,7 @@
 """The claims ledger: rules give known verdicts; every paper's ledger file is well formed."""
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -50,3 +51,22 @@ def test_ledger_files_are_well_formed(path):
         assert c["test"]["rule"] in RULES
         if c["test"]["rule"] == "not_testable":
             assert c.get("note"), f"{c['id']}: a claim not testable offline must say what it would take"
+
+
+def test_the_compact_table_links_every_claim_to_its_entry():
+    import re
+
+    from hyperscale.core.claims import anchor, claim_details, verdict_table
+
+    ledger = pd.DataFrame([
+        {"id": "p.a-b", "statement": "A beats <B> " + "x " * 80, "verdict": "reproduced", "paper_value": "+2",
+         "our_value": "+1", "source": "Fig. 1", "rule": "reproduced if > 0", "note": ""},
+        {"id": "p.c", "statement": "C", "verdict": "not reproduced", "paper_value": "", "our_value": "-1",
+         "source": "§2", "rule": "r", "note": "few seeds"}])
+    table, details = verdict_table(ledger), claim_details(ledger)
+    links = re.findall(r'href="#([^"]+)"', table)
+    assert links == [anchor("p.a-b"), anchor("p.c")] == re.findall(r'<div id="([^"]+)"', details)
+    assert "&lt;B&gt;" in table and "<B>" not in table  # statements are escaped
+    assert " …</a>" in table and len(table) < 2000  # long statements shortened in the table, whole in the entry
+    assert "x " * 80 in details and "few seeds" in details
+    assert table.count("background:#c8e6c9") == 1 and table.count("background:#ffcdd2") == 1

@@ -1,10 +1,14 @@
 """The pipeline as a whole, on a tree where `dvc repro` has just run (make test runs these in its
 smoke copy with HYPERSCALE_PIPELINE=1; elsewhere they are skipped): every file a stage writes is
-a declared output, and a second run from scratch writes the same bytes, measured times aside."""
+a declared output; a second run from scratch, its training done as cluster jobs (submitit's
+local executor), writes the same bytes, measured times aside; and what `make publish` pushes
+gives a fresh clone the same book through `dvc pull`, with nothing left to run."""
 import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,12 +50,53 @@ def test_every_file_a_stage_writes_is_a_declared_output():
     assert not undeclared, f"written but not declared in dvc.yaml: {undeclared[:10]}"
 
 
-def test_a_second_run_from_scratch_writes_the_same_bytes(tmp_path):
+def dvc(*args, cwd=ROOT) -> str:
+    return subprocess.run(["dvc", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def test_a_second_run_from_scratch_as_cluster_jobs_writes_the_same_bytes(tmp_path):
     first = fingerprints()
     assert len(first) > 100
     for top in WRITTEN:
         shutil.move(ROOT / top, tmp_path / top.replace("/", "_"))
-    subprocess.run(["dvc", "repro", "--quiet", "--force"], cwd=ROOT, check=True)
+    dvc("repro", "--quiet", "--force", "build_data@atlas2d", "build_data@scenes")
+    start = time.perf_counter()
+    launched = subprocess.run([sys.executable, "-m", "hyperscale.launch", "--executor", "local", "--jobs", "2"],
+                              cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    print(f"launch: {time.perf_counter() - start:.1f} s\n{launched}")
+    assert "0 pending runs" not in launched.splitlines()[0]
+    again = subprocess.run([sys.executable, "-m", "hyperscale.launch"], cwd=ROOT, check=True, capture_output=True,
+                           text=True).stdout
+    assert again.splitlines()[0] == "0 pending runs"  # every run finished: nothing to submit
+    start = time.perf_counter()
+    dvc("repro", "--quiet", "--force")
+    print(f"dvc repro after the jobs: {time.perf_counter() - start:.1f} s")
     second = fingerprints()
     changed = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
     assert not changed, f"{len(changed)} files differ between two runs from scratch: {changed[:10]}"
+
+
+def test_published_results_give_a_fresh_clone_the_same_book_without_running_anything(tmp_path):
+    remote, clone = tmp_path / "remote", tmp_path / "clone"
+    dvc("remote", "modify", "--local", "shared", "url", str(remote))
+    timings = {}
+    start = time.perf_counter()
+    dvc("push")
+    timings["push"] = time.perf_counter() - start
+    skip = {"data", "runs", "book/generated", "book/_build", ".dvc/cache", ".dvc/tmp"}
+    shutil.copytree(ROOT, clone, ignore=lambda d, names: [n for n in names if os.path.relpath(
+        Path(d) / n, ROOT) in skip or n in {".pytest_cache", "__pycache__"}])
+    dvc("remote", "modify", "--local", "shared", "url", str(remote), cwd=clone)
+    start = time.perf_counter()
+    dvc("pull", cwd=clone)
+    timings["pull"] = time.perf_counter() - start
+    assert "up to date" in dvc("status", cwd=clone)
+    start = time.perf_counter()
+    repro = dvc("repro", cwd=clone)
+    timings["no-op repro"] = time.perf_counter() - start
+    print(", ".join(f"{k}: {v:.1f} s" for k, v in timings.items()))
+    assert "Running stage" not in repro and "up to date" in repro
+    book = sorted(p.relative_to(ROOT) for p in (ROOT / "book/_build/html").rglob("*") if p.is_file())
+    assert len(book) > 20
+    differ = [str(p) for p in book if (ROOT / p).read_bytes() != (clone / p).read_bytes()]
+    assert not differ, f"the pulled book differs: {differ[:5]}"

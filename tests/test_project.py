@@ -195,3 +195,13 @@ def test_import_fixes_the_thread_count():
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={k: v for k, v in os.environ.items() if k != "HYPERSCALE_THREADS"} | env)
         assert r.stdout.strip() == want, r.stderr
+
+
+def test_study_progress_line_counts_stages_and_estimates_from_the_last_run():
+    from hyperscale.core.progress import status_line
+
+    last = {"a": 60, "b": 120, "c": 30}
+    assert status_line("b", ["a", "b"], ["a", "b", "c"], 61, last) == "[2/3] b: 1:01 elapsed, about 2:30 left"
+    assert status_line("a", ["a"], ["a", "d"], 0, last) == ("[1/2] a: 0:00 elapsed, about 1:00 left "
+                                                          "(+ 1 stages never timed here)")
+    assert status_line("a", ["a"], ["a"], 3725, {}) == "[1/1] a: 1:02:05 elapsed, no earlier run timed here"

@@ -3,12 +3,14 @@
 A paper's claims live under `claims:` in `references/<paper>.yaml`; the ledger has one row
 per claim with the columns FIELDS. Each claim names a `rule` from RULES and the `measure` (a
 key of the measures dict its package computes from stage outputs) it applies to; `evaluate`
-returns the ledger table and `write_ledgers` writes it. Rules are decided before the results are seen and
-never typed as verdicts.
+returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
+in the book. Rules are decided before the results are seen and never typed as verdicts.
 """
 from __future__ import annotations
 
+import html
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +163,48 @@ def write_ledgers(claims: list[dict], measures: dict, out_dir, timing_measures=(
     write_text(out_dir / "claims.csv", ledger.to_csv(index=False))
     write_text(out_dir / "timing" / "claims.csv", timing.to_csv(index=False))
     return ledger, timing
+
+
+# How the book shows a ledger. Inline styles only: the book must read offline and as one file.
+COLOURS = {"reproduced": "#c8e6c9", "partly": "#fff3c4", "not reproduced": "#ffcdd2", "not testable offline": "#e0e0e0"}
+
+
+def anchor(claim_id: str) -> str:
+    """The HTML id of a claim's entry in `claim_details` (what `verdict_table` links to)."""
+    return "claim-" + re.sub(r"[^A-Za-z0-9_-]", "-", claim_id)
+
+
+def _badge(verdict: str) -> str:
+    return (f'<span style="background:{COLOURS.get(verdict, "#fff")};padding:1px 6px;border-radius:3px;'
+            f'white-space:nowrap">{html.escape(verdict)}</span>')
+
+
+def _short(text, width: int) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def verdict_table(ledger: pd.DataFrame, width: int = 110) -> str:
+    """A compact HTML table of a ledger that fits the text column: claim (shortened, linking to its
+    entry in `claim_details`, where the rule and note are), verdict (coloured), paper vs ours."""
+    cell = 'style="padding:2px 6px;vertical-align:top;text-align:left"'
+    rows = []
+    for r in ledger.itertuples():
+        rows.append(f'<tr><td {cell}><a href="#{anchor(r.id)}">{html.escape(_short(r.statement, width))}</a></td>'
+                    f'<td {cell}>{_badge(r.verdict)}</td><td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td>'
+                    f'<td {cell}>{html.escape(_short(r.our_value, width // 2))}</td></tr>')
+    head = "".join(f"<th {cell}>{h}</th>" for h in ("claim", "verdict", "paper", "ours"))
+    return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def claim_details(ledger: pd.DataFrame) -> str:
+    """Every claim in full, one anchored entry each: source, statement, rule, both values, note."""
+    out = []
+    for r in ledger.itertuples():
+        fields = [("source", r.source), ("rule", r.rule), ("paper", r.paper_value), ("ours", r.our_value),
+                  ("note", r.note)]
+        body = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields if str(v))
+        out.append(f'<div id="{anchor(r.id)}" style="margin:0.8em 0"><p><code>{html.escape(r.id)}</code> '
+                   f'{_badge(r.verdict)} {html.escape(r.statement)}</p><dl style="font-size:90%">{body}</dl></div>')
+    return "".join(out)

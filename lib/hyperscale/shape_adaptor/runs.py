@@ -26,7 +26,8 @@ import torch
 
 from ..core.data import Dataset, Split, load_dataset
 from ..core.flops import count_macs
-from ..core.io import write_text
+from ..core.io import read_json, write_text
+from ..core.jobs import finished
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -72,7 +73,8 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
         for s in p["seeds"]:
             row = table1[(table1.net == net) & (table1.design == "adaptor") & (table1.seed == s)]
             if row.empty:
-                raise ValueError(f"table1 has no {net} adaptor run for seed {s}")
+                raise ValueError(f"table1 has no {net} adaptor run for seed {s}; train table1 first "
+                                 f"(`dvc repro train_shape_adaptor@table1`)")
             runs.append(Run(f"{net}-final-seed{s}", net, "adaptor", s, "Fix (Final)",
                             {"fixed_s": floats(row.iloc[0]["s_final"])}))
             # Largest uniform shape under the memory limit; without a limit, no down-sampling at all.
@@ -118,6 +120,40 @@ def build(run: Run, p: dict, data: Dataset):
     return create_model(run.net, **cfg)
 
 
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
+    """Train (or read back) one run and measure it; its row of results.csv."""
+    out = folder(experiment, root) / run.name
+    model = build(run, p, data)
+    s_init = model.shape_factors()
+    task = Classification(data, AlgConfig(**p["train"]))
+    res = train(model, task, task.train_config(), run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
+    shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
+    model.eval()
+    rho = model.update_rho()  # the memory penalty the final shape runs with
+    layers = model.feature_shapes()
+    row = {"experiment": experiment, "run": run.name, "net": run.net, "design": run.design, "seed": run.seed,
+           "setting": run.setting, "test_acc": res.last_score, "n_adaptors": len(model.adaptors),
+           "s_init": " ".join(f"{s:.4f}" for s in s_init),
+           "s_final": " ".join(f"{s:.4f}" for s in model.shape_factors()),
+           "rho": rho, "d_cout": model.final_size(), "sizes": " ".join(str(s[-1]) for s in layers),
+           "macs": count_macs(model, shape, count_resize=False), "macs_with_resize": count_macs(model, shape),
+           # Fig. 5's memory proxy: activation floats one image leaves after the stem and every cell
+           "memory": int(sum(np.prod(s) for s in layers)),
+           "params": sum(q.numel() for q in model.weight_parameters()), "steps": res.steps}
+    save_run(out, model, res, **row)
+    write_text(out / "s_trace.csv", pd.DataFrame(task.s_trace).to_csv(index=False))
+    return row
+
+
+def _plan(experiment: str, p: dict, root) -> list[Run]:
+    """The plan, with table1's learned shapes (each run's metrics.json) where `fix` needs them."""
+    table1 = None
+    if experiment == "fix":
+        files = [folder("table1", root) / r.name / "metrics.json" for r in plan("table1", p)]
+        table1 = pd.DataFrame([read_json(f) for f in files if f.exists()], columns=["net", "design", "seed", "s_final"])
+    return plan(experiment, p, table1)
+
+
 def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
     """Train (or read back) every run of `experiment`; write its runs and results.csv (one row per run).
 
@@ -126,38 +162,37 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     p = section("shape_adaptor", root / "params.yaml")
     out = folder(experiment, root)
-    table1 = pd.read_csv(folder("table1", root) / "results.csv") if experiment == "fix" else None
-    runs = plan(experiment, p, table1)
+    runs = _plan(experiment, p, root)
     for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
         shutil.rmtree(stale)
     data = load_data(p)
-    alg = AlgConfig(**p["train"])
-    rows = []
-    for run in runs:
-        model = build(run, p, data)
-        s_init = model.shape_factors()
-        task = Classification(data, alg)
-        res = train(model, task, task.train_config(), run.seed, out / run.name, progress=progress,
-                    desc=f"{experiment}/{run.name}")
-        shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
-        model.eval()
-        rho = model.update_rho()  # the memory penalty the final shape runs with
-        layers = model.feature_shapes()
-        row = {"experiment": experiment, "run": run.name, "net": run.net, "design": run.design, "seed": run.seed,
-               "setting": run.setting, "test_acc": res.last_score, "n_adaptors": len(model.adaptors),
-               "s_init": " ".join(f"{s:.4f}" for s in s_init),
-               "s_final": " ".join(f"{s:.4f}" for s in model.shape_factors()),
-               "rho": rho, "d_cout": model.final_size(), "sizes": " ".join(str(s[-1]) for s in layers),
-               "macs": count_macs(model, shape, count_resize=False), "macs_with_resize": count_macs(model, shape),
-               # Fig. 5's memory proxy: activation floats one image leaves after the stem and every cell
-               "memory": int(sum(np.prod(s) for s in layers)),
-               "params": sum(q.numel() for q in model.weight_parameters()), "steps": res.steps}
-        save_run(out / run.name, model, res, **row)
-        write_text(out / run.name / "s_trace.csv", pd.DataFrame(task.s_trace).to_csv(index=False))
-        rows.append(row)
-    results = pd.DataFrame(rows)
+    results = pd.DataFrame([train_run(run, experiment, p, data, root, progress) for run in runs])
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
+
+
+# For hyperscale.launch: the experiments whose runs start from another experiment's results.
+AFTER = {"fix": "table1"}
+
+
+def jobs(experiment: str, root) -> list:
+    """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
+    p = section("shape_adaptor", Path(root) / "params.yaml")
+    data = load_data(p)
+    return [(run, (run, experiment, p, data)) for run in _plan(experiment, p, root)]
+
+
+def train_named(experiment: str, name: str, root) -> dict:
+    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+    args = next(a for run, a in jobs(experiment, root) if run.name == name)
+    return train_run(*args, root, progress=False)
+
+
+def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
+    """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
+    model = build(run, p, data)
+    task = Classification(data, AlgConfig(**p["train"]))
+    return not finished(model, task, task.train_config(), run.seed, folder(experiment, root) / run.name)
 
 
 def folder(experiment: str, root=None) -> Path:

@@ -29,6 +29,7 @@ from ..core.io import write_text
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
+from ..core.jobs import finished
 from ..core.train import TrainConfig, save_run, train
 from .tasks import Registration, Segmentation, prior_of
 
@@ -140,6 +141,18 @@ def run_dir(run: Run, root=None) -> Path:
     return folder(run.experiment, root) / run.name
 
 
+def train_run(run: Run, p: dict, data, root, progress: bool = True) -> dict:
+    """Train (or read back) one run into its folder; its row of runs.csv."""
+    model = build(run, p, data)
+    extend = Path(root) / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
+    res = train(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
+                extend=extend, progress=progress, desc=f"{run.experiment}/{run.name}")
+    summary = save_run(run_dir(run, root), model, res, experiment=run.experiment, name=run.name, seed=run.seed,
+                       **run.info)
+    return {"run": run.name, **run.info, **{k: summary[k] for k in (
+        "method", "seed", "steps", "best_step", "best_score", "stopped_by", "parameters")}}
+
+
 def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
     """Train (or read back) every run of `experiment`; one row per run (written to runs.csv).
 
@@ -148,22 +161,36 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     p = section("sshn", root / "params.yaml")
     runs = plan(experiment, p)
-    out = root / RUNS_DIR / experiment
+    out = folder(experiment, root)
     for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
         shutil.rmtree(stale)
-    datasets, rows = {}, []
-    for run in runs:
-        if run.data not in datasets:
-            datasets[run.data] = load_dataset(run.data, root / "data" / run.data)
-        data = datasets[run.data]
-        model = build(run, p, data)
-        extend = root / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
-        res = train(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
-                    extend=extend, progress=progress, desc=f"{experiment}/{run.name}")
-        summary = save_run(run_dir(run, root), model, res, experiment=experiment, name=run.name, seed=run.seed,
-                           **run.info)
-        rows.append({"run": run.name, **run.info, **{k: summary[k] for k in (
-            "method", "seed", "steps", "best_step", "best_score", "stopped_by", "parameters")}})
+    datasets = {name: load_dataset(name, root / "data" / name) for name in dict.fromkeys(r.data for r in runs)}
+    rows = [train_run(run, p, datasets[run.data], root, progress) for run in runs]
     table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
+
+
+# For hyperscale.launch: the experiments whose runs start from another experiment's results.
+AFTER = {"budget": "main"}
+
+
+def jobs(experiment: str, root) -> list:
+    """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
+    p = section("sshn", Path(root) / "params.yaml")
+    runs = plan(experiment, p)
+    datasets = {name: load_dataset(name, Path(root) / "data" / name) for name in dict.fromkeys(r.data for r in runs)}
+    return [(run, (run, p, datasets[run.data])) for run in runs]
+
+
+def train_named(experiment: str, name: str, root) -> dict:
+    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+    args = next(a for run, a in jobs(experiment, root) if run.name == name)
+    return train_run(*args, root, progress=False)
+
+
+def pending(run: Run, p: dict, data, root) -> bool:
+    """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
+    model = build(run, p, data)
+    extend = Path(root) / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
+    return not finished(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root), extend)

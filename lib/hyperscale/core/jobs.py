@@ -1,0 +1,76 @@
+"""Training runs as jobs on a cluster engine: submitit, with SLURM or its local executor.
+
+Every run is independent and idempotent (a finished checkpoint returns its result at once), so
+a profile's pending runs can train anywhere that sees the workspace; `dvc repro` on the head
+node then reads them back and records them. We schedule nothing ourselves: the pending runs are
+cut into `n_jobs` shares, each share is one submitit job that trains its runs one after another,
+and the engine runs the jobs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import checkpoint as ckpt
+
+
+def finished(model, task, cfg, seed: int, run_dir, extend=None) -> bool:
+    """Whether `run_dir` holds a finished checkpoint of exactly this run (the key `train` uses)."""
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.exists() or (extend is not None and not Path(extend).exists()):
+        return False
+    source = ckpt.phase_end(extend, model, task, cfg, seed) if extend else None
+    key = ckpt.run_key(model, task, cfg, seed, extends=source["key"] if source else None)
+    ck = ckpt.load(path, key)
+    n_phases = 1 + (cfg.finetune_steps > 0 and len(task.phases) > 1)
+    return ck is not None and ck["phase"] >= n_phases
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to train: `label` names it; `fn(*args)` trains it (a module-level function)."""
+    label: str
+    fn: Callable
+    args: tuple
+
+
+def _train_share(share: list[Job]) -> list[str]:
+    done = []
+    for job in share:
+        job.fn(*job.args)
+        done.append(job.label)
+    return done
+
+
+def executor(kind: str, folder: Path, jobs: int, threads: int, timeout_min: int, gpus: int):
+    """A submitit executor: `local` (subprocesses of this machine) or `slurm`."""
+    import submitit
+
+    if kind not in ("local", "slurm"):
+        raise ValueError(f"executor must be local or slurm, not {kind!r}")
+    ex = submitit.AutoExecutor(folder=folder, cluster=kind)
+    ex.update_parameters(timeout_min=timeout_min, cpus_per_task=threads, gpus_per_node=gpus, nodes=1,
+                         tasks_per_node=1, slurm_array_parallelism=jobs)
+    if kind == "local" and jobs * threads > (os.cpu_count() or 1):
+        # More threads than cores: OpenMP's spinning waits then cost up to 100x (seen here).
+        # The policy changes only how idle threads wait, not what they compute.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return ex
+
+
+def launch(jobs: list[Job], ex, n_jobs: int, log=print) -> list[str]:
+    """Submit `jobs` as up to `n_jobs` submitit jobs and wait for them; the labels trained."""
+    if not jobs:
+        return []
+    shares = [jobs[k::n_jobs] for k in range(min(n_jobs, len(jobs)))]
+    start = time.perf_counter()
+    submitted = ex.map_array(_train_share, shares)
+    log(f"{len(jobs)} runs in {len(shares)} jobs ({', '.join(str(j.job_id) for j in submitted)}); logs in {ex.folder}")
+    done = []
+    for job in submitted:
+        done += job.result()  # re-raises a job's error, naming its log
+    log(f"done in {time.perf_counter() - start:.0f} s")
+    return done
