@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
-                               load_claims, near_best)
+                                    load_claims, matches_best, near_best, sign_share, verdict_counts)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,10 +20,35 @@ def test_rules_known_answers():
     assert near_best({"values": {"x": 80.0, "y": 80.6}, "chosen": "x"}, tol=0.5)[0] == "not reproduced"
     assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9], "q": [3.0, 3.1, 2.9]}})[0] == "partly"
     assert greater({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9]}})[0] == "reproduced"  # p ~ 1e-3
-    assert greater({"a": [2.0, 1.0], "b": {"p": [1.2, 1.6]}})[0] == "partly"  # ahead, not significant
+    assert greater({"a": [2.0, 1.0, 1.5], "b": {"p": [1.2, 1.6, 1.4]}})[0] == "partly"  # ahead, not significant
     assert between(0.5, 1 / 3, 2 / 3)[0] == "reproduced" and between(0.9, 1 / 3, 2 / 3)[0] == "not reproduced"
     assert is_extreme({"a": 3, "b": 1}, "a")[0] == "reproduced"
     assert is_extreme({"a": 3, "b": 1}, "a", which="min")[0] == "not reproduced"
+
+
+def test_a_test_that_cannot_run_gives_inconclusive_not_a_verdict():
+    """Welch's test needs 3 seeds a side here: with fewer, a comparison is inconclusive, whichever way it points."""
+    two, three = [1.0, 1.1], [1.0, 1.1, 0.9]
+    assert greater({"a": [x + 1 for x in two], "b": {"p": two}})[0] == "inconclusive"
+    assert greater({"a": [x - 1 for x in two], "b": {"p": two}})[0] == "inconclusive"
+    assert greater({"a": [x + 1 for x in three], "b": {"p": three}})[0] == "reproduced"
+    verdict, ours = better_everywhere({"φ=0.25": (-0.2, float("nan"))})
+    assert verdict == "inconclusive" and ours.startswith("too few seeds")
+
+
+def test_shares_are_exact_fractions():
+    """"2/3" means two of three; a threshold written 0.67 needed three of three."""
+    two_of_three = {"a": 1.0, "b": 2.0, "c": -1.0}
+    assert sign_share(two_of_three, sign=1, frac="2/3")[0] == "reproduced"
+    assert sign_share(two_of_three, sign=1, frac=0.67)[0] == "partly"
+    assert better_everywhere({"a": (1, 0.5), "b": (1, 0.5), "c": (-1, 0.5)}, frac="2/3")[0] == "reproduced"
+
+
+def test_matching_the_best_is_two_sided():
+    m = lambda ours: {"values": {"ours": ours, "r1": 80.0, "r2": 79.0}, "chosen": "ours"}
+    assert matches_best(m(80.4), tol=0.5)[0] == "reproduced" and matches_best(m(79.6), tol=0.5)[0] == "reproduced"
+    assert matches_best(m(82.0), tol=0.5)[0] == "not reproduced"  # far above every other: it does not match
+    assert near_best(m(82.0), tol=0.5)[0] == "reproduced"  # "within tol of the best" is one-sided by design
 
 
 def test_ledger_rows_and_errors(tmp_path):
@@ -33,6 +58,14 @@ def test_ledger_rows_and_errors(tmp_path):
                "test": {"rule": "not_testable"}}]
     led = evaluate(claims, {"m": 2.0})
     assert list(led.columns) == list(FIELDS) and led.verdict.tolist() == ["reproduced", "not testable offline"]
+    assert led.evidence.tolist() == ["our runs and counts", "none offline"]
+    from_table = [{**claims[0], "id": "x.three", "paper_measure": "paper_m", "test": {**claims[0]["test"], "measure": "paper_m"},
+                   "rule_changed": "2026: was > 2"}]
+    row = evaluate(from_table, {"paper_m": 3.0}).iloc[0]
+    assert row.paper_value == 3.0 and row.evidence == "the paper's own numbers" and row.rule_changed == "2026: was > 2"
+    counts = verdict_counts(pd.concat([led, evaluate(from_table, {"paper_m": 3.0})]))
+    assert counts.loc[("x", "the paper's own numbers"), "reproduced"] == 1
+    assert counts.loc[("x", "our runs and counts"), "reproduced"] == 1
     with pytest.raises(KeyError, match="no measure 'm'"):
         evaluate(claims, {})
     path = tmp_path / "c.yaml"
@@ -60,9 +93,10 @@ def test_the_compact_table_links_every_claim_to_its_entry():
 
     ledger = pd.DataFrame([
         {"id": "p.a-b", "statement": "A beats <B> " + "x " * 80, "verdict": "reproduced", "paper_value": "+2",
-         "our_value": "+1", "source": "Fig. 1", "rule": "reproduced if > 0", "note": ""},
+         "our_value": "+1", "source": "Fig. 1", "rule": "reproduced if > 0", "note": "", "evidence": "our runs",
+         "rule_changed": ""},
         {"id": "p.c", "statement": "C", "verdict": "not reproduced", "paper_value": "", "our_value": "-1",
-         "source": "§2", "rule": "r", "note": "few seeds"}])
+         "source": "§2", "rule": "r", "note": "few seeds", "evidence": "our runs", "rule_changed": "was > 1"}])
     table, details = verdict_table(ledger), claim_details(ledger)
     links = re.findall(r'href="#([^"]+)"', table)
     assert links == [anchor("p.a-b"), anchor("p.c")] == re.findall(r'<div id="([^"]+)"', details)

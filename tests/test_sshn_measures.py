@@ -91,10 +91,20 @@ def test_every_claimed_measure_is_computed(R):
     assert set(TIMING) <= claimed
 
 
+def test_paper_values_are_computed_from_the_transcribed_tables():
+    from hyperscale.sshn.measures import paper_values
+
+    v = paper_values(yaml.safe_load((ROOT / "references" / "sshn.yaml").read_text()))
+    assert v["paper_sshn_minus_fixed"] == "OASIS, Table 1: +1.6 to +2.2 Dice points at every φ > 0; -3.2 at φ = 0"
+    assert v["paper_share_above_089"].startswith("Table 1: SSHN ≥ 89.0 at 8 of 11 φ (7 strictly above)")
+    assert v["paper_reg_sshn_minus_fixed"] == "OASIS, Table 2: -0.1 to +0.8 Dice points"
+    assert v["paper_reg_dynamic_minus_fixed"] == "OASIS, Table 2: Stochastic -1.5 to -0.7, FiLM -0.8 to +0.1 Dice points"
+
+
 def test_comparisons_with_fixed(R):
     M = measures(R)
     assert [d for d, _ in M["sshn_minus_fixed"].values()] == pytest.approx([0.1, 0.1])
-    assert all(p < 0.05 for _, p in M["sshn_minus_fixed"].values())  # a constant gap over two seeds
+    assert all(np.isnan(p) for _, p in M["sshn_minus_fixed"].values())  # two seeds: too few for Welch's test
     assert M["dynamic_minus_fixed"] == pytest.approx({"Stochastic φ=0.25": -0.1, "Stochastic φ=0.5": -0.1,
                                                       "FiLM φ=0.25": -0.05, "FiLM φ=0.5": -0.05})
     assert M["grid_mean_per_seed"]["a"] == pytest.approx([0.6 + 0.2 * np.mean([0, 0.25, 0.5]) + 0.01 * s for s in SEEDS])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,13 @@ import yaml
 
 from .io import write_text
 
-VERDICTS = ("reproduced", "partly", "not reproduced", "not testable offline")
-FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note")
+VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "not testable offline")
+FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note",
+          "evidence", "rule_changed")
+# Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
+# that needs one gives `inconclusive` below this many seeds per side.
+MIN_SEEDS = 3
+TOO_FEW_SEEDS = f"too few seeds for the test (< {MIN_SEEDS} a side): "
 
 
 def _fmt(x) -> str:
@@ -33,14 +39,23 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def better_everywhere(m: dict, frac: float = 1.0, alpha: float = 0.05) -> tuple[str, str]:
+def _fraction(x) -> Fraction:
+    """A share threshold, exact: "2/3" means two of three (0.67 would need three of three)."""
+    return Fraction(str(x)).limit_denominator(1000)
+
+
+def better_everywhere(m: dict, frac=1, alpha: float = 0.05) -> tuple[str, str]:
     """m = {case: (difference, p_value)}: reproduced if the difference is > 0 in >= `frac` of
-    cases and no case is significantly negative (p < alpha); partly if some case is > 0."""
+    cases and no case is significantly negative (p < alpha); partly if some case is > 0;
+    inconclusive where a p-value could not be computed (too few seeds)."""
     diffs = {k: v[0] for k, v in m.items()}
-    pos = sum(d > 0 for d in diffs.values()) / len(diffs)
+    pos = Fraction(sum(d > 0 for d in diffs.values()), len(diffs))
     sig_neg = [k for k, (d, p) in m.items() if d < 0 and p < alpha]
-    verdict = "reproduced" if pos >= frac and not sig_neg else "partly" if pos > 0 else "not reproduced"
-    return verdict, _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in m.items()})
+    ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in m.items()})
+    if any(math.isnan(p) for _, p in m.values()):
+        return "inconclusive", TOO_FEW_SEEDS + ours
+    verdict = "reproduced" if pos >= _fraction(frac) and not sig_neg else "partly" if pos > 0 else "not reproduced"
+    return verdict, ours
 
 
 def all_above(m: dict) -> tuple[str, str]:
@@ -58,6 +73,17 @@ def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
     return verdict, f"spread {spread:.2f} over {len(m)} settings (tolerance {tol})"
 
 
+def matches_best(m: dict, tol: float) -> tuple[str, str]:
+    """m = {'values': {setting: value}, 'chosen': setting}: reproduced if the chosen setting is within
+    tol of the best of the others, above or below (a chosen setting far above them does not match)."""
+    vals, chosen = m["values"], m["chosen"]
+    others = {k: v for k, v in vals.items() if k != chosen}
+    best = max(others, key=others.get)
+    gap = vals[chosen] - others[best]
+    return ("reproduced" if abs(gap) <= tol else "not reproduced"), (f"{chosen}: {vals[chosen]:.2f}; best other "
+                                                                      f"({best}): {others[best]:.2f}; {gap:+.2f}")
+
+
 def near_best(m: dict, tol: float) -> tuple[str, str]:
     """m = {'values': {setting: value}, 'chosen': setting}: reproduced if the chosen setting is within tol of the best."""
     vals, chosen = m["values"], m["chosen"]
@@ -68,21 +94,25 @@ def near_best(m: dict, tol: float) -> tuple[str, str]:
 
 def greater(m: dict, alpha: float = 0.05) -> tuple[str, str]:
     """m = {'a': samples, 'b': {name: samples}} (one value per seed): reproduced if mean(a) > mean(b)
-    for every b with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none."""
+    for every b with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none;
+    inconclusive with too few seeds for the test."""
     a = np.asarray(m["a"], float)
     rows = {k: (a.mean() - np.mean(v), welch_p(a, v)) for k, v in m["b"].items()}
     ahead = [k for k, (d, _) in rows.items() if d > 0]
     significant = [k for k in ahead if rows[k][1] < alpha]
+    ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in rows.items()})
+    if any(math.isnan(p) for _, p in rows.values()):
+        return "inconclusive", TOO_FEW_SEEDS + ours
     verdict = ("reproduced" if len(significant) == len(rows) else "partly" if ahead else "not reproduced")
-    return verdict, _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in rows.items()})
+    return verdict, ours
 
 
 def welch_p(a, b) -> float:
-    """Two-sided Welch t-test p-value for mean(a) != mean(b); NaN with fewer than 2 values per side."""
+    """Two-sided Welch t-test p-value for mean(a) != mean(b); NaN with fewer than MIN_SEEDS values a side."""
     from scipy.stats import ttest_ind
 
     a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
+    if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
         return math.nan
     return float(ttest_ind(a, b, equal_var=False).pvalue)
 
@@ -108,10 +138,10 @@ def is_extreme(m: dict, chosen: str, which: str = "max") -> tuple[str, str]:
     return ("reproduced" if pick == chosen else "not reproduced"), _fmt({**m, which: pick})
 
 
-def sign_share(m: dict, sign: int, frac: float = 2 / 3) -> tuple[str, str]:
+def sign_share(m: dict, sign: int, frac="2/3") -> tuple[str, str]:
     """m = {case: value}: reproduced if sign(value) == sign in >= frac of cases, partly in some."""
-    share = sum(np.sign(v) == sign for v in m.values()) / len(m)
-    verdict = "reproduced" if share >= frac else "partly" if share > 0 else "not reproduced"
+    share = Fraction(int(sum(np.sign(v) == sign for v in m.values())), len(m))
+    verdict = "reproduced" if share >= _fraction(frac) else "partly" if share > 0 else "not reproduced"
     return verdict, _fmt(m)
 
 
@@ -119,7 +149,7 @@ def not_testable(m=None) -> tuple[str, str]:
     return "not testable offline", ""
 
 
-RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, greater, at_least,
+RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, matches_best, greater, at_least,
                                   at_most, between, is_extreme, sign_share, not_testable)}
 
 
@@ -146,9 +176,15 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
             if t["measure"] not in measures:
                 raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
             verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
+        paper_value = c.get("paper_value", "")
+        if "paper_measure" in c:  # computed from the transcribed tables, never typed
+            paper_value = measures[c["paper_measure"]]
+        evidence = ("none offline" if fn is not_testable else
+                    "the paper's own numbers" if t["measure"].startswith("paper_") else "our runs and counts")
         rows.append({"id": c["id"], "paper": c["paper"], "source": c["source"], "statement": c["statement"],
-                     "paper_value": c.get("paper_value", ""), "measure": t.get("measure", ""),
-                     "rule": c["rule"], "verdict": verdict, "our_value": ours, "note": c.get("note", "")})
+                     "paper_value": paper_value, "measure": t.get("measure", ""), "rule": c["rule"],
+                     "verdict": verdict, "our_value": ours, "note": c.get("note", ""), "evidence": evidence,
+                     "rule_changed": c.get("rule_changed", "")})
     return pd.DataFrame(rows, columns=list(FIELDS))
 
 
@@ -166,7 +202,8 @@ def write_ledgers(claims: list[dict], measures: dict, out_dir, timing_measures=(
 
 
 # How the book shows a ledger. Inline styles only: the book must read offline and as one file.
-COLOURS = {"reproduced": "#c8e6c9", "partly": "#fff3c4", "not reproduced": "#ffcdd2", "not testable offline": "#e0e0e0"}
+COLOURS = {"reproduced": "#c8e6c9", "partly": "#fff3c4", "not reproduced": "#ffcdd2", "inconclusive": "#d7e3f4",
+           "not testable offline": "#e0e0e0"}
 
 
 def anchor(claim_id: str) -> str:
@@ -202,9 +239,26 @@ def claim_details(ledger: pd.DataFrame) -> str:
     """Every claim in full, one anchored entry each: source, statement, rule, both values, note."""
     out = []
     for r in ledger.itertuples():
-        fields = [("source", r.source), ("rule", r.rule), ("paper", r.paper_value), ("ours", r.our_value),
-                  ("note", r.note)]
+        fields = [("source", r.source), ("rule", r.rule), ("rule changed after a first result", r.rule_changed),
+                  ("paper", r.paper_value), ("ours", r.our_value), ("evidence", r.evidence), ("note", r.note)]
         body = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields if str(v))
         out.append(f'<div id="{anchor(r.id)}" style="margin:0.8em 0"><p><code>{html.escape(r.id)}</code> '
                    f'{_badge(r.verdict)} {html.escape(r.statement)}</p><dl style="font-size:90%">{body}</dl></div>')
     return "".join(out)
+
+
+def changed_rules(ledger: pd.DataFrame) -> str:
+    """The claims whose rule was changed after a first result was seen, each linking to its entry."""
+    changed = ledger[ledger.rule_changed.astype(str) != ""]
+    if changed.empty:
+        return "<p>No rule was changed after a first result.</p>"
+    items = "".join(f'<li><a href="#{anchor(r.id)}"><code>{html.escape(r.id)}</code></a>: {html.escape(r.rule_changed)}</li>'
+                    for r in changed.itertuples())
+    return f"<p>Rules changed after a first result ({len(changed)}):</p><ul>{items}</ul>"
+
+
+def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts per paper and per kind of evidence (our runs and counts, the paper's own numbers,
+    none offline): a check of the paper against itself is not a reproduction."""
+    counts = ledger.groupby(["paper", "evidence", "verdict"]).size().unstack(fill_value=0)
+    return counts[[v for v in VERDICTS if v in counts.columns]]
