@@ -148,8 +148,9 @@ def test_notebook_runner_reports_a_failing_cell_in_one_line_first(tmp_path):
                                     "raise ParamsError('params.yaml: sshn.train.lr: Input should be a valid number')")
     r = _run_notebook(bad_input, tmp_path / "out.ipynb")
     assert r.returncode == 1 and not (tmp_path / "out.ipynb").exists()
-    lines = r.stderr.strip().splitlines()
-    assert lines[-1] == f"error: {bad_input}, cell 2: ParamsError: params.yaml: sshn.train.lr: Input should be a valid number"
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {bad_input}, cell 2: ParamsError: params.yaml: sshn.train.lr: Input should be a valid number"], \
+        r.stderr  # (once in ~20 full runs something else was printed last; kept visible if it recurs)
     assert "Traceback" not in r.stderr  # an input error's message says it all
     bug = _notebook(tmp_path, "1 / 0")
     r = _run_notebook(bug, tmp_path / "out.ipynb")

@@ -60,12 +60,15 @@ def test_separate_grid_covers_every_combination(toy_data):
 
 def test_seed_values_and_gap_to_fixed_on_a_known_table():
     rows = [{"method": m, "init": i, "seed": s, "phi": 0.5, "dice": d}
-            for m, i, s, d in [("Fixed", "", 0, 0.5), ("Fixed", "", 1, 0.7), ("SSHN", "paper", 0, 0.8),
-                               ("SSHN", "paper", 1, 0.9), ("SSHN", "other", 0, 0.0)]]
+            for m, i, s, d in [("Fixed", "", 0, 0.5), ("Fixed", "", 1, 0.7), ("Fixed", "", 2, 0.6),
+                               ("SSHN", "paper", 0, 0.8), ("SSHN", "paper", 1, 0.9), ("SSHN", "paper", 2, 0.85),
+                               ("SSHN", "other", 0, 0.0)]]
     table = pd.DataFrame(rows)
-    assert seed_values(table, "SSHN", 0.5, "paper").to_dict() == {0: 0.8, 1: 0.9}
+    assert seed_values(table, "SSHN", 0.5, "paper").to_dict() == {0: 0.8, 1: 0.9, 2: 0.85}
     (diff, p), = gap_to_fixed(table, "SSHN", [0.5], "paper").values()
-    assert diff == pytest.approx(0.25) and 0 < p < 1
+    assert diff == pytest.approx(0.25) and 0 < p < 0.05
+    (_, p2), = gap_to_fixed(table[table.seed < 2], "SSHN", [0.5], "paper").values()
+    assert np.isnan(p2)  # two seeds a side: too few for Welch's test
 
 
 def test_feature_similarity_is_one_at_the_reference_phi_and_lower_between_channels():
