@@ -206,3 +206,5 @@ def test_study_progress_line_counts_stages_and_estimates_from_the_last_run():
     assert status_line("a", ["a"], ["a", "d"], 0, last) == ("[1/2] a: 0:00 elapsed, about 1:00 left "
                                                           "(+ 1 stages never timed here)")
     assert status_line("a", ["a"], ["a"], 3725, {}) == "[1/1] a: 1:02:05 elapsed, no earlier run timed here"
+    # a stage the dry run did not foresee still counts, with its own last time
+    assert status_line("c", ["a", "b", "c"], ["a", "b"], 10, last) == "[3/3] c: 0:10 elapsed, about 0:30 left"

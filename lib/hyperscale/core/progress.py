@@ -37,7 +37,7 @@ def planned(args: list[str]) -> list[str]:
 
 def status_line(name: str, started: list[str], stages: list[str], elapsed: float, last: dict) -> str:
     """'[k/n] stage: elapsed, about T left' (T from the last run's times of the stages not yet done)."""
-    left = [s for s in stages if s not in started[:-1]]
+    left = [s for s in stages if s not in started[:-1]] + ([name] if name not in stages else [])
     known = [last[s] for s in left if s in last]
     eta = f"about {_clock(sum(known))} left" if known else "no earlier run timed here"
     if known and len(known) < len(left):
