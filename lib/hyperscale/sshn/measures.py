@@ -292,7 +292,7 @@ class Results:
 
 def measures(R: Results) -> dict:
     """The quantities the claims' rules test (keys are the claims' `measure`)."""
-    pr_test, drop, away, t3 = R.pr_test, R.drop, R.away, R.ref["table3_all"]
+    pr_test, drop, away, t1, t3 = R.pr_test, R.drop, R.away, R.ref["table1"], R.ref["table3_all"]
     in_range = [p for p in R.p["eval"]["transfer_phis"] if 0.45 - 1e-9 <= p <= 0.6 + 1e-9]
     influence, sep0 = factor_influence(R.sep0), R.sep0
     cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
@@ -311,6 +311,9 @@ def measures(R: Results) -> dict:
         "no_loss_cut_paper_arch": 1 - gp(R.no_loss_phi) / gp(0.5),
         "match_best_fixed_cut_paper_arch": 1 - gp(match_phi) / gp(R.best_fixed_phi) if not np.isnan(match_phi)
         else float("nan"),
+        "no_loss_cut_paper_table": 1 - np.interp(R.no_loss_phi, t1["phi"], t1["gflops"]) / t1["gflops"][-1],
+        "match_best_fixed_phi": match_phi,
+        "max_cut_paper_arch": 1 - gp(0.0) / gp(0.5),
         "flops_cut_0p4_paper_arch": 1 - gp(0.4) / gp(0.5),
         "flops_cut_0p3_paper_arch": 1 - gp(0.3) / gp(0.5),
         "flops_cut_0p4_natural_arch": 1 - nat_arch.loc[0.4] / nat_arch.loc[0.5],
@@ -319,7 +322,9 @@ def measures(R: Results) -> dict:
         "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
                                      for m in ("Fixed", "SSHN")},
         "reg_dynamic_minus_fixed": {f"{m} {k}": d for m in ("Stochastic", "FiLM") for k, (d, _) in R.reg_gap[m].items()},
-        "paper_table_cut_0p4": 1 - R.ref["table1"]["gflops"][8] / R.ref["table1"]["gflops"][10],
+        "paper_table_cut_0p4": 1 - t1["gflops"][8] / t1["gflops"][10],
+        "paper_table_cut_0p3": 1 - t1["gflops"][6] / t1["gflops"][10],
+        "paper_table_cut_0p15": 1 - t1["gflops"][3] / t1["gflops"][10],
         "train_ratio_paper_grid": fixed_time.wall_seconds.mean() / 60 * R.n_paper_fixed / R.single_minutes["SSHN"],
         "paper_table_train_ratio_min": min(v[2] / v[3] for v in t3.values()),
         "single_model_time_spread": max(R.single_minutes.values()) / min(R.single_minutes.values()),
@@ -355,7 +360,12 @@ def paper_values(ref: dict) -> dict:
     at0 = [g for p, g in zip(t1["phi"], gap) if p == 0]
     best = max(t1["oasis_sshn"])
     reg = {m: [v - f for v, f in zip(t2[m], t2["fixed"])] for m in ("sshn", "stochastic", "film")}
+    every = {ds: [s - f for s, f in zip(v["sshn"], v["fixed"])] for ds, v in ref["table1_all"].items()}
     return {
+        "paper_table1_sshn_minus_fixed": {"values": {f"{ds} φ={p:g}": round(g, 1) for ds, gs in every.items()
+                                                     for p, g in zip(t1["phi"], gs)}, "baseline": 0.0},
+        "paper_table1_best_consistent_gap": round(max(min(g for p, g in zip(t1["phi"], gs) if p > 0)
+                                                      for gs in every.values()), 1),
         "paper_sshn_minus_fixed": f"OASIS, Table 1: {_range([g for p, g in zip(t1['phi'], gap) if p > 0])} Dice points "
                                   f"at every φ > 0; {at0[0]:+.1f} at φ = 0",
         "paper_share_above_089": f"Table 1: SSHN ≥ 89.0 at {sum(v >= 89.0 for v in t1['oasis_sshn'])} of "
