@@ -94,9 +94,10 @@ def test_the_compact_table_links_every_claim_to_its_entry():
     ledger = pd.DataFrame([
         {"id": "p.a-b", "statement": "A beats <B> " + "x " * 80, "verdict": "reproduced", "paper_value": "+2",
          "our_value": "+1", "source": "Fig. 1", "rule": "reproduced if > 0", "note": "", "evidence": "our runs",
-         "rule_changed": ""},
+         "inconclusive_because": "", "rule_changed": ""},
         {"id": "p.c", "statement": "C", "verdict": "not reproduced", "paper_value": "", "our_value": "-1",
-         "source": "§2", "rule": "r", "note": "few seeds", "evidence": "our runs", "rule_changed": "was > 1"}])
+         "source": "§2", "rule": "r", "note": "few seeds", "evidence": "our runs", "inconclusive_because": "",
+         "rule_changed": "was > 1"}])
     table, details = verdict_table(ledger), claim_details(ledger)
     links = re.findall(r'href="#([^"]+)"', table)
     assert links == [anchor("p.a-b"), anchor("p.c")] == re.findall(r'<div id="([^"]+)"', details)
@@ -104,3 +105,24 @@ def test_the_compact_table_links_every_claim_to_its_entry():
     assert " …</a>" in table and len(table) < 2000  # long statements shortened in the table, whole in the entry
     assert "x " * 80 in details and "few seeds" in details
     assert table.count("background:#c8e6c9") == 1 and table.count("background:#ffcdd2") == 1
+
+
+def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
+    """A claim about learned shapes says nothing when the shapes never left their start."""
+    from hyperscale.core.claims import inconclusive_causes
+
+    req = {"measure": "moved", "at_least": 0.05, "because": "the shapes barely moved"}
+    claim = {"id": "x.learned", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
+             "test": {"rule": "at_least", "measure": "m", "args": {"threshold": 1}, "requires": req}}
+    still = evaluate([claim], {"m": 2.0, "moved": 0.0025}).iloc[0]
+    assert still.verdict == "inconclusive" and still.inconclusive_because == "the shapes barely moved"
+    assert still.our_value.startswith("the shapes barely moved (moved = 0.0025 < 0.05); rule alone: 2")
+    assert evaluate([claim], {"m": 2.0, "moved": 0.3}).iloc[0].verdict == "reproduced"
+    seeds = {**claim, "id": "x.seeds", "test": {"rule": "greater", "measure": "g"}}
+    led = evaluate([claim, seeds], {"m": 2.0, "moved": 0.0, "g": {"a": [1, 2], "b": {"h": [0, 1]}}})
+    assert inconclusive_causes(led) == ("Inconclusive: 1 because the shapes barely moved; "
+                                        "1 because too few seeds for the significance test.")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"claims": [{**claim, "test": {**claim["test"], "requires": {"measure": "moved"}}}]}))
+    with pytest.raises(ValueError, match="requires needs exactly measure, at_least and because"):
+        load_claims(path)

@@ -22,11 +22,12 @@ from .io import write_text
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "not testable offline")
 FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note",
-          "evidence", "rule_changed")
+          "evidence", "inconclusive_because", "rule_changed")
 # Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
 # that needs one gives `inconclusive` below this many seeds per side.
 MIN_SEEDS = 3
 TOO_FEW_SEEDS = f"too few seeds for the test (< {MIN_SEEDS} a side): "
+SEEDS_CAUSE = "too few seeds for the significance test"
 
 
 def _fmt(x) -> str:
@@ -161,6 +162,9 @@ def load_claims(path) -> list[dict]:
     for c in claims:
         if c["test"]["rule"] not in RULES:
             raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
+        req = c["test"].get("requires")
+        if req is not None and set(req) != {"measure", "at_least", "because"}:
+            raise ValueError(f"{path}: claim {c['id']}: requires needs exactly measure, at_least and because; got {sorted(req)}")
     return claims
 
 
@@ -176,6 +180,12 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
             if t["measure"] not in measures:
                 raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
             verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
+        because = SEEDS_CAUSE if verdict == "inconclusive" else ""
+        req = t.get("requires")
+        if req and fn is not not_testable and not measures[req["measure"]] >= req["at_least"]:
+            # the evidence cannot carry the claim (say, what should have been learned never moved)
+            verdict, because = "inconclusive", req["because"]
+            ours = f"{because} ({req['measure']} = {_fmt(measures[req['measure']])} < {req['at_least']}); rule alone: {ours}"
         paper_value = c.get("paper_value", "")
         if "paper_measure" in c:  # computed from the transcribed tables, never typed
             paper_value = measures[c["paper_measure"]]
@@ -184,7 +194,7 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
         rows.append({"id": c["id"], "paper": c["paper"], "source": c["source"], "statement": c["statement"],
                      "paper_value": paper_value, "measure": t.get("measure", ""), "rule": c["rule"],
                      "verdict": verdict, "our_value": ours, "note": c.get("note", ""), "evidence": evidence,
-                     "rule_changed": c.get("rule_changed", "")})
+                     "inconclusive_because": because, "rule_changed": c.get("rule_changed", "")})
     return pd.DataFrame(rows, columns=list(FIELDS))
 
 
@@ -240,7 +250,8 @@ def claim_details(ledger: pd.DataFrame) -> str:
     out = []
     for r in ledger.itertuples():
         fields = [("source", r.source), ("rule", r.rule), ("rule changed after a first result", r.rule_changed),
-                  ("paper", r.paper_value), ("ours", r.our_value), ("evidence", r.evidence), ("note", r.note)]
+                  ("paper", r.paper_value), ("ours", r.our_value), ("evidence", r.evidence),
+                  ("inconclusive because", r.inconclusive_because), ("note", r.note)]
         body = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields if str(v))
         out.append(f'<div id="{anchor(r.id)}" style="margin:0.8em 0"><p><code>{html.escape(r.id)}</code> '
                    f'{_badge(r.verdict)} {html.escape(r.statement)}</p><dl style="font-size:90%">{body}</dl></div>')
@@ -255,6 +266,14 @@ def changed_rules(ledger: pd.DataFrame) -> str:
     items = "".join(f'<li><a href="#{anchor(r.id)}"><code>{html.escape(r.id)}</code></a>: {html.escape(r.rule_changed)}</li>'
                     for r in changed.itertuples())
     return f"<p>Rules changed after a first result ({len(changed)}):</p><ul>{items}</ul>"
+
+
+def inconclusive_causes(ledger: pd.DataFrame) -> str:
+    """One line: how many verdicts each cause made inconclusive."""
+    causes = ledger[ledger.verdict == "inconclusive"].inconclusive_because.value_counts()
+    if causes.empty:
+        return "No verdict is inconclusive."
+    return "Inconclusive: " + "; ".join(f"{n} because {cause}" for cause, n in causes.items()) + "."
 
 
 def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
