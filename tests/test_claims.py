@@ -33,7 +33,7 @@ def test_a_test_that_cannot_run_gives_inconclusive_not_a_verdict():
     assert greater({"a": [x - 1 for x in two], "b": {"p": two}})[0] == "inconclusive"
     assert greater({"a": [x + 1 for x in three], "b": {"p": three}})[0] == "reproduced"
     verdict, ours = better_everywhere({"φ=0.25": (-0.2, float("nan"))})
-    assert verdict == "inconclusive" and ours.startswith("too few seeds")
+    assert verdict == "inconclusive" and ours == "φ=0.25: -0.20 (p=nan)"  # the cause goes in its own column
 
 
 def test_shares_are_exact_fractions():
@@ -109,19 +109,21 @@ def test_the_compact_table_links_every_claim_to_its_entry():
 
 def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
     """A claim about learned shapes says nothing when the shapes never left their start."""
-    from hyperscale.core.claims import inconclusive_causes
+    from hyperscale.core.claims import counts_table, inconclusive_causes
 
     req = {"measure": "moved", "at_least": 0.05, "because": "the shapes barely moved"}
     claim = {"id": "x.learned", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
              "test": {"rule": "at_least", "measure": "m", "args": {"threshold": 1}, "requires": req}}
     still = evaluate([claim], {"m": 2.0, "moved": 0.0025}).iloc[0]
-    assert still.verdict == "inconclusive" and still.inconclusive_because == "the shapes barely moved"
-    assert still.our_value.startswith("the shapes barely moved (moved = 0.0025 < 0.05); rule alone: 2")
+    assert still.verdict == "inconclusive" and still.our_value == "2"  # what the rule alone found
+    assert still.inconclusive_because == "the shapes barely moved (moved = 0.0025 < 0.05)"
     assert evaluate([claim], {"m": 2.0, "moved": 0.3}).iloc[0].verdict == "reproduced"
     seeds = {**claim, "id": "x.seeds", "test": {"rule": "greater", "measure": "g"}}
     led = evaluate([claim, seeds], {"m": 2.0, "moved": 0.0, "g": {"a": [1, 2], "b": {"h": [0, 1]}}})
-    assert inconclusive_causes(led) == ("Inconclusive: 1 because the shapes barely moved; "
-                                        "1 because too few seeds for the significance test.")
+    assert inconclusive_causes(led) == ("Inconclusive: 1 because the shapes barely moved (moved = 0 < 0.05); "
+                                        "1 because too few seeds for the significance test (< 3 a side).")
+    table = counts_table(led)
+    assert "x: our runs and counts" in table and table.count("<tr>") == 2
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"claims": [{**claim, "test": {**claim["test"], "requires": {"measure": "moved"}}}]}))
     with pytest.raises(ValueError, match="requires needs exactly measure, at_least and because"):

@@ -26,8 +26,7 @@ FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule"
 # Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
 # that needs one gives `inconclusive` below this many seeds per side.
 MIN_SEEDS = 3
-TOO_FEW_SEEDS = f"too few seeds for the test (< {MIN_SEEDS} a side): "
-SEEDS_CAUSE = "too few seeds for the significance test"
+SEEDS_CAUSE = f"too few seeds for the significance test (< {MIN_SEEDS} a side)"
 
 
 def _fmt(x) -> str:
@@ -54,7 +53,7 @@ def better_everywhere(m: dict, frac=1, alpha: float = 0.05) -> tuple[str, str]:
     sig_neg = [k for k, (d, p) in m.items() if d < 0 and p < alpha]
     ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in m.items()})
     if any(math.isnan(p) for _, p in m.values()):
-        return "inconclusive", TOO_FEW_SEEDS + ours
+        return "inconclusive", ours
     verdict = "reproduced" if pos >= _fraction(frac) and not sig_neg else "partly" if pos > 0 else "not reproduced"
     return verdict, ours
 
@@ -103,7 +102,7 @@ def greater(m: dict, alpha: float = 0.05) -> tuple[str, str]:
     significant = [k for k in ahead if rows[k][1] < alpha]
     ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in rows.items()})
     if any(math.isnan(p) for _, p in rows.values()):
-        return "inconclusive", TOO_FEW_SEEDS + ours
+        return "inconclusive", ours
     verdict = ("reproduced" if len(significant) == len(rows) else "partly" if ahead else "not reproduced")
     return verdict, ours
 
@@ -184,8 +183,8 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
         req = t.get("requires")
         if req and fn is not not_testable and not measures[req["measure"]] >= req["at_least"]:
             # the evidence cannot carry the claim (say, what should have been learned never moved)
-            verdict, because = "inconclusive", req["because"]
-            ours = f"{because} ({req['measure']} = {_fmt(measures[req['measure']])} < {req['at_least']}); rule alone: {ours}"
+            verdict = "inconclusive"
+            because = f"{req['because']} ({req['measure']} = {_fmt(measures[req['measure']])} < {req['at_least']})"
         paper_value = c.get("paper_value", "")
         if "paper_measure" in c:  # computed from the transcribed tables, never typed
             paper_value = measures[c["paper_measure"]]
@@ -221,9 +220,10 @@ def anchor(claim_id: str) -> str:
     return "claim-" + re.sub(r"[^A-Za-z0-9_-]", "-", claim_id)
 
 
-def _badge(verdict: str) -> str:
-    return (f'<span style="background:{COLOURS.get(verdict, "#fff")};padding:1px 6px;border-radius:3px;'
-            f'white-space:nowrap">{html.escape(verdict)}</span>')
+def _badge(verdict: str, because: str = "") -> str:
+    badge = (f'<span style="background:{COLOURS.get(verdict, "#fff")};padding:1px 6px;border-radius:3px;'
+             f'white-space:nowrap">{html.escape(verdict)}</span>')
+    return badge + (f'<br><small style="color:#555">{html.escape(because)}</small>' if because else "")
 
 
 def _short(text, width: int) -> str:
@@ -238,7 +238,7 @@ def verdict_table(ledger: pd.DataFrame, width: int = 110) -> str:
     rows = []
     for r in ledger.itertuples():
         rows.append(f'<tr><td {cell}><a href="#{anchor(r.id)}">{html.escape(_short(r.statement, width))}</a></td>'
-                    f'<td {cell}>{_badge(r.verdict)}</td><td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td>'
+                    f'<td {cell}>{_badge(r.verdict, r.inconclusive_because)}</td><td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td>'
                     f'<td {cell}>{html.escape(_short(r.our_value, width // 2))}</td></tr>')
     head = "".join(f"<th {cell}>{h}</th>" for h in ("claim", "verdict", "paper", "ours"))
     return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
@@ -281,3 +281,16 @@ def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
     none offline): a check of the paper against itself is not a reproduction."""
     counts = ledger.groupby(["paper", "evidence", "verdict"]).size().unstack(fill_value=0)
     return counts[[v for v in VERDICTS if v in counts.columns]]
+
+
+def counts_table(ledger: pd.DataFrame) -> str:
+    """`verdict_counts` as a compact HTML table that fits the text column."""
+    counts = verdict_counts(ledger)
+    cell = 'style="padding:2px 6px;text-align:right"'
+    head = "".join(f'<th {cell}><span style="background:{COLOURS[v]};padding:0 4px">{html.escape(v)}</span></th>'
+                   for v in counts.columns)
+    rows = "".join(f'<tr><td style="padding:2px 6px">{html.escape(paper)}: {html.escape(evidence)}</td>'
+                   + "".join(f"<td {cell}>{n}</td>" for n in row) + "</tr>"
+                   for (paper, evidence), row in counts.iterrows())
+    return (f'<table style="font-size:85%;border-collapse:collapse"><thead><tr><th></th>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
