@@ -167,3 +167,12 @@ def test_cost_claims_read_the_papers_table_and_our_count_apart(R):
     t1 = R.ref["table1"]
     assert M["no_loss_cut_paper_table"] == pytest.approx(1 - np.interp(R.no_loss_phi, t1["phi"], t1["gflops"]) / 1.07)
     assert M["max_cut_paper_arch"] == pytest.approx(1 - R.gp(0.0) / R.gp(0.5))
+
+
+def test_requirements_of_the_per_structure_and_separate_claims_are_measured(R):
+    M = measures(R)
+    assert M["size_gap_mean"] == pytest.approx(float(R.size_gap.mean()))
+    assert M["separate_phi0_levels"] == R.sep0["phi_0"].nunique()
+    claims = {c["id"]: c for c in yaml.safe_load((ROOT / "references" / "sshn.yaml").read_text())["claims"]}
+    assert claims["sshn.separate-phi0-optimum"]["test"]["requires"]["at_least"] == 5
+    assert claims["sshn.per-structure"]["test"]["requires"]["measure"] == "size_gap_mean"
