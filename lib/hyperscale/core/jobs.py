@@ -18,7 +18,10 @@ from . import checkpoint as ckpt
 
 
 def finished(model, task, cfg, seed: int, run_dir, extend=None) -> bool:
-    """Whether `run_dir` holds a finished checkpoint of exactly this run (the key `train` uses)."""
+    """Whether `run_dir` holds a finished checkpoint of exactly this run (the key `train` uses).
+
+    It repeats `train`'s key and phase count rather than sharing a helper with it: train.py is part
+    of every run's key, so changing it would retrain every run."""
     path = Path(run_dir) / "checkpoint.pt"
     if not path.exists() or (extend is not None and not Path(extend).exists()):
         return False

@@ -160,13 +160,11 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     The experiment's folder holds exactly its runs: folders of runs no longer planned are removed.
     """
     root = Path(root or project_root())
-    p = section("shape_adaptor", root / "params.yaml")
     out = folder(experiment, root)
-    runs = _plan(experiment, p, root)
-    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
+    planned = jobs(experiment, root)
+    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
         shutil.rmtree(stale)
-    data = load_data(p)
-    results = pd.DataFrame([train_run(run, experiment, p, data, root, progress) for run in runs])
+    results = pd.DataFrame([train_run(*args, root, progress) for _, args in planned])
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 

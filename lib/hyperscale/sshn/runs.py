@@ -26,10 +26,10 @@ import torch
 
 from ..core.data import load_dataset
 from ..core.io import write_text
+from ..core.jobs import finished
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
-from ..core.jobs import finished
 from ..core.train import TrainConfig, save_run, train
 from .tasks import Registration, Segmentation, prior_of
 
@@ -141,12 +141,16 @@ def run_dir(run: Run, root=None) -> Path:
     return folder(run.experiment, root) / run.name
 
 
+def _extended(run: Run, root) -> Path | None:
+    """The checkpoint of the run that `run` continues, if any."""
+    return Path(root) / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
+
+
 def train_run(run: Run, p: dict, data, root, progress: bool = True) -> dict:
     """Train (or read back) one run into its folder; its row of runs.csv."""
     model = build(run, p, data)
-    extend = Path(root) / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
     res = train(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
-                extend=extend, progress=progress, desc=f"{run.experiment}/{run.name}")
+                extend=_extended(run, root), progress=progress, desc=f"{run.experiment}/{run.name}")
     summary = save_run(run_dir(run, root), model, res, experiment=run.experiment, name=run.name, seed=run.seed,
                        **run.info)
     return {"run": run.name, **run.info, **{k: summary[k] for k in (
@@ -159,13 +163,11 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     The experiment's folder holds exactly its runs: folders of runs no longer planned are removed.
     """
     root = Path(root or project_root())
-    p = section("sshn", root / "params.yaml")
-    runs = plan(experiment, p)
+    planned = jobs(experiment, root)
     out = folder(experiment, root)
-    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r in runs}):
+    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
         shutil.rmtree(stale)
-    datasets = {name: load_dataset(name, root / "data" / name) for name in dict.fromkeys(r.data for r in runs)}
-    rows = [train_run(run, p, datasets[run.data], root, progress) for run in runs]
+    rows = [train_run(*args, root, progress) for _, args in planned]
     table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
@@ -192,5 +194,5 @@ def train_named(experiment: str, name: str, root) -> dict:
 def pending(run: Run, p: dict, data, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
     model = build(run, p, data)
-    extend = Path(root) / RUNS_DIR / run.extends / "checkpoint.pt" if run.extends else None
-    return not finished(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root), extend)
+    return not finished(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
+                        _extended(run, root))
