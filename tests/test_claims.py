@@ -126,5 +126,20 @@ def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
     assert "x: our runs and counts" in table and table.count("<tr>") == 2
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"claims": [{**claim, "test": {**claim["test"], "requires": {"measure": "moved"}}}]}))
-    with pytest.raises(ValueError, match="requires needs exactly measure, at_least and because"):
+    with pytest.raises(ValueError, match="each of requires needs exactly measure, at_least and because"):
         load_claims(path)
+
+
+def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
+    """`converged` names experiments whose runs must all have plateaued; several causes are all named."""
+    claim = {"id": "x.beats", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
+             "test": {"rule": "at_least", "measure": "m", "args": {"threshold": 1}, "converged": ["main", "arch"],
+                      "requires": [{"measure": "moved", "at_least": 0.05, "because": "the shapes barely moved"}]}}
+    done = {"m": 0.0, "moved": 1.0, "converged_main": 1.0, "converged_arch": 1.0}
+    assert evaluate([claim], done).iloc[0].verdict == "not reproduced"
+    row = evaluate([claim], {**done, "converged_arch": 0.5, "moved": 0.0}).iloc[0]
+    assert row.verdict == "inconclusive" and row.our_value == "0"
+    assert row.inconclusive_because == ("the shapes barely moved (moved = 0 < 0.05); runs of arch stopped at the step "
+                                        "cap, not on a plateau (converged_arch = 0.5 < 1.0)")
+    with pytest.raises(KeyError):  # a claim naming an experiment without a convergence measure fails loudly
+        evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)

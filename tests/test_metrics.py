@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from hyperscale.core.losses import cross_entropy, soft_dice
-from hyperscale.core.metrics import dice_per_label, mean_dice, mean_iou, ms_ssim, psnr, ssim
+from hyperscale.core.metrics import (dice_per_label, mean_dice, mean_iou, ms_ssim, present_labels, psnr,
+                                     spurious_labels, ssim)
 
 
 def test_dice_on_hand_made_masks():
@@ -20,6 +21,11 @@ def test_dice_on_hand_made_masks():
     assert d[0, 1].item() == 0 and d[0, 2].item() == 0
     assert math.isnan(d[0, 3].item())
     assert mean_dice(d) == pytest.approx((2 * 2 / 6) / 3, rel=1e-6)  # mean over the labels present, background excluded
+    present = present_labels(target, 5)
+    assert present.tolist() == [[True, True, False, False]]
+    # only labels 1 and 2 are in the ground truth: the spurious label 3 is forgiven
+    assert mean_dice(d, present) == pytest.approx((2 * 2 / 6) / 2, rel=1e-6)
+    assert spurious_labels(d, present).tolist() == [1]
 
 
 def test_perfect_prediction_scores_one_and_background_is_ignored():

@@ -76,6 +76,30 @@ def test_conv_default_init_starts_at_the_default_conv_scale():
     assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
 
 
+def test_residual_init_starts_at_an_independent_conv_init_and_keeps_alpha(tmp_path):
+    """theta(phi) = theta_0 + alpha h(phi): at init theta_0 dominates (the Fixed U-Net's scale), alpha
+    brings a head's largest one-step move, lr (|z|_1 + 1), back to about lr, and survives save/load."""
+    torch.manual_seed(0)
+    model = SSHN(**{**TINY, "width": 8}, init="residual")
+    hyper = model.hyper
+    w, b = hyper([0.3])["enc1a"]
+    bound = 1 / math.sqrt(8 * 9)  # nn.Conv2d's default init bound for fan_in = 72
+    base = hyper.base["enc1a_weight"]
+    assert base.abs().max().item() < bound and base.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
+    assert (w - base).std().item() < 0.3 * base.std().item()  # the phi-dependent part starts small
+    z = [hyper._z([p]).abs().sum().item() + 1 for p in torch.linspace(0, 1, 11).tolist()]
+    assert hyper.alpha.item() == pytest.approx(1 / (sum(z) / len(z)), rel=1e-5)
+    assert not hyper.alpha.requires_grad and "hyper.alpha" in model.state_dict()
+    save_model(model, tmp_path / "m.pt")
+    back = load_model(tmp_path / "m.pt")
+    assert back.hyper.alpha.item() == hyper.alpha.item()
+    x = torch.randn(1, 1, 20, 20)
+    with torch.no_grad():
+        torch.testing.assert_close(back(x, 0.0), model(x, 0.0))
+        torch.testing.assert_close(back(x, 1.0), model(x, 1.0))
+        assert not torch.equal(model(x, 0.0), model(x, 1.0))  # theta still depends on phi
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "half", None])
 def test_bad_phi_is_rejected_with_a_clear_message(bad):
     with pytest.raises(ValueError, match="phi"):

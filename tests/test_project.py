@@ -66,7 +66,7 @@ def _sshn_with(**train):
     ({"val_phis": []}, r"sshn\.train\.val_phis: List should have at least 1 item"),
     ({"optimizer": {"name": "adam", "lr": "1e-3"}}, r"sshn\.train\.optimizer\.lr: Input should be a valid number"),
     ({"optimizer": {"name": "adam", "learning_rate": 0.1}}, r"sshn\.train\.optimizer\.learning_rate: Extra inputs"),
-    ({"patience": 0}, r"sshn\.train\.patience: Input should be greater than 0"),
+    ({"patience_steps": 0}, r"sshn\.train\.patience_steps: Input should be greater than 0"),
 ])
 def test_bad_params_fail_in_one_line_naming_the_key(change, message):
     with pytest.raises(P.ParamsError, match=message) as e:
@@ -76,8 +76,8 @@ def test_bad_params_fail_in_one_line_naming_the_key(change, message):
 
 def test_params_that_contradict_each_other_fail_at_once():
     sshn = P.load(ROOT / "params.yaml")["sshn"]
-    with pytest.raises(P.ParamsError, match="budget.seed must be in main.seeds"):
-        P.validate("sshn", {**sshn, "budget": {**sshn["budget"], "seed": 99}})
+    with pytest.raises(P.ParamsError, match="prior.center must be in main.fixed_phis"):
+        P.validate("sshn", {**sshn, "prior": {**sshn["prior"], "center": 0.3}})
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

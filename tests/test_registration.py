@@ -95,7 +95,7 @@ def test_registration_task_trains_and_scores_with_the_core_loop():
     net = create_model("sshn", in_channels=2, num_classes=2, width=4, n_stages=3)
     task = Registration(data, prior_of(net), [0.5], lam=0.01)
     assert len(task) == 8  # ordered pairs of distinct copies per slice
-    res = train(net, task, TrainConfig(batch_size=4, max_steps=10, eval_every=5, patience=10, checkpoint_every=5),
+    res = train(net, task, TrainConfig(batch_size=4, max_steps=10, eval_every=5, patience_steps=50, checkpoint_every=5),
                 seed=0, progress=False)
     assert [h["phase"] for h in res.history] == ["mse+reg", "mse+reg"]
     assert 0 <= res.best_score <= 1 and res.score_name == "val_dice"

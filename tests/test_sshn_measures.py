@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Two seeds with identical spreads: Welch's t-test warns about its degenerate variance estimate.
 pytestmark = pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
 BASE = {"SSHN": 0.6, "Fixed": 0.5, "Stochastic": 0.4, "FiLM": 0.45}  # Dice = base + 0.2 phi + 0.01 seed
+RESIDUAL = 0.3  # the residual SSHN's base: below Fixed everywhere
 GRID = [0.0, 0.125, 0.25, 0.5]
 SEEDS = [0, 1]
 
@@ -26,7 +27,7 @@ def dice(method, phi, seed):
 @pytest.fixture(scope="module")
 def R() -> Results:
     sshn = load_params(ROOT / "params.yaml")["sshn"]
-    p = validate("sshn", {**sshn, "main": {"fixed_phis": [0.25, 0.5], "inits": ["paper"], "seeds": SEEDS},
+    p = validate("sshn", {**sshn, "main": {"fixed_phis": [0.25, 0.5], "inits": ["paper", "residual"], "seeds": SEEDS},
                           "eval": {**sshn["eval"], "phi_step": 0.25, "transfer_phis": [0.4, 0.5, 0.6],
                                    "separate_grid": [0.25, 0.5]},
                           "arch": {"archs": ["resunet"], "fixed_phis": [0.25], "seeds": [0]},
@@ -37,7 +38,8 @@ def R() -> Results:
             for m in ("SSHN", "Stochastic", "FiLM") for s in SEEDS for q in GRID]
     rows += [{"method": "Fixed", "init": "", "seed": s, "phi": q, "dice": dice("Fixed", q, s)} for q in (0.25, 0.5)
              for s in SEEDS]
-    d = pd.DataFrame(rows)
+    d = pd.DataFrame(rows + [{"method": "SSHN", "init": "residual", "seed": s, "phi": q, "dice": RESIDUAL + 0.2 * q}
+                             for s in SEEDS for q in GRID])
     # Label 1 covers 3/4 of the foreground, label 2 1/4; SSHN at 1/8 loses 0.2 on the small one only.
     labels = pd.DataFrame([{**r, "label": lab, "dice": r["dice"] - (0.2 if lab == "b" and r["method"] == "SSHN"
                                                                       and r["phi"] == 0.125 else 0)}
@@ -72,7 +74,16 @@ def R() -> Results:
             [f"{m}-seed{s}" for m in ("sshn-paper", "stochastic", "film") for s in SEEDS]
     methods = ["fixed"] * 4 + ["sshn"] * 2 + ["stochastic"] * 2 + ["film"] * 2
     runs = pd.DataFrame({"run": names, "method": methods, "seed": [0, 1] * 5, "steps": 1500, "best_step": 1500,
-                         "best_score": 0.5, "stopped_by": "max_steps", "parameters": 100})
+                         "best_score": 0.5, "stopped_by": "plateau", "converged": True, "parameters": 100,
+                         "init": ["", "", "", "", "paper", "paper", "", "", "", ""], "experiment": "main"})
+    # The residual SSHNs hit the cap; so did one of the two arch runs.
+    others = pd.DataFrame({"run": ["sshn-residual-seed0", "sshn-residual-seed1", "resunet-sshn-seed0",
+                                   "resunet-fixed-phi0.25-seed0"],
+                           "method": ["sshn", "sshn", "sshn", "fixed"], "seed": [0, 1, 0, 0], "steps": 1500,
+                           "best_step": 1500, "best_score": 0.5, "stopped_by": "max_steps",
+                           "converged": [False, False, True, False], "parameters": 100,
+                           "init": ["residual", "residual", "", ""], "experiment": ["main", "main", "arch", "arch"]})
+    runs = pd.concat([runs, others], ignore_index=True)
     # Fixed runs take 1 min each, SSHN 2 min, Stochastic and FiLM 1.5 min; SSHN steps cost 1.5x Fixed's.
     minutes = [1.0] * 4 + [2.0] * 2 + [1.5] * 4
     per_step = [0.02] * 4 + [0.03] * 2 + [0.02] * 4
@@ -112,6 +123,21 @@ def test_table1_transcriptions_agree():
     assert oasis["fixed"] == ref["table1"]["oasis_fixed"] and oasis["sshn"] == ref["table1"]["oasis_sshn"]
     assert [v[:2] for v in [ref["table5"][m] for m in ("Fixed", "SSHN")]] == [[89.1, 0.0], [90.7, 0.1]]
     assert all(len(col) == len(ref["table1"]["phi"]) for ds in ref["table1_all"].values() for col in ds.values())
+
+
+def test_convergence_is_measured_per_experiment_and_parametrisation(R):
+    M = measures(R)
+    assert M["converged_main"] == 1.0  # the paper-init SSHN and the other methods plateaued
+    assert M["converged_arch"] == 0.5
+    assert measures(R.judging("residual"))["converged_main"] == pytest.approx(8 / 10)  # its 2 runs hit the cap
+
+
+def test_each_parametrisation_is_judged_on_its_own_runs(R):
+    res = measures(R.judging("residual"))
+    assert [d for d, _ in res["sshn_minus_fixed"].values()] == pytest.approx([RESIDUAL - 0.5 - 0.005] * 2)
+    assert [d for d, _ in measures(R)["sshn_minus_fixed"].values()] == pytest.approx([0.1, 0.1])
+    assert res["dynamic_minus_fixed"] == measures(R)["dynamic_minus_fixed"]  # no SSHN in it
+    assert R.seed_gap("residual").tolist() == pytest.approx([RESIDUAL - 0.5 - 0.01 * s for s in SEEDS])
 
 
 def test_comparisons_with_fixed(R):

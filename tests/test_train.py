@@ -1,4 +1,4 @@
-"""The core training loop with SSHN's segmentation task: determinism, resuming, extending, early
+"""The core training loop with SSHN's segmentation task: determinism, resuming, early
 stopping, and runs whose files are byte-identical and safe to load."""
 import io
 import json
@@ -14,7 +14,7 @@ from hyperscale.core.models import create_model, load_model
 from hyperscale.core.train import TrainConfig, save_run, train
 from hyperscale.sshn.tasks import Segmentation, prior_of
 
-CFG = dict(batch_size=4, max_steps=30, eval_every=5, patience=100, checkpoint_every=10,
+CFG = dict(batch_size=4, max_steps=30, eval_every=5, patience_steps=500, checkpoint_every=10,
            optimizers={"weights": {"name": "adam", "lr": 1e-2, "betas": [0.9, 0.99]}})
 
 
@@ -92,13 +92,57 @@ def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path, caps
 
 
 def test_early_stopping_and_dice_phase(toy_data):
-    cfg = {"optimizers": {"weights": {"lr": 1e-12}}, "patience": 2, "max_steps": 1000, "finetune_steps": 1000}
+    e = CFG["eval_every"]
+    cfg = {"optimizers": {"weights": {"lr": 1e-12}}, "patience_steps": 2 * e, "max_steps": 1000, "finetune_steps": 1000}
     res = fit(fresh("fixed"), toy_data, cfg, seed=0)
-    # lr ~ 0: only the very first validation is a new best; patience 2 then ends the cross-entropy
-    # phase after 3 checks and the Dice phase (which must beat that best) after 2.
-    assert res.stopped_by == ["patience", "patience"]
-    assert res.steps == 5 * CFG["eval_every"]
-    assert [h["phase"] for h in res.history] == ["ce"] * 3 + ["dice"] * 2
+    # lr ~ 0: only each phase's first validation resets the count; 2 x eval_every steps later the
+    # phase ends on a plateau, 3 validations in.
+    assert res.stopped_by == ["plateau", "plateau"]
+    assert res.steps == 6 * e
+    assert [h["phase"] for h in res.history] == ["ce"] * 3 + ["dice"] * 3
+
+
+class _Scripted:
+    """A task whose validation scores are given: to test when a phase stops."""
+    phases, score_name, code = ("fit",), "score", ()
+
+    def __init__(self, scores):
+        self.scores = iter(scores)
+
+    def __len__(self):
+        return 8
+
+    def sample(self, gen, batch_size, step):
+        return torch.randn(batch_size, 2, generator=gen)
+
+    def loss(self, model, batch, phase):
+        return model(batch).pow(2).mean()
+
+    def score(self, model):
+        return {"score": next(self.scores)}
+
+    def describe(self):
+        return {}
+
+    def checksum(self):
+        return ""
+
+
+class _Tiny(torch.nn.Linear):
+    config: dict = {}
+
+
+@pytest.mark.parametrize("min_delta, steps, best_step", [
+    (0.0, 8, 5),    # every gain counts: the last is at validation 5 (0.205), so the phase stops 3 later
+    (0.01, 7, 5),   # 0.105, 0.108 and 0.205 gain < 0.01: the count runs from 0.2 (validation 4); 0.205 is still the best
+    (0.15, 4, 4),   # no gain of 0.15 after 0.1: stop 3 validations after it, keeping the best (0.2)
+])
+def test_plateau_needs_a_gain_of_min_delta(min_delta, steps, best_step):
+    scores = [0.1, 0.105, 0.108, 0.2, 0.205, 0.201, 0.202, 0.203, 0.204]
+    torch.manual_seed(0)
+    cfg = TrainConfig(batch_size=4, max_steps=100, eval_every=1, patience_steps=3, min_delta=min_delta)
+    res = train(_Tiny(2, 1), _Scripted(scores), cfg, seed=0, progress=False)
+    assert (res.steps, res.best_step, res.stopped_by) == (steps, best_step, ["plateau"])
 
 
 def test_training_improves_on_a_learnable_task(toy_data):
@@ -167,29 +211,6 @@ def test_history_records_dice_at_every_validation_phi(toy_data):
 def test_separate_sshn_trains_with_tuple_phis(toy_data):
     res = fit(fresh(separate=True), toy_data, val_phis=[(0.5, 0.5)])
     assert "val_dice_phi0.5-0.5" in res.history[0]
-
-
-def test_extending_a_finished_run_equals_training_that_long(toy_data, tmp_path):
-    """The budget experiment continues the main runs: 30 + 20 steps must equal 50 from the start."""
-    short = {"patience": 2, "finetune_steps": 5}  # extended from its first phase's end
-    long_ = {"max_steps": 50, "patience": None}
-    fit(fresh(), toy_data, short, val_phis=[0.25, 0.5], run_dir=tmp_path / "short")
-    scratch_model, extended_model = fresh(), fresh()
-    scratch = fit(scratch_model, toy_data, long_, val_phis=[0.25, 0.5])
-    extended = fit(extended_model, toy_data, long_, val_phis=[0.25, 0.5], extend=tmp_path / "short/checkpoint.pt",
-                   run_dir=tmp_path / "long")
-    assert [(h["step"], h["val_dice"]) for h in extended.history] == [(h["step"], h["val_dice"]) for h in scratch.history]
-    assert (extended.steps, extended.best_step) == (scratch.steps, scratch.best_step)
-    for p, q in zip(extended_model.parameters(), scratch_model.parameters()):
-        torch.testing.assert_close(p, q)
-
-
-def test_extending_another_run_is_rejected(toy_data, tmp_path):
-    fit(fresh(), toy_data, run_dir=tmp_path)
-    with pytest.raises(ValueError, match="only max_steps, patience and finetune_steps may differ"):
-        fit(fresh(), toy_data, {"max_steps": 50}, seed=2, extend=tmp_path / "checkpoint.pt")
-    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
-        fit(fresh(), toy_data, {"max_steps": 50}, extend=tmp_path / "missing.pt")
 
 
 class _RunsCode:

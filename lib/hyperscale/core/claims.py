@@ -5,6 +5,12 @@ per claim with the columns FIELDS. Each claim names a `rule` from RULES and the 
 key of the measures dict its package computes from stage outputs) it applies to; `evaluate`
 returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
 in the book. Rules are decided before the results are seen and never typed as verdicts.
+
+A claim's test may name what its evidence needs, and is `inconclusive` while that is missing:
+`requires` (a list of {measure, at_least, because}) and `converged` (the experiments whose
+runs must all have reached a plateau: the measure `converged_<experiment>`, the share of its
+runs that did, must be 1). A comparison of runs stopped by their step cap says how far each got
+in that budget, not what the method can do.
 """
 from __future__ import annotations
 
@@ -161,10 +167,23 @@ def load_claims(path) -> list[dict]:
     for c in claims:
         if c["test"]["rule"] not in RULES:
             raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
-        req = c["test"].get("requires")
-        if req is not None and set(req) != {"measure", "at_least", "because"}:
-            raise ValueError(f"{path}: claim {c['id']}: requires needs exactly measure, at_least and because; got {sorted(req)}")
+        for req in _requirements(c["test"]):
+            if set(req) != {"measure", "at_least", "because"}:
+                raise ValueError(f"{path}: claim {c['id']}: each of requires needs exactly measure, at_least and "
+                                 f"because; got {sorted(req)}")
     return claims
+
+
+NOT_CONVERGED = "runs of {} stopped at the step cap, not on a plateau"
+
+
+def _requirements(test: dict) -> list[dict]:
+    """What a claim's evidence needs: its `requires` and one requirement per `converged` experiment."""
+    req = test.get("requires", [])
+    req = [req] if isinstance(req, dict) else list(req)
+    converged = test.get("converged", [])
+    return req + [{"measure": f"converged_{e}", "at_least": 1.0, "because": NOT_CONVERGED.format(e)}
+                  for e in ([converged] if isinstance(converged, str) else converged)]
 
 
 def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
@@ -180,11 +199,11 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
                 raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
             verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
         because = SEEDS_CAUSE if verdict == "inconclusive" else ""
-        req = t.get("requires")
-        if req and fn is not not_testable and not measures[req["measure"]] >= req["at_least"]:
-            # the evidence cannot carry the claim (say, what should have been learned never moved)
+        unmet = [r for r in _requirements(t) if fn is not not_testable and not measures[r["measure"]] >= r["at_least"]]
+        if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)
             verdict = "inconclusive"
-            because = f"{req['because']} ({req['measure']} = {_fmt(measures[req['measure']])} < {req['at_least']})"
+            because = "; ".join(f"{r['because']} ({r['measure']} = {_fmt(measures[r['measure']])} < {r['at_least']})"
+                                for r in unmet)
         paper_value = c.get("paper_value", "")
         if "paper_measure" in c:  # computed from the transcribed tables, never typed
             paper_value = measures[c["paper_measure"]]

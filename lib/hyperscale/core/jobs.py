@@ -17,17 +17,15 @@ from typing import Callable
 from . import checkpoint as ckpt
 
 
-def finished(model, task, cfg, seed: int, run_dir, extend=None) -> bool:
+def finished(model, task, cfg, seed: int, run_dir) -> bool:
     """Whether `run_dir` holds a finished checkpoint of exactly this run (the key `train` uses).
 
     It repeats `train`'s key and phase count rather than sharing a helper with it: train.py is part
     of every run's key, so changing it would retrain every run."""
     path = Path(run_dir) / "checkpoint.pt"
-    if not path.exists() or (extend is not None and not Path(extend).exists()):
+    if not path.exists():
         return False
-    source = ckpt.phase_end(extend, model, task, cfg, seed) if extend else None
-    key = ckpt.run_key(model, task, cfg, seed, extends=source["key"] if source else None)
-    ck = ckpt.load(path, key)
+    ck = ckpt.load(path, ckpt.run_key(model, task, cfg, seed))
     n_phases = 1 + (cfg.finetune_steps > 0 and len(task.phases) > 1)
     return ck is not None and ck["phase"] >= n_phases
 

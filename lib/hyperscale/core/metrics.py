@@ -4,7 +4,9 @@ hand computation, so a changed library default cannot move our numbers silently)
 Dice (SSHN §4.1): 2|y ∩ ŷ| / (|y| + |ŷ|) per image and foreground label; a label absent from
 both maps has no Dice there (NaN, skipped in the mean) and a label predicted but absent, or
 missed, scores 0 (the strict definition; MONAI's `ignore_empty` would skip it). An image's
-score is the mean over its labels with a Dice, the set's the mean over images.
+score is the mean over its labels with a Dice, the set's the mean over images. The other
+definition, `mean_dice(per_label, present)`, averages only the labels present in the ground
+truth (a spurious label then costs nothing); `spurious_labels` counts what it forgives.
 mIoU (HyperSeg): IoU per class from one confusion matrix accumulated over the whole set,
 averaged over classes, `ignore_index` pixels left out. PSNR, SSIM and MS-SSIM (HyperConv):
 images in [0, 1] (`data_range=1`), mean over images.
@@ -31,9 +33,22 @@ def dice_per_label(pred: Tensor, target: Tensor, num_classes: int) -> Tensor:
                       input_format="index", aggregation_level="samplewise").double()
 
 
-def mean_dice(per_label: Tensor) -> float:
-    """Mean over images of the mean over the foreground labels with a Dice (the paper's score)."""
+def present_labels(target: Tensor, num_classes: int) -> Tensor:
+    """Which foreground labels each ground-truth map holds: (N, num_classes - 1) bool."""
+    return torch.stack([(target == k).flatten(1).any(1) for k in range(1, num_classes)], dim=1)
+
+
+def mean_dice(per_label: Tensor, present: Tensor | None = None) -> float:
+    """Mean over images of the mean over the foreground labels with a Dice (the strict score); with
+    `present` (from `present_labels`), of the labels present in the ground truth only."""
+    if present is not None:
+        per_label = per_label.masked_fill(~present, float("nan"))
     return per_label.nanmean(dim=1).mean().item()
+
+
+def spurious_labels(per_label: Tensor, present: Tensor) -> Tensor:
+    """Labels predicted but absent from the ground truth, per image (where the strict Dice is 0)."""
+    return (~present & ~per_label.isnan()).sum(1)
 
 
 def mean_iou(num_classes: int, ignore_index: int | None = None) -> MulticlassJaccardIndex:

@@ -9,9 +9,11 @@ step interval) per parameter group.
 
 Every step: the task draws a minibatch from the run's generator, one backward pass, then
 each optimizer whose interval has come steps. Every `eval_every` steps and at a phase's cap
-the task scores the model; a phase stops at its cap or after `patience` validations without
-a new best. With `restore_best` the next phase (and the result) starts from the best
-weights, otherwise the last weights are kept. Checkpoints (`core.checkpoint`) make an
+the task scores the model. A phase stops at its cap, or on a plateau: `patience_steps`
+steps in which no validation beat the score that last reset the count by more than
+`min_delta` (patience counts steps, not validations, so changing `eval_every` does not change
+when a run may stop). With `restore_best` the next phase (and the result) starts from the best
+weights (the highest validation score), otherwise the last weights are kept. Checkpoints (`core.checkpoint`) make an
 interrupted run resume to the same numbers.
 """
 from __future__ import annotations
@@ -48,7 +50,8 @@ class TrainConfig(Schema):
     batch_size: PositiveInt
     max_steps: PositiveInt  # cap of the first phase
     eval_every: PositiveInt  # steps between validations
-    patience: PositiveInt | None = None  # validations without a new best before a phase stops (None: never)
+    patience_steps: PositiveInt | None = None  # steps without a validation gain > min_delta before a phase stops (None: never)
+    min_delta: float = Field(0.0, ge=0)  # the gain in score that counts as progress
     finetune_steps: NonNegativeInt = 0  # cap of the task's second phase, if it has one (0: none)
     checkpoint_every: PositiveInt = 200
     restore_best: bool = True  # continue from (and return) the best validation weights
@@ -77,7 +80,7 @@ class TrainResult:
     best_score: float = -math.inf
     best_step: int = 0
     last_score: float = math.nan  # at the last validation
-    stopped_by: list[str] = field(default_factory=list)  # per phase: "patience" or "max_steps"
+    stopped_by: list[str] = field(default_factory=list)  # per phase: "plateau" or "max_steps"
     history: list[dict] = field(default_factory=list)  # one row per validation
     # Measured, never part of a checkpoint or a result file: see checkpoint.save_timing.
     timing: dict = field(default_factory=lambda: {"train_seconds": 0.0, "wall_seconds": 0.0, "timed_steps": 0})
@@ -106,14 +109,12 @@ def _optimizers(model, task, cfg: TrainConfig, cap: int):
 
 
 def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_dir: str | Path | None = None,
-          extend: str | Path | None = None, progress: bool = True, desc: str | None = None) -> TrainResult:
+          progress: bool = True, desc: str | None = None) -> TrainResult:
     """Train `model` in place on `task`; returns the record (history, best step, why each phase stopped).
 
     Seed the model's initial weights before building it (torch.manual_seed(seed)); `seed` here
     drives the task's sampling. With `run_dir`, checkpoints go to run_dir/checkpoint.pt and
-    timings to run_dir/timing.json. `extend`: the checkpoint of a finished run of this model and
-    seed; training continues from the last step of its first phase (not its best weights) up to
-    `cfg.max_steps`.
+    timings to run_dir/timing.json.
     """
     if len(task) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} exceeds the {len(task)} training examples")
@@ -121,14 +122,13 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
     caps = [cfg.max_steps, cfg.finetune_steps]
     gen = torch.Generator().manual_seed(seed)
     opts, scheds = _optimizers(model, task, cfg, caps[0])
-    source = ckpt.phase_end(extend, model, task, cfg, seed) if extend else None
-    key = ckpt.run_key(model, task, cfg, seed, extends=source["key"] if source else None)
-    res, phase, phase_step, stale, loss_sum, loss_n = TrainResult(task.score_name), 0, 0, 0, 0.0, 0
-    best_state, phase_end = copy.deepcopy(model.state_dict()), None
+    key = ckpt.run_key(model, task, cfg, seed)
+    res, phase, phase_step, loss_sum, loss_n = TrainResult(task.score_name), 0, 0, 0.0, 0
+    ref, improved_at = -math.inf, 0  # the score that last reset the patience count, and the phase step it came at
+    best_state = copy.deepcopy(model.state_dict())
 
     path = Path(run_dir) / "checkpoint.pt" if run_dir else None
-    state_ck = ckpt.load(path, key)
-    ck = state_ck or source
+    ck = ckpt.load(path, key)
     if ck is not None:
         model.load_state_dict(ck["model"])
         if 0 < ck["phase"] < len(phases):  # stopped in a later phase: that phase's optimizers and schedules
@@ -141,11 +141,10 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
         torch.set_rng_state(ck["torch_rng"])
         if hasattr(task, "load_state_dict"):
             task.load_state_dict(ck["task"])
-        best_state, res, phase_end = ck["best_state"], TrainResult(**ck["result"]), ck.get("phase_end")
-        phase, phase_step, stale, loss_sum, loss_n = (ck[k] for k in ("phase", "phase_step", "stale", "loss_sum",
-                                                                      "loss_n"))
-        print(f"resumed from {path if state_ck else extend} at step {res.steps}")
-    if path and state_ck:
+        best_state, res = ck["best_state"], TrainResult(**ck["result"])
+        phase, phase_step, ref, improved_at, loss_sum, loss_n = (
+            ck[k] for k in ("phase", "phase_step", "ref", "improved_at", "loss_sum", "loss_n"))
+        print(f"resumed from {path} at step {res.steps}")
         res.timing = ckpt.load_timing(path, key)
     env = environment_info()
 
@@ -155,20 +154,21 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
                 "scheds": {k: s.state_dict() for k, s in scheds.items()}, "gen": gen.get_state(),
                 "torch_rng": torch.get_rng_state(), "task": task.state_dict() if hasattr(task, "state_dict") else None,
                 "best_state": best_state, "result": {k: v for k, v in asdict(res).items() if k != "timing"},
-                "phase": phase, "phase_step": phase_step, "stale": stale, "loss_sum": loss_sum, "loss_n": loss_n}
+                "phase": phase, "phase_step": phase_step, "ref": ref, "improved_at": improved_at,
+                "loss_sum": loss_sum, "loss_n": loss_n}
 
     def save_checkpoint():
         if path:
             res.timing["wall_seconds"] = time.perf_counter() - start
-            ckpt.save(path, {**state(), "phase_end": phase_end})
+            ckpt.save(path, state())
             ckpt.save_timing(path, key, res.timing, env)
 
     start, steps_before = time.perf_counter() - res.timing["wall_seconds"], res.steps
     bar = tqdm(total=sum(caps[:len(phases)]), initial=res.steps, desc=desc or type(model).__name__,
                disable=not progress, mininterval=1.0)
-    patience = cfg.patience or math.inf
+    patience = cfg.patience_steps or math.inf
     while phase < len(phases):
-        while phase_step < caps[phase] and stale < patience:
+        while phase_step < caps[phase] and phase_step - improved_at < patience:
             model.train()
             t0 = time.perf_counter()
             batch = task.sample(gen, cfg.batch_size, res.steps)
@@ -195,11 +195,11 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
                     scores = task.score(model)
                 score = scores[task.score_name]  # what early stopping and model selection use
                 if score > res.best_score:
-                    res.best_score, res.best_step, stale = score, res.steps, 0
+                    res.best_score, res.best_step = score, res.steps
                     if cfg.restore_best:
                         best_state = copy.deepcopy(model.state_dict())
-                else:
-                    stale += 1
+                if score > ref + cfg.min_delta:
+                    ref, improved_at = score, phase_step
                 res.last_score = score
                 res.history.append({"step": res.steps, "phase": phases[phase], "loss": loss_sum / loss_n, **scores})
                 loss_sum, loss_n = 0.0, 0
@@ -207,10 +207,8 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
                                  "best": f"{res.best_score:.3f}"})
             if res.steps % cfg.checkpoint_every == 0:
                 save_checkpoint()
-        if phase == 0:  # what `extend` continues from: the last weights and optimizer state, not the best
-            phase_end = copy.deepcopy(state())
-        res.stopped_by.append("patience" if stale >= patience else "max_steps")
-        phase, phase_step, stale = phase + 1, 0, 0
+        res.stopped_by.append("plateau" if phase_step - improved_at >= patience else "max_steps")
+        phase, phase_step, ref, improved_at = phase + 1, 0, -math.inf, 0
         if cfg.restore_best:
             model.load_state_dict(best_state)  # the next phase (and the result) starts from the best weights
         if phase < len(phases):
@@ -230,6 +228,7 @@ def save_run(run_dir, model, result: TrainResult, **info) -> dict:
     summary = {**info, "method": model.method, "config": model.config, "steps": result.steps,
                "best_step": result.best_step, "score_name": result.score_name, "best_score": result.best_score,
                "last_score": result.last_score, "stopped_by": result.stopped_by,
+               "converged": result.stopped_by[:1] == ["plateau"],  # the first phase ended on a plateau, not its cap
                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
     save_model(model, run_dir / "model.pt")
     write_text(run_dir / "history.csv", pd.DataFrame(result.history).to_csv(index=False, float_format="%.6g"))

@@ -16,6 +16,7 @@ from .measures import ARCH_NAMES, FIG4_PHIS, Results
 from .runs import plan, run_dir
 
 PAPER_METHODS = ("Fixed", "Stochastic", "FiLM", "SSHN")
+INIT_COLOURS = ("C0", "C4", "C5")  # SSHN's parametrisations, in params order (C1-C3: the other methods)
 
 
 def _band(ax, c, color, **kw):
@@ -25,10 +26,12 @@ def _band(ax, c, color, **kw):
 def dice_vs_phi(R: Results):
     """Fig. 3: every single model over the grid (lines, ± std over seeds), each Fixed U-Net at its phi."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(R.sshn_curve.index, R.sshn_curve["mean"], color="C0", label="SSHN (one model)")
-    for i, (m, c) in enumerate([("SSHN", R.sshn_curve), *R.others.items()]):
-        if i:
-            ax.plot(c.index, c["mean"], color=f"C{i}", ls="--", label=f"{m} (one model)")
+    for j, (init, c) in enumerate(R.sshn_curves.items()):
+        ax.plot(c.index, c["mean"], color=INIT_COLOURS[j], label=f"SSHN, {init} (one model)")
+        if (c["n"] > 1).all():
+            _band(ax, c, INIT_COLOURS[j], alpha=0.15)
+    for i, (m, c) in enumerate(R.others.items(), start=1):
+        ax.plot(c.index, c["mean"], color=f"C{i}", ls="--", label=f"{m} (one model)")
         if (c["n"] > 1).all():
             _band(ax, c, f"C{i}", alpha=0.15)
     f = R.fixed_pts
@@ -46,10 +49,13 @@ def main_table(R: Results) -> pd.DataFrame:
     paper = pd.Series(np.subtract(t1["oasis_sshn"], t1["oasis_fixed"]) / 100, index=t1["phi"])
     phis = R.p["main"]["fixed_phis"]
     cell = lambda c, p: f"{c.loc[p, 'mean']:.3f} ± {c.loc[p, 'std']:.3f}"  # noqa: E731
+    gaps = {i: R.judging(i).gap for i in R.sshn_curves}
     return pd.DataFrame({"φ": phis, "Fixed": [cell(R.fixed_pts, p) for p in phis],
-                         **{m: [cell(c, p) for p in phis] for m, c in [("SSHN", R.sshn_curve), *R.others.items()]},
-                         "SSHN − Fixed": [R.gap[f"φ={p:g}"][0] for p in phis],
-                         "Welch p": [R.gap[f"φ={p:g}"][1] for p in phis],
+                         **{f"SSHN ({i})": [cell(c, p) for p in phis] for i, c in R.sshn_curves.items()},
+                         **{m: [cell(c, p) for p in phis] for m, c in R.others.items()},
+                         **{k: v for i, g in gaps.items() for k, v in (
+                             (f"SSHN ({i}) − Fixed", [g[f"φ={p:g}"][0] for p in phis]),
+                             (f"Welch p ({i})", [g[f"φ={p:g}"][1] for p in phis]))},
                          "paper SSHN − Fixed (OASIS)": [paper.get(p, np.nan) for p in phis]})
 
 
@@ -178,7 +184,7 @@ def natural(R: Results):
 
 def training_cost(R: Results) -> pd.DataFrame:
     """Per model of the main comparison: parameters, steps, best step, minutes, ms per step (mean over seeds)."""
-    t = R.runs.merge(R.time[["run", "wall_seconds", "seconds_per_step"]], on="run")
+    t = R.main_runs.merge(R.time[["run", "wall_seconds", "seconds_per_step"]], on="run")
     t = t.assign(minutes=t.wall_seconds / 60, ms_per_step=1000 * t.seconds_per_step)
     return t.groupby("group")[["parameters", "steps", "best_step", "minutes", "ms_per_step"]].mean() \
         .rename_axis("model")
@@ -259,11 +265,11 @@ def architectures(R: Results):
     return fig
 
 
-def architecture_table(R: Results, arch_runs: pd.DataFrame, arch_time: pd.DataFrame) -> pd.DataFrame:
+def architecture_table(R: Results, arch_time: pd.DataFrame) -> pd.DataFrame:
     """Per primary network: SSHN − Fixed at each Fixed phi, SSHN's best, parameters and ms per step (seed 0)."""
     a, seed, p0 = R.t["architectures"], R.p["arch"]["seeds"][0], R.p["arch"]["fixed_phis"][0]
-    runs = pd.concat([R.runs, arch_runs]).merge(pd.concat([R.time, arch_time])[["run", "seconds_per_step"]], on="run")
-    runs = runs.set_index("run")
+    runs = R.runs[R.runs.experiment.isin(["main", "arch"])]
+    runs = runs.merge(pd.concat([R.time, arch_time])[["run", "seconds_per_step"]], on="run").set_index("run")
     names = {x: (f"fixed-phi{p0:g}-seed{seed}", f"sshn-{R.main_init}-seed{seed}") if x == "unet"
              else (f"{x}-fixed-phi{p0:g}-seed{seed}", f"{x}-sshn-seed{seed}") for x in R.arch_order}
     rows = []
@@ -336,38 +342,56 @@ def feature_table(R: Results) -> pd.DataFrame:
     return t
 
 
-def budget(R: Results):
-    """Learning curves of the long runs: validation Dice at each budget phi, by step."""
-    b = R.t["budget"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for i, p in enumerate(R.p["budget"]["phis"]):
-        for method, ls in (("Fixed", "--"), ("SSHN", "-")):
-            d = b[(b.method == method) & np.isclose(b.phi, p)]
-            if method == "Fixed":
-                d = d[d.run.str.startswith(f"fixed-phi{p:g}-")]
-            ax.plot(d["step"], d["val_dice"], ls=ls, color=f"C{i}", label=f"{method} at φ={p:g}")
-    ax.axvline(R.p["train"]["max_steps"], color="grey", ls=":", label="main comparison's step cap")
-    ax.set(xlabel="optimizer step", ylabel="validation Dice", title=f"learning curves, seed {R.p['budget']['seed']}")
-    ax.legend(fontsize=8)
+def convergence_table(R: Results) -> pd.DataFrame:
+    """Per model of the main comparison: how many seeds ended on a plateau, steps taken and the step
+    of the best validation score (mean ± std over seeds), and that best score."""
+    t = R.main_runs
+    pm = lambda s: f"{s.mean():.0f} ± {s.std(ddof=1):.0f}" if len(s) > 1 else f"{s.mean():.0f}"  # noqa: E731
+    return pd.DataFrame([{"model": g, "converged": f"{int(d.converged.sum())}/{len(d)}", "steps": pm(d.steps),
+                          "best step": pm(d.best_step), "best validation Dice": d.best_score.mean()}
+                         for g, d in t.groupby("group", sort=False)])
+
+
+def experiments_convergence(R: Results) -> pd.DataFrame:
+    """Per experiment: its step cap and how many of its runs ended on a plateau."""
+    cap = lambda e: R.p[e].get("max_steps") or R.p["train"]["max_steps"]  # noqa: E731
+    return pd.DataFrame([{"experiment": e, "step cap": cap(e), "runs on a plateau": f"{int(d.converged.sum())}/{len(d)}"}
+                         for e, d in R.runs.groupby("experiment", sort=False)])
+
+
+def learning_curves(R: Results):
+    """Validation Dice against optimizer step for every run of the main comparison, one panel per
+    model, one line per seed; a dot marks each run's best validation score."""
+    c = R.t["curves"]
+    c = c[c.experiment == "main"].assign(group=lambda d: d.run.map(lambda r: r.rsplit("-seed", 1)[0]))
+    groups = list(dict.fromkeys(c.group))
+    ncol = 4
+    fig, axes = plt.subplots(-(-len(groups) // ncol), ncol, figsize=(13, 2.8 * -(-len(groups) // ncol)),
+                             sharex=True, sharey=True, squeeze=False)
+    for ax, g in zip(axes.flat, groups):
+        for i, (seed, d) in enumerate(c[c.group == g].groupby("seed")):
+            ax.plot(d.step, d.val_dice, color=f"C{i}", lw=1, label=f"seed {seed}")
+            best = d.loc[d.val_dice.idxmax()]
+            ax.plot(best.step, best.val_dice, "o", color=f"C{i}", ms=4)
+        ax.axvline(R.p["train"]["max_steps"], color="grey", ls=":", lw=1)
+        ax.set_title(g, fontsize=9)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("optimizer step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("validation Dice")
+    axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def budget_table(R: Results) -> pd.DataFrame:
-    """The best validation Dice reached up to the main cap and up to the long cap."""
-    b = R.t["budget"]
-    steps = sorted({R.p["train"]["max_steps"], R.p["budget"]["max_steps"]} & set(b.step))
-    rows = []
-    for p in R.p["budget"]["phis"]:
-        fixed = b[(b.method == "Fixed") & b.run.str.startswith(f"fixed-phi{p:g}-") & np.isclose(b.phi, p)]
-        sshn = b[(b.method == "SSHN") & np.isclose(b.phi, p)]
-        for st in steps:
-            f, s = fixed[fixed.step <= st]["val_dice"].max(), sshn[sshn.step <= st]["val_dice"].max()
-            rows.append({"φ": p, "steps": st, "Fixed (best so far)": f, "SSHN (best so far)": s, "SSHN − Fixed": s - f})
-    return pd.DataFrame(rows)
-
-
-def status(R: Results) -> pd.DataFrame:
-    """Where each main-comparison model's best validation score fell, and whether it was still improving."""
-    t = R.runs.assign(still_improving=(R.runs.steps - R.runs.best_step) < 2 * R.p["train"]["eval_every"])
-    return t[["run", "seed", "steps", "best_step", "best_score", "stopped_by", "still_improving"]]
+def dice_definitions(R: Results) -> pd.DataFrame:
+    """Test Dice at each Fixed phi under both definitions, and spurious labels per image (mean over seeds)."""
+    d = R.t["dice"]
+    d = d[d.phi.round(4).isin([round(p, 4) for p in R.p["main"]["fixed_phis"]])]
+    name = lambda r: f"SSHN ({r.init})" if r.method == "SSHN" else r.method  # noqa: E731
+    t = d.assign(model=[name(r) for r in d.itertuples()]).groupby(["model", "phi"], sort=False)[
+        ["dice", "dice_present", "spurious"]].mean().reset_index()
+    return t.rename(columns={"phi": "φ", "dice": "Dice (strict)", "dice_present": "Dice (labels present only)",
+                             "spurious": "spurious labels per image"})

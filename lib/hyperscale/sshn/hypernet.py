@@ -23,7 +23,7 @@ from ..core.models import register_model
 from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, check_sizes, conv_layout,
                    resize_factors, unet_apply)
 
-INITS = ("paper", "conv_default")
+INITS = ("paper", "conv_default", "residual")
 
 
 class HyperNet(nn.Module):
@@ -34,6 +34,14 @@ class HyperNet(nn.Module):
     PyTorch's default conv init for its tensor (what the Fixed U-Net starts from) and its
     weight at `rel` times that scale, so h(phi) starts near an ordinary conv init with a small
     phi-dependent part. A throw-away prototype before this study learned much faster with it.
+    init="residual" (the authors' later parametrisation, not SSHN's text): theta(phi) =
+    theta_0 + alpha * head(z(phi)). theta_0 is an independent base drawn like the Fixed U-Net's
+    convs (nn.Conv2d's default), as in their library hyperlight; the heads start as in "paper".
+    Adam moves every weight by about lr per step, so a head's output can move by
+    lr * (|z|_1 + 1) at once; alpha = 1 / mean_phi(|z(phi)|_1 + 1) at init (phi on an 11-point
+    grid of [0, 1]) brings that back to about lr, the pace of theta_0 and of a Fixed U-Net
+    (Ortiz et al., "Magnitude Invariant Parametrizations Improve Hypernetwork Learning", ICLR
+    2024). alpha is a buffer: it is saved with the weights and never trained.
     """
 
     def __init__(self, layout: dict[str, tuple[int, int, int]], n_hid=(10, 100), init: str = "paper",
@@ -55,6 +63,15 @@ class HyperNet(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
                 nn.init.zeros_(m.bias)
+        if init == "residual":
+            self.base = nn.ParameterDict()
+            for name, (co, ci, k) in layout.items():
+                conv = nn.Conv2d(ci, co, k)
+                self.base[f"{name}_weight"], self.base[f"{name}_bias"] = conv.weight, conv.bias
+            with torch.no_grad():
+                grid = [[p] * n_factors for p in torch.linspace(0, 1, 11).tolist()]
+                l1 = torch.stack([self._z(phis).abs().sum() + 1 for phis in grid]).mean()
+            self.register_buffer("alpha", 1 / l1)
         if init == "conv_default":
             for name, (co, ci, k) in layout.items():
                 bound = 1.0 / math.sqrt(ci * k * k)  # nn.Conv2d default: U(-1/sqrt(fan_in), +)
@@ -63,10 +80,16 @@ class HyperNet(nn.Module):
                     nn.init.uniform_(head.bias, -bound, bound)
                     nn.init.uniform_(head.weight, -rel * bound / math.sqrt(n_in), rel * bound / math.sqrt(n_in))
 
+    def _z(self, phis: list[float]) -> Tensor:
+        """The trunk's output for the factors `phis`, encoded as [phi_0, 1 - phi_0, phi_1, 1 - phi_1, ...]."""
+        return self.trunk(torch.tensor([[v for p in phis for v in (p, 1.0 - p)]], dtype=torch.float32))[0]
+
     def forward(self, phis: list[float]) -> Theta:
-        """Weights for the factors `phis`, encoded as [phi_0, 1 - phi_0, phi_1, 1 - phi_1, ...]."""
-        z = self.trunk(torch.tensor([[v for p in phis for v in (p, 1.0 - p)]], dtype=torch.float32))[0]
+        """Weights for the factors `phis`."""
+        z = self._z(phis)
         out = {key: head(z).view(self.shapes[key]) for key, head in self.heads.items()}
+        if hasattr(self, "base"):
+            out = {key: self.base[key] + self.alpha * v for key, v in out.items()}
         names = [key[: -len("_weight")] for key in out if key.endswith("_weight")]
         return {name: (out[f"{name}_weight"], out[f"{name}_bias"]) for name in names}
 

@@ -19,14 +19,22 @@ from ..core.project import project_root
 from ..core.report import timings
 from .analysis import (cheapest_matching, factor_influence, front_value, gap_to_fixed, label_fractions, no_loss_range,
                        seed_values)
+from .runs import EXPERIMENTS, folder
 
 OUT = Path("runs/eval/sshn")
 ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net", "fpn": "FPN", "pspnet": "PSPNet"}
 FIG4_PHIS = (0.125, 0.25, 0.5)
 TABLES = ("dice", "dice_per_label", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
-          "natural", "budget", "feature_similarity", "select", "selection")
+          "natural", "curves", "feature_similarity", "select", "selection")
 # Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
 TIMING = ("train_ratio_paper_grid", "single_model_time_spread")
+# Measures read from the main comparison's SSHN (Results.main_init): their claims are judged once per
+# parametrisation (claims_by_init.csv). The analyses of a single SSHN (transfer, predicted weights,
+# feature maps, phi* selection) and the other experiments use the paper's parametrisation only.
+BY_INIT = ("sshn_minus_fixed", "grid_mean_per_seed", "best_vs_best_fixed", "share_near_best", "no_loss_phi",
+           "no_loss_cut_paper_arch", "match_best_fixed_cut_paper_arch", "no_loss_cut_paper_table",
+           "match_best_fixed_phi", "size_dependence", "size_gap_mean", "prior_widest_vs_full", "separate_front_gap",
+           "natural_drop_minus_atlas")
 
 
 def run_group(name: str) -> str:
@@ -38,13 +46,27 @@ class Results:
     """The evaluation's tables and what the chapter derives from them (one place for both)."""
 
     def __init__(self, p: dict, tables: dict[str, pd.DataFrame], ref: dict, runs: pd.DataFrame, time: pd.DataFrame,
-                 test_labels: np.ndarray, label_names: list[str], ref_hu: dict | None = None):
+                 test_labels: np.ndarray, label_names: list[str], ref_hu: dict | None = None, main_init: str | None = None):
         self.p, self.t, self.ref, self.ref_hu = p, tables, ref, ref_hu
-        self.runs = runs.assign(group=runs.run.map(run_group))
+        self.runs = runs.assign(group=runs.run.map(run_group))  # every experiment's runs.csv, with its name
         self.time = time.assign(group=time.run.map(run_group))
         self.test_labels, self.label_names = test_labels, label_names
-        self.main_init = p["main"]["inits"][0]
+        # The SSHN parametrisation the measures judge: the first (the paper's text) unless asked.
+        self.main_init = main_init or p["main"]["inits"][0]
         self.K = len(label_names)
+
+    def judging(self, init: str) -> "Results":
+        """The same results, with the main comparison's SSHN of parametrisation `init`."""
+        return Results(self.p, self.t, self.ref, self.runs, self.time, self.test_labels, self.label_names, self.ref_hu,
+                       init)
+
+    def converged(self, experiment: str) -> float:
+        """Share of an experiment's runs whose training ended on a plateau (main: the judged SSHN's and
+        the other methods' runs)."""
+        r = self.runs[self.runs.experiment == experiment]
+        if experiment == "main":
+            r = r[r.init.fillna("").isin(["", self.main_init])]
+        return float(r.converged.mean())
 
     @classmethod
     def load(cls, root=None) -> "Results":
@@ -52,13 +74,14 @@ class Results:
 
         root = Path(root or project_root())
         out = root / OUT
-        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label"))
+        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "curves"))
                   for n in TABLES}
         tables["latency"] = pd.read_csv(out / "timing" / "latency.csv")
         tables["selection_latency"] = pd.read_csv(out / "timing" / "selection.csv")
         ref, ref_hu = (yaml.safe_load((root / "references" / f"{n}.yaml").read_text()) for n in ("sshn", "hyper_unet"))
-        runs = pd.read_csv(root / "runs/sshn/main/runs.csv")
-        time = timings(root / "runs/sshn/main").merge(runs[["run", "method"]], on="run")
+        runs = pd.concat([pd.read_csv(folder(e, root) / "runs.csv").assign(experiment=e) for e in EXPERIMENTS])
+        main = runs[runs.experiment == "main"]
+        time = timings(root / "runs/sshn/main").merge(main[["run", "method"]], on="run")
         ds = load_dataset("atlas2d", root / "data" / "atlas2d")
         return cls(section("sshn", root / "params.yaml"), tables, ref, runs, time, ds["test"].labels, ds.label_names,
                    ref_hu)
@@ -76,6 +99,20 @@ class Results:
     @property
     def sshn_curve(self) -> pd.DataFrame:
         return self.curve("SSHN", self.main_init)
+
+    @property
+    def sshn_curves(self) -> dict[str, pd.DataFrame]:
+        """SSHN's curve per parametrisation (the paper's text first)."""
+        return {i: self.curve("SSHN", i) for i in self.p["main"]["inits"]}
+
+    def seed_gap(self, init: str) -> pd.Series:
+        """Per seed: SSHN (parametrisation `init`) minus the same seed's Fixed U-Net, averaged over the Fixed phis."""
+        phis = self.p["main"]["fixed_phis"]
+        return sum(self.per_seed("SSHN", q, init) - self.per_seed("Fixed", q) for q in phis) / len(phis)
+
+    @property
+    def main_runs(self) -> pd.DataFrame:
+        return self.runs[self.runs.experiment == "main"]
 
     @property
     def fixed_pts(self) -> pd.DataFrame:
@@ -346,6 +383,10 @@ def measures(R: Results) -> dict:
         "cv_peak_depth": R.peak_depth,
         "arch_sshn_minus_fixed": {"values": R.arch_gap, "baseline": 0.0},
         "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
+        **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
+        # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); our runs use hyper.phi_range
+        "prior_is_hunet_oasis": float(list(R.p["hyper"]["phi_range"]) == [0.0, 1.0]),
+        "prior_is_hunet_natural": float(list(R.p["hyper"]["phi_range"]) == [0.0, 0.6]),
         **paper_values(R.ref),
     }
 
@@ -388,6 +429,9 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
         "verdicts": ledger.groupby(["paper", "verdict"]).size().unstack(fill_value=0).to_dict(orient="index"),
         "fixed_dice": {f"{p:g}": float(fixed_pts.loc[p, "mean"]) for p in fixed_pts.index},
         "sshn_dice_at_fixed_phis": {f"{p:g}": float(sshn_curve.loc[p, "mean"]) for p in fixed_pts.index},
+        "sshn_minus_fixed_by_init": {i: {"mean": float(R.seed_gap(i).mean()), "std": float(R.seed_gap(i).std(ddof=1)),
+                                         "seeds": len(R.seed_gap(i))} for i in R.p["main"]["inits"]},
+        "converged": {e: float(R.converged(e)) for e in R.runs.experiment.unique()},
         "minus_fixed_mean": {"SSHN": float(np.mean([d for d, _ in gap.values()])),
                              **{m: float(np.mean([d for d, _ in og.values()])) for m, og in R.other_gap.items()}},
         "sshn_best": {"phi": R.best_sshn_phi, "dice": float(sshn_curve["mean"].max())},

@@ -30,7 +30,8 @@ class Train(Schema):
     optimizer: OptimizerConfig
     max_steps: PositiveInt
     eval_every: PositiveInt
-    patience: PositiveInt | None
+    patience_steps: PositiveInt | None
+    min_delta: Annotated[float, Field(ge=0.0)]
     finetune_steps: NonNegativeInt
     checkpoint_every: PositiveInt
     eval_batch_size: PositiveInt
@@ -43,26 +44,26 @@ class Main(Schema):
     seeds: Seeds
 
 
+Cap = PositiveInt | None  # an experiment's own step cap (None: train.max_steps)
+
+
 class Prior(Schema):
     center: Phi
     rs: Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=1)]
     seeds: Seeds
-
-
-class Budget(Schema):
-    phis: Phis
-    max_steps: PositiveInt
-    seed: NonNegativeInt
+    max_steps: Cap = None
 
 
 class Separate(Schema):
     seeds: Seeds
+    max_steps: Cap = None
 
 
 class Arch(Schema):
     archs: Annotated[list[Literal[ARCHS]], Field(min_length=1)]
     fixed_phis: Phis
     seeds: Seeds
+    max_steps: Cap = None
 
 
 class Registration(Schema):
@@ -70,11 +71,13 @@ class Registration(Schema):
     penalty: Literal["l1", "l2"]
     fixed_phis: Phis
     seeds: Seeds
+    max_steps: Cap = None
 
 
 class Natural(Schema):
     fixed_phis: Phis
     seeds: Seeds
+    max_steps: Cap = None
 
 
 class Eval(Schema):
@@ -91,7 +94,6 @@ class SSHNParams(Schema):
     train: Train
     main: Main
     prior: Prior
-    budget: Budget
     separate: Separate
     arch: Arch
     registration: Registration
@@ -105,12 +107,8 @@ class SSHNParams(Schema):
         need = [
             (0.5 in main.fixed_phis, "main.fixed_phis must include 0.5: Figs. 4, 8 and 9 compare with Fixed at 0.5"),
             (self.prior.center in main.fixed_phis, "prior.center must be in main.fixed_phis (Fig. 8's Fixed line)"),
-            (set(self.budget.phis) <= set(main.fixed_phis) & set(self.train.val_phis),
-             "budget.phis must be in main.fixed_phis and train.val_phis: the budget runs extend those runs"),
-            (self.budget.seed in main.seeds, "budget.seed must be in main.seeds: the budget runs extend that seed"),
             (set(self.arch.fixed_phis) <= set(main.fixed_phis) and set(self.arch.seeds) <= set(main.seeds),
              "arch.fixed_phis and arch.seeds must be in main's: the ablation's U-Net row is the main runs"),
-            (self.budget.max_steps >= self.train.max_steps, "budget.max_steps must be >= train.max_steps"),
         ]
         broken = [msg for ok, msg in need if not ok]
         if broken:
