@@ -202,3 +202,29 @@ def test_requirements_of_the_per_structure_and_separate_claims_are_measured(R):
     claims = {c["id"]: c for c in yaml.safe_load((ROOT / "references" / "sshn.yaml").read_text())["claims"]}
     assert claims["sshn.separate-phi0-optimum"]["test"]["requires"]["at_least"] == 5
     assert claims["sshn.per-structure"]["test"]["requires"]["measure"] == "size_gap_mean"
+
+
+def test_every_claim_read_from_trained_models_requires_their_convergence():
+    """A claim judged on trained models is inconclusive unless those runs plateaued (issue 11); counts of
+    operations and the papers' own numbers need no training."""
+    from hyperscale.sshn.runs import EXPERIMENTS
+
+    counts = {"flops_cut_0p4_paper_arch", "flops_cut_0p3_paper_arch", "max_cut_paper_arch", "flops_cut_0p4_natural_arch"}
+    for f in ("sshn", "hyper_unet"):
+        for c in yaml.safe_load((ROOT / "references" / f"{f}.yaml").read_text())["claims"]:
+            t = c["test"]
+            if t["rule"] == "not_testable" or t["measure"].startswith("paper_") or t["measure"] in counts:
+                assert "converged" not in t, c["id"]
+            else:
+                assert t.get("converged") and set(t["converged"]) <= set(EXPERIMENTS), c["id"]
+                assert "plateau" in c["rule"] and "before the runs it judges" in c["rule_changed"], c["id"]
+
+
+def test_hyper_unet_claims_about_its_own_prior_wait_for_that_prior(R):
+    M = measures(R)
+    assert R.p["hyper"]["phi_range"] == [0.0, 0.5] and M["prior_is_hunet_oasis"] == M["prior_is_hunet_natural"] == 0.0
+    claims = {c["id"]: c for c in yaml.safe_load((ROOT / "references" / "hyper_unet.yaml").read_text())["claims"]}
+    needs = {i: [r["measure"] for r in c["test"].get("requires", [])] for i, c in claims.items()}
+    assert needs["hunet.beats-fixed"] == ["prior_is_hunet_oasis"]
+    assert needs["hunet.natural-beats-fixed"] == ["prior_is_hunet_natural"]
+    assert needs["hunet.transfer-range"] == []  # a property of one trained h, whatever its prior
