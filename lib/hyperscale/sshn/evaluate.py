@@ -32,6 +32,7 @@ from ..core.params import load as load_params, section
 from ..core.project import project_root
 from . import measures
 from .analysis import feature_similarity, parameter_cv, separate_grid
+from .benchmark import step_times
 from .flops import unet_macs
 from .hypernet import materialize
 from .runs import EXPERIMENTS, plan, run_dir
@@ -275,6 +276,7 @@ def evaluate(root=None, progress: bool = True) -> dict:
     save("select", land)
     save("selection", chosen[chosen.cost == "gmacs"].drop(columns="latency_ms"))
     save("latency", lat, out / "timing")
+    save("step_times", step_times(p, ev.ds), out / "timing")
     save("selection", chosen[chosen.cost == "latency_ms"], out / "timing")
 
     R = measures.Results.load(root)  # read back what was written: the chapter reads the same files
