@@ -143,3 +143,13 @@ def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
                                         "cap, not on a plateau (converged_arch = 0.5 < 1.0)")
     with pytest.raises(KeyError):  # a claim naming an experiment without a convergence measure fails loudly
         evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)
+
+
+def test_every_value_in_range():
+    from hyperscale.core.claims import every
+
+    assert every({"a": 0.06, "b": 0.1}, at_least=0.05)[0] == "reproduced"
+    assert every({"a": 0.06, "b": 0.01}, at_least=0.05)[0] == "partly"  # one of two
+    assert every({"a": 0.0, "b": 0.01, "c": 0.9}, at_most=0.05)[0] == "partly"
+    assert every({"a": 0.2, "b": 0.3, "c": 0.9}, at_most=0.05)[0] == "not reproduced"
+    assert every({"a": 0.05}, at_least=0.05, at_most=0.05)[0] == "reproduced"  # bounds included

@@ -72,6 +72,13 @@ def all_above(m: dict) -> tuple[str, str]:
     return verdict, _fmt({**{k: f"{v:.2f}" for k, v in vals.items()}, "baseline": f"{b:.2f}"})
 
 
+def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, str]:
+    """m = {case: value}: reproduced if every value lies in [at_least, at_most], partly if at least half do."""
+    share = Fraction(sum(at_least <= v <= at_most for v in m.values()), len(m))
+    verdict = "reproduced" if share == 1 else "partly" if share >= Fraction(1, 2) else "not reproduced"
+    return verdict, _fmt(m)
+
+
 def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
     """m = {setting: value}: reproduced if max - min <= tol, partly if <= 2 tol."""
     spread = max(m.values()) - min(m.values())
@@ -155,7 +162,7 @@ def not_testable(m=None) -> tuple[str, str]:
     return "not testable offline", ""
 
 
-RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, matches_best, greater, at_least,
+RULES = {f.__name__: f for f in (better_everywhere, all_above, every, spread_at_most, near_best, matches_best, greater, at_least,
                                   at_most, between, is_extreme, sign_share, not_testable)}
 
 

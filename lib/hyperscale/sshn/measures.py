@@ -27,14 +27,14 @@ FIG4_PHIS = (0.125, 0.25, 0.5)
 TABLES = ("dice", "dice_per_label", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
           "natural", "curves", "feature_similarity", "select", "selection")
 # Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
-TIMING = ("train_ratio_paper_grid", "single_model_time_spread")
+TIMING = ("train_ratio_paper_grid", "single_model_time_spread", "single_over_fixed_model_time")
 # Measures read from the main comparison's SSHN (Results.main_init): their claims are judged once per
 # parametrisation (claims_by_init.csv). The analyses of a single SSHN (transfer, predicted weights,
 # feature maps, phi* selection) and the other experiments use the paper's parametrisation only.
 BY_INIT = ("sshn_minus_fixed", "grid_mean_per_seed", "best_vs_best_fixed", "share_near_best", "no_loss_phi",
            "no_loss_cut_paper_arch", "match_best_fixed_cut_paper_arch", "no_loss_cut_paper_table",
            "match_best_fixed_phi", "size_dependence", "size_gap_mean", "prior_widest_vs_full", "separate_front_gap",
-           "natural_drop_minus_atlas")
+           "natural_drop_minus_atlas", "best_cheaper_minus_best_fixed", "sshn_drop_at_phi_max")
 
 
 def run_group(name: str) -> str:
@@ -236,6 +236,23 @@ class Results:
             .set_index("phi")["dice"]
 
     @property
+    def separate_low_drop(self) -> dict[str, float]:
+        """For phi_0 and phi_1: marginal mean Dice at the factor's best level minus at its lowest (App. C.2)."""
+        out = {}
+        for f in ("phi_0", "phi_1"):
+            m = self.sep0.groupby(f)["dice"].mean()
+            out[f"{f} at {m.index.min():g}"] = float(m.max() - m[m.index.min()])
+        return out
+
+    @property
+    def best_cheaper_minus_best_fixed(self) -> float:
+        """Hyper-UNet Fig. 5: the best SSHN Dice at a grid phi cheaper than the best Fixed model's phi,
+        minus that Fixed model's Dice (means over seeds); NaN if no grid phi is cheaper."""
+        c = self.sshn_curve["mean"]
+        cheaper = [q for q in c.index if self.g(q) < self.g(self.best_fixed_phi) - 1e-12]
+        return float(c[cheaper].max() - self.best_fixed) if cheaper else float("nan")
+
+    @property
     def front_gap(self) -> float:
         sep0, single0 = self.sep0, self.single0
         in_range = [p for p in single0.index if sep0.gmacs.min() - 1e-12 <= self.g(p) <= sep0.gmacs.max() + 1e-12]
@@ -363,6 +380,12 @@ def measures(R: Results) -> dict:
         "flops_cut_0p4_paper_arch": 1 - gp(0.4) / gp(0.5),
         "flops_cut_0p3_paper_arch": 1 - gp(0.3) / gp(0.5),
         "flops_cut_0p4_natural_arch": 1 - nat_arch.loc[0.4] / nat_arch.loc[0.5],
+        "flops_ratio_0p5_over_0p25_natural_arch": nat_arch.loc[0.5] / nat_arch.loc[0.25],
+        "flops_cut_0p25_natural_arch": 1 - nat_arch.loc[0.25] / nat_arch.loc[0.5],
+        "separate_low_drop": R.separate_low_drop,
+        "best_cheaper_minus_best_fixed": R.best_cheaper_minus_best_fixed,
+        "sshn_drop_at_phi_max": float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1]),
+        "single_over_fixed_model_time": R.single_minutes["SSHN"] / (R.fixed_minutes / len(R.fixed_groups)),
         "reg_sshn_minus_fixed": R.reg_gap["SSHN"],
         "natural_sshn_minus_fixed": R.nat_gap,
         "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
@@ -414,6 +437,10 @@ def paper_values(ref: dict) -> dict:
     reg = {m: [v - f for v, f in zip(t2[m], t2["fixed"])] for m in ("sshn", "stochastic", "film")}
     every = {ds: [s - f for s, f in zip(v["sshn"], v["fixed"])] for ds, v in ref["table1_all"].items()}
     return {
+        # Table 5 against the best over phi of the same method in Table 1 (0 where it is that best)
+        "paper_table5_below_table1_best": {f"{ds} {m}": round(max(ref["table1_all"][ds][m]) - v, 1)
+                                           for ds, row in ref["table5_all"].items() for m, v in row.items()},
+        "paper_table2_sshn_minus_fixed": {f"φ={p:g}": round(d, 1) for p, d in zip(t2["phi"], reg["sshn"])},
         "paper_table1_sshn_minus_fixed": {"values": {f"{ds} φ={p:g}": round(g, 1) for ds, gs in every.items()
                                                      for p, g in zip(t1["phi"], gs)}, "baseline": 0.0},
         "paper_table1_best_consistent_gap": round(max(min(g for p, g in zip(t1["phi"], gs) if p > 0)
