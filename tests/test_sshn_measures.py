@@ -70,7 +70,11 @@ def R() -> Results:
     # Every model 1500 steps; a Fixed or Stochastic or FiLM step takes 20 ms in the benchmark, SSHN's 30 ms.
     step_times = pd.DataFrame({"model": ["fixed-phi0.25", "fixed-phi0.5", "sshn-paper", "sshn-residual", "stochastic",
                                          "film"], "ms_median": [20.0, 20.0, 30.0, 40.0, 20.0, 20.0]})
-    tables = {"step_times": step_times, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
+    # On validation both methods peak at phi = 0.25 (on test, at 0.5): the best variants are picked there.
+    val = pd.DataFrame([{"method": m, "init": i, "seed": s, "phi": q, "dice": 0.5 - abs(q - 0.25)}
+                        for m, i, phis in (("SSHN", "paper", GRID), ("SSHN", "residual", GRID), ("Fixed", "", (0.25, 0.5)))
+                        for s in SEEDS for q in phis])
+    tables = {"val_dice": val, "step_times": step_times, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
               "separate": separate, "cv": cv, "architectures": arch, "registration": reg, "natural": natural,
               "feature_similarity": features}
     names = [f"fixed-phi{q:g}-seed{s}" for q in (0.25, 0.5) for s in SEEDS] + \
@@ -150,16 +154,21 @@ def test_comparisons_with_fixed(R):
     assert M["dynamic_minus_fixed"] == pytest.approx({"Stochastic φ=0.25": -0.1, "Stochastic φ=0.5": -0.1,
                                                       "FiLM φ=0.25": -0.05, "FiLM φ=0.5": -0.05})
     assert M["grid_mean_per_seed"]["a"] == pytest.approx([0.6 + 0.2 * np.mean([0, 0.25, 0.5]) + 0.01 * s for s in SEEDS])
-    assert M["best_vs_best_fixed"]["b"] == {"Fixed φ=0.5": pytest.approx([0.6, 0.61])}
+    # picked on validation (phi = 0.25 for both), compared on test
+    assert M["best_vs_best_fixed"]["b"] == {"Fixed φ=0.25": pytest.approx([0.55, 0.56])}
+    assert M["best_vs_best_fixed"]["a"] == pytest.approx([0.65, 0.66])
 
 
 def test_cost_measures(R):
     M = measures(R)
     # SSHN's curve rises 0.05 per 0.25 of phi: only phi = 0.5 itself is within 0.01 of phi = 0.5.
-    assert M["no_loss_phi"] == 0.5 and M["no_loss_cut_paper_arch"] == 0
-    assert M["share_near_best"] == pytest.approx(1 / 4)  # of 0, 1/8, 1/4, 1/2, only 0.5 is within 0.02 of the best
+    assert M["no_loss_phi"](tol=0.01) == 0.5 and M["no_loss_cut_paper_arch"](tol=0.01) == 0
+    assert M["no_loss_phi"](tol=0.06) == 0.25  # a looser tolerance reaches down the curve
+    assert M["share_near_best"](tol=0.02) == pytest.approx(1 / 4)  # of 0, 1/8, 1/4, 1/2, only 0.5 is within 0.02
     # The best Fixed (0.605 at phi 0.5) is matched within 0.01 already at phi = 0: 1 - 1 / 2 GMACs.
-    assert M["match_best_fixed_cut_paper_arch"] == pytest.approx(0.5)
+    assert M["match_best_fixed_cut_paper_arch"](tol=0.01) == pytest.approx(0.5)
+    assert M["transfer_worst_drop"](low=0.45, high=0.6) == pytest.approx(0.05)
+    assert M["separate_share_high"](frac=0.97) == pytest.approx(1 / 2)  # Dice 0.55 or 0.6: half within 97 % of 0.6
     assert M["flops_cut_0p4_paper_arch"] == pytest.approx(0.1) and M["flops_cut_0p3_paper_arch"] == pytest.approx(0.2)
     assert M["flops_cut_0p4_natural_arch"] == pytest.approx(1 - 2.6 / 3)
     assert M["paper_table_cut_0p4"] == pytest.approx(1 - 0.77 / 1.07)
@@ -198,7 +207,8 @@ def test_cost_claims_read_the_papers_table_and_our_count_apart(R):
     assert M["paper_table_cut_0p3"] == pytest.approx(1 - 0.62 / 1.07)  # the text says 70 %
     assert M["paper_table_cut_0p15"] == pytest.approx(1 - 0.50 / 1.07)
     t1 = R.ref["table1"]
-    assert M["no_loss_cut_paper_table"] == pytest.approx(1 - np.interp(R.no_loss_phi, t1["phi"], t1["gflops"]) / 1.07)
+    assert M["no_loss_cut_paper_table"](tol=0.01) == pytest.approx(1 - np.interp(R.no_loss_phi(0.01), t1["phi"],
+                                                                                t1["gflops"]) / 1.07)
     assert M["max_cut_paper_arch"] == pytest.approx(1 - R.gp(0.0) / R.gp(0.5))
 
 

@@ -6,6 +6,9 @@ key of the measures dict its package computes from stage outputs) it applies to;
 returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
 in the book. Rules are decided before the results are seen and never typed as verdicts.
 
+A measure that needs a tolerance is a function: the claim gives its arguments as `measure_args`,
+so every number a verdict depends on sits in the ledger file beside its rule, none in code.
+
 A claim's test may name what its evidence needs, and is `inconclusive` while that is missing:
 `requires` (a list of {measure, at_least, because}) and `converged` (the experiments whose
 runs must all have reached a plateau: the measure `converged_<experiment>`, the share of its
@@ -15,6 +18,7 @@ in that budget, not what the method can do.
 from __future__ import annotations
 
 import html
+import inspect
 import math
 import re
 from fractions import Fraction
@@ -193,6 +197,18 @@ def _requirements(test: dict) -> list[dict]:
                   for e in ([converged] if isinstance(converged, str) else converged)]
 
 
+def measure_value(claim: dict, measures: dict):
+    """The value a claim's rule tests: its measure, called with the claim's `measure_args` if it is a function."""
+    t = claim["test"]
+    if t["measure"] not in measures:
+        raise KeyError(f"claim {claim['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
+    m, args = measures[t["measure"]], t.get("measure_args")
+    if callable(m) != (args is not None):
+        raise ValueError(f"claim {claim['id']}: measure {t['measure']!r} " + (
+            f"needs measure_args {list(inspect.signature(m).parameters)}" if callable(m) else "takes no measure_args"))
+    return m(**args) if callable(m) else m
+
+
 def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
     """The ledger: one row per claim with its computed verdict and our value."""
     rows = []
@@ -202,9 +218,7 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
         if fn is not_testable:
             verdict, ours = fn()
         else:
-            if t["measure"] not in measures:
-                raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
-            verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
+            verdict, ours = fn(measure_value(c, measures), **t.get("args", {}))
         because = SEEDS_CAUSE if verdict == "inconclusive" else ""
         unmet = [r for r in _requirements(t) if fn is not not_testable and not measures[r["measure"]] >= r["at_least"]]
         if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)

@@ -97,6 +97,18 @@ class Evaluator:
                                for k in range(self.K - 1)]
         return pd.DataFrame(rows), pd.DataFrame(label_rows)
 
+    def validation(self) -> pd.DataFrame:
+        """Validation Dice of every main SSHN over the grid and of every Fixed U-Net at its phi: what
+        picks each method's best phi (Table 5, Hyper-UNet §4.2.1) without looking at the test split."""
+        val, rows = self.ds["val"], []
+        for run in self.bar([r for r in plan("main", self.p) if r.method in ("sshn", "fixed")], "validation"):
+            net = self.model(run)
+            phis = self.grid if run.method == "sshn" else [run.info["phi"]]
+            rows += [{"method": METHODS[run.method], "init": run.info.get("init", ""), "seed": run.seed,
+                      "phi": float(q), "dice": self.dice(materialize(net, q) if run.method == "sshn" else net, q, val)}
+                     for q in phis]
+        return pd.DataFrame(rows)
+
     def gmacs(self, ref: dict, ref_hu: dict) -> pd.DataFrame:
         """GMACs at every phi any table needs: ours (segmentation, registration), the paper's OASIS
         U-Net at 160x192, and Hyper-UNet's natural-image U-Net (its size is not stated: 256x256 here)."""
@@ -268,6 +280,7 @@ def evaluate(root=None, progress: bool = True) -> dict:
     dice, per_label = ev.main()
     save("dice", dice)
     save("dice_per_label", per_label)
+    save("val_dice", ev.validation())
     save("gmacs", ev.gmacs(ref, ref_hu))
     for name in ("transfer", "prior", "separate", "cv", "architectures", "registration", "natural", "curves"):
         save(name, getattr(ev, name)())
