@@ -65,8 +65,8 @@ def R() -> Results:
     natural = pd.DataFrame([{"method": m, "seed": s, "phi": q, "dice": v}
                             for m, (lo, hi) in (("SSHN", (0.5, 0.8)), ("Fixed", (0.4, 0.8))) for s in SEEDS
                             for q, v in ((0.25, lo), (0.5, hi))])
-    features = pd.DataFrame([{"stage": st, "phi": q, "size": 8, "matched": 0.9, "other": 0.1} for st in ("enc0", "dec0")
-                             for q in (0.25, 0.5)])
+    features = pd.DataFrame([{"weights": w, "stage": st, "phi": q, "size": 8, "matched": m, "other": 0.1}
+                             for w, m in (("SSHN", 0.9), ("T-Fixed", 0.5)) for st in ("enc0", "dec0") for q in (0.25, 0.5)])
     # Every model 1500 steps; a Fixed or Stochastic or FiLM step takes 20 ms in the benchmark, SSHN's 30 ms.
     step_times = pd.DataFrame({"model": ["fixed-phi0.25", "fixed-phi0.5", "sshn-paper", "sshn-residual", "stochastic",
                                          "film"], "ms_median": [20.0, 20.0, 30.0, 40.0, 20.0, 20.0]})
@@ -184,6 +184,7 @@ def test_analysis_measures(R):
     assert M["cv_middle_vs_ends"] == {"values": {"dec0a": 0.5}, "baseline": 0.2}
     assert M["arch_sshn_minus_fixed"]["values"] == pytest.approx({"U-Net φ=0.25": 0.05, "Residual U-Net φ=0.25": -0.1})
     assert M["feature_margin"]["values"] == pytest.approx({"enc0": 0.8, "dec0": 0.8})
+    assert M["feature_margin_vs_shared"] == pytest.approx({"enc0": 0.8 / 0.4, "dec0": 0.8 / 0.4})
     assert M["natural_drop_minus_atlas"]["Fixed"] == pytest.approx(0.5 - (1 - 0.555 / 0.605))
 
 

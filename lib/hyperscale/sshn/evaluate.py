@@ -173,8 +173,13 @@ class Evaluator:
         return parameter_cv(self.main_sshn(), cv_phis(self.p))
 
     def features(self) -> pd.DataFrame:
-        """App. D, Fig. 16: how alike each stage's maps are at phi and at 0.5, on the first test images."""
-        return feature_similarity(self.main_sshn(), torch.from_numpy(self.test.images[:FIG16_IMAGES]), FIG16_PHIS)
+        """App. D, Fig. 16: how alike each stage's maps are at phi and at 0.5, on the first test images, for
+        SSHN's predicted weights and, as the reference of identical weights, the Fixed phi = 0.5 U-Net's
+        own weights run at each phi (T-Fixed, as in Fig. 9)."""
+        x, seed = torch.from_numpy(self.test.images[:FIG16_IMAGES]), self.p["main"]["seeds"][0]
+        fixed = self.model(self._main_run("fixed", seed, phi=0.5))
+        return pd.concat([feature_similarity(self.main_sshn(), x, FIG16_PHIS).assign(weights="SSHN"),
+                          feature_similarity(fixed, x, FIG16_PHIS).assign(weights="T-Fixed")])
 
     def architectures(self) -> pd.DataFrame:
         """App. C.1, Fig. 10: each variant's SSHN on a 0.05 grid and its Fixed U-Nets at their phi; the

@@ -341,9 +341,10 @@ def feature_map_grid(R: Results, image: np.ndarray, root=None, stages=("enc0", "
 
 
 def feature_table(R: Results) -> pd.DataFrame:
+    """Mean r with the same channel and with the other channels at phi = 0.5, per weights, stage and phi."""
     fs = R.t["feature_similarity"]
     away = fs[~np.isclose(fs.phi, 0.5)]
-    t = away.assign(phi=away.phi.map("φ = {:g}".format)).pivot_table(index="stage", columns="phi",
+    t = away.assign(phi=away.phi.map("φ = {:g}".format)).pivot_table(index=["weights", "stage"], columns="phi",
                                                                      values=["matched", "other"], sort=False)
     t.columns = [f"{'same channel' if k == 'matched' else 'other channels'}, {p}" for k, p in t.columns]
     return t

@@ -295,13 +295,18 @@ class Results:
                                                  - seed_values(a[a.arch == x], "Fixed", p).mean())
                 for x in self.arch_order for p in self.p["arch"]["fixed_phis"]}
 
-    @property
-    def feat_margin(self) -> pd.Series:
+    def feature_margin(self, weights: str = "SSHN") -> pd.Series:
+        """Per stage: mean r with the same channel at phi = 0.5 minus mean r with the other channels
+        (away from 0.5), for SSHN's predicted weights or the Fixed U-Net's own weights (T-Fixed)."""
         fs = self.t["feature_similarity"]
-        away = fs[~np.isclose(fs.phi, 0.5)]
+        away = fs[~np.isclose(fs.phi, 0.5) & (fs.weights == weights)]
         # Stages still at least 4 px wide at every phi compared: smaller maps are nearly constant, so r says little there.
         stages = [st for st, n in away.groupby("stage", sort=False)["size"].min().items() if n >= 4]
         return (away.groupby("stage")["matched"].mean() - away.groupby("stage")["other"].mean())[stages]
+
+    @property
+    def feat_margin(self) -> pd.Series:
+        return self.feature_margin("SSHN")
 
     # Registration (Table 2, Fig. 6)
     @property
@@ -427,6 +432,8 @@ def measures(R: Results) -> dict:
         "cv_peak_depth": R.peak_depth,
         "arch_sshn_minus_fixed": {"values": R.arch_gap, "baseline": 0.0},
         "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
+        # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
+        "feature_margin_vs_shared": (R.feat_margin / R.feature_margin("T-Fixed")).to_dict(),
         **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
         # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); our runs use hyper.phi_range
         "prior_is_hunet_oasis": float(list(R.p["hyper"]["phi_range"]) == [0.0, 1.0]),
