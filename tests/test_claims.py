@@ -143,3 +143,28 @@ def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
                                         "cap, not on a plateau (converged_arch = 0.5 < 1.0)")
     with pytest.raises(KeyError):  # a claim naming an experiment without a convergence measure fails loudly
         evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)
+
+
+def test_every_value_in_range():
+    from hyperscale.core.claims import every
+
+    assert every({"a": 0.06, "b": 0.1}, at_least=0.05)[0] == "reproduced"
+    assert every({"a": 0.06, "b": 0.01}, at_least=0.05)[0] == "partly"  # one of two
+    assert every({"a": 0.0, "b": 0.01, "c": 0.9}, at_most=0.05)[0] == "partly"
+    assert every({"a": 0.2, "b": 0.3, "c": 0.9}, at_most=0.05)[0] == "not reproduced"
+    assert every({"a": 0.05}, at_least=0.05, at_most=0.05)[0] == "reproduced"  # bounds included
+
+
+def test_a_measure_with_a_tolerance_takes_it_from_the_claim():
+    """Tolerances sit in the ledger beside the rule: a function measure is called with measure_args."""
+    claim = {"id": "x.near", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
+             "test": {"rule": "at_least", "measure": "near", "measure_args": {"tol": 0.02}, "args": {"threshold": 0.5}}}
+    curve = [0.60, 0.59, 0.55, 0.50]
+    near = {"near": lambda tol: sum(v >= max(curve) - tol for v in curve) / len(curve)}
+    assert evaluate([claim], near).iloc[0][["verdict", "our_value"]].tolist() == ["reproduced", "0.5"]
+    loose = {**claim, "test": {**claim["test"], "measure_args": {"tol": 0.2}}}
+    assert evaluate([loose], near).iloc[0].our_value == "1"
+    with pytest.raises(ValueError, match=r"x.near: measure 'near' needs measure_args \['tol'\]"):
+        evaluate([{**claim, "test": {k: v for k, v in claim["test"].items() if k != "measure_args"}}], near)
+    with pytest.raises(ValueError, match="takes no measure_args"):
+        evaluate([claim], {"near": 0.5})

@@ -24,7 +24,9 @@ def setup():
     results = {
         "table1": t1,
         "n_adaptors": pd.DataFrame({"setting": ["N=3", "N=5"], "test_acc": [82.0, 84.5]}),
-        "init": pd.DataFrame({"setting": ["s0=0.6", "s0=0.9"], "test_acc": [79.0, 81.0]}),
+        # listed wide first: the measures sort by the initial s
+        "init": pd.DataFrame({"setting": ["s0=0.9", "s0=0.6"], "test_acc": [81.0, 79.0], "s_init": ["0.9 0.9", "0.6 0.6"],
+                              "s_final": ["0.88 0.86", "0.62 0.6"], "memory": [300, 100]}),
         "fix": pd.DataFrame({"setting": ["Fix (Final)", "Fix (Large)"] * 2, "test_acc": [81.0, 82.0, 82.0, 83.0]}),
         "random": pd.DataFrame({"run": ["vgg16-random0", "vgg16-random1", "vgg16-random2"], "test_acc": [70.0, 75.0, 78.0],
                                 "s_final": ["0.9 0.8 0.7 0.6", "0.6 0.7 0.8 0.9", "0.7 0.7 0.7 0.7"],
@@ -54,3 +56,15 @@ def test_ablations(setup):
     assert m["worst_random_depth_correlation"] == pytest.approx({"vgg16-random0": -1.0})  # the worst shrinks late
     assert m["random_memory_spearman"] == pytest.approx(1.0)
     assert m["autosc_vs_human"]["b"] == {"human": [80.0, 81.0]} and m["autosc_macs_ratio"] == pytest.approx(0.6)
+
+
+def test_audit_measures(setup):
+    m = setup
+    assert m["init_memory_rank"] == pytest.approx(1.0)  # the wider start holds more activations
+    assert m["init_final_s_spread"] == pytest.approx(((0.88 - 0.62) + (0.86 - 0.6)) / 2)
+    assert m["n_largest_below_best"] == pytest.approx(0.0)  # N = 5 is both the largest and the best
+    # the paper's own numbers: eq. 3's ceiling gives 7 at 224 px where Table 1 used Table 2's N = 6
+    assert m["paper_eq3_minus_used_n"] == {"CIFAR-100 VGG-16": 0, "CIFAR-100 MobileNetV2": 0, "Aircraft VGG-16": 1,
+                                           "Aircraft MobileNetV2": 1}
+    assert m["paper_table4_minus_table5_human_macs"] == {"CIFAR-100": 0.0, "Aircraft": -4.0}
+    assert m["paper_autosc_over_human_macs"]["ImageNet 200M"] == pytest.approx(262 / 233, abs=1e-3)

@@ -65,9 +65,16 @@ def R() -> Results:
     natural = pd.DataFrame([{"method": m, "seed": s, "phi": q, "dice": v}
                             for m, (lo, hi) in (("SSHN", (0.5, 0.8)), ("Fixed", (0.4, 0.8))) for s in SEEDS
                             for q, v in ((0.25, lo), (0.5, hi))])
-    features = pd.DataFrame([{"stage": st, "phi": q, "size": 8, "matched": 0.9, "other": 0.1} for st in ("enc0", "dec0")
-                             for q in (0.25, 0.5)])
-    tables = {"dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
+    features = pd.DataFrame([{"weights": w, "stage": st, "phi": q, "size": 8, "matched": m, "other": 0.1}
+                             for w, m in (("SSHN", 0.9), ("T-Fixed", 0.5)) for st in ("enc0", "dec0") for q in (0.25, 0.5)])
+    # Every model 1500 steps; a Fixed or Stochastic or FiLM step takes 20 ms in the benchmark, SSHN's 30 ms.
+    step_times = pd.DataFrame({"model": ["fixed-phi0.25", "fixed-phi0.5", "sshn-paper", "sshn-residual", "stochastic",
+                                         "film"], "ms_median": [20.0, 20.0, 30.0, 40.0, 20.0, 20.0]})
+    # On validation both methods peak at phi = 0.25 (on test, at 0.5): the best variants are picked there.
+    val = pd.DataFrame([{"method": m, "init": i, "seed": s, "phi": q, "dice": 0.5 - abs(q - 0.25)}
+                        for m, i, phis in (("SSHN", "paper", GRID), ("SSHN", "residual", GRID), ("Fixed", "", (0.25, 0.5)))
+                        for s in SEEDS for q in phis])
+    tables = {"val_dice": val, "step_times": step_times, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
               "separate": separate, "cv": cv, "architectures": arch, "registration": reg, "natural": natural,
               "feature_similarity": features}
     names = [f"fixed-phi{q:g}-seed{s}" for q in (0.25, 0.5) for s in SEEDS] + \
@@ -147,16 +154,21 @@ def test_comparisons_with_fixed(R):
     assert M["dynamic_minus_fixed"] == pytest.approx({"Stochastic φ=0.25": -0.1, "Stochastic φ=0.5": -0.1,
                                                       "FiLM φ=0.25": -0.05, "FiLM φ=0.5": -0.05})
     assert M["grid_mean_per_seed"]["a"] == pytest.approx([0.6 + 0.2 * np.mean([0, 0.25, 0.5]) + 0.01 * s for s in SEEDS])
-    assert M["best_vs_best_fixed"]["b"] == {"Fixed φ=0.5": pytest.approx([0.6, 0.61])}
+    # picked on validation (phi = 0.25 for both), compared on test
+    assert M["best_vs_best_fixed"]["b"] == {"Fixed φ=0.25": pytest.approx([0.55, 0.56])}
+    assert M["best_vs_best_fixed"]["a"] == pytest.approx([0.65, 0.66])
 
 
 def test_cost_measures(R):
     M = measures(R)
     # SSHN's curve rises 0.05 per 0.25 of phi: only phi = 0.5 itself is within 0.01 of phi = 0.5.
-    assert M["no_loss_phi"] == 0.5 and M["no_loss_cut_paper_arch"] == 0
-    assert M["share_near_best"] == pytest.approx(1 / 4)  # of 0, 1/8, 1/4, 1/2, only 0.5 is within 0.02 of the best
+    assert M["no_loss_phi"](tol=0.01) == 0.5 and M["no_loss_cut_paper_arch"](tol=0.01) == 0
+    assert M["no_loss_phi"](tol=0.06) == 0.25  # a looser tolerance reaches down the curve
+    assert M["share_near_best"](tol=0.02) == pytest.approx(1 / 4)  # of 0, 1/8, 1/4, 1/2, only 0.5 is within 0.02
     # The best Fixed (0.605 at phi 0.5) is matched within 0.01 already at phi = 0: 1 - 1 / 2 GMACs.
-    assert M["match_best_fixed_cut_paper_arch"] == pytest.approx(0.5)
+    assert M["match_best_fixed_cut_paper_arch"](tol=0.01) == pytest.approx(0.5)
+    assert M["transfer_worst_drop"](low=0.45, high=0.6) == pytest.approx(0.05)
+    assert M["separate_share_high"](frac=0.97) == pytest.approx(1 / 2)  # Dice 0.55 or 0.6: half within 97 % of 0.6
     assert M["flops_cut_0p4_paper_arch"] == pytest.approx(0.1) and M["flops_cut_0p3_paper_arch"] == pytest.approx(0.2)
     assert M["flops_cut_0p4_natural_arch"] == pytest.approx(1 - 2.6 / 3)
     assert M["paper_table_cut_0p4"] == pytest.approx(1 - 0.77 / 1.07)
@@ -172,17 +184,22 @@ def test_analysis_measures(R):
     assert M["cv_middle_vs_ends"] == {"values": {"dec0a": 0.5}, "baseline": 0.2}
     assert M["arch_sshn_minus_fixed"]["values"] == pytest.approx({"U-Net φ=0.25": 0.05, "Residual U-Net φ=0.25": -0.1})
     assert M["feature_margin"]["values"] == pytest.approx({"enc0": 0.8, "dec0": 0.8})
+    assert M["feature_margin_vs_shared"] == pytest.approx({"enc0": 0.8 / 0.4, "dec0": 0.8 / 0.4})
     assert M["natural_drop_minus_atlas"]["Fixed"] == pytest.approx(0.5 - (1 - 0.555 / 0.605))
 
 
 def test_training_cost_is_kept_apart(R):
+    """Cost = steps x the benchmark's step time, not the runs' wall times (which the fixture sets apart)."""
     M = measures(R)
-    assert M["train_ratio_paper_grid"] == pytest.approx(1.0 * 11 / 2.0)  # 11 Fixed models of 1 min vs 2 min
-    assert M["single_model_time_spread"] == pytest.approx(2.0 / 1.5)
+    assert R.minutes("fixed-phi0.25") == pytest.approx(1500 * 20 / 60000)
+    assert M["train_ratio_paper_grid"] == pytest.approx(11 * 20 / 30)  # 11 Fixed models of 20 ms steps vs SSHN's 30
+    assert M["single_model_time_spread"] == pytest.approx(30 / 20)
+    assert measures(R.judging("residual"))["single_model_time_spread"] == pytest.approx(40 / 20)
     ledger = pd.DataFrame({"paper": ["sshn"], "verdict": ["reproduced"]})
     result, cost = summary(R, M, ledger, "cpu", (64, 64))
     assert not set(TIMING) & set(result["measures"]) and set(cost["measures"]) == set(TIMING)
     assert cost["step_time_ratio_sshn_over_fixed"] == pytest.approx(1.5)
+    assert cost["step_time_ratio_from_run_logs"] == pytest.approx(1.5)
     assert result["verdicts"] == {"sshn": {"reproduced": 1}}
 
 
@@ -191,7 +208,8 @@ def test_cost_claims_read_the_papers_table_and_our_count_apart(R):
     assert M["paper_table_cut_0p3"] == pytest.approx(1 - 0.62 / 1.07)  # the text says 70 %
     assert M["paper_table_cut_0p15"] == pytest.approx(1 - 0.50 / 1.07)
     t1 = R.ref["table1"]
-    assert M["no_loss_cut_paper_table"] == pytest.approx(1 - np.interp(R.no_loss_phi, t1["phi"], t1["gflops"]) / 1.07)
+    assert M["no_loss_cut_paper_table"](tol=0.01) == pytest.approx(1 - np.interp(R.no_loss_phi(0.01), t1["phi"],
+                                                                                t1["gflops"]) / 1.07)
     assert M["max_cut_paper_arch"] == pytest.approx(1 - R.gp(0.0) / R.gp(0.5))
 
 
@@ -209,7 +227,8 @@ def test_every_claim_read_from_trained_models_requires_their_convergence():
     operations and the papers' own numbers need no training."""
     from hyperscale.sshn.runs import EXPERIMENTS
 
-    counts = {"flops_cut_0p4_paper_arch", "flops_cut_0p3_paper_arch", "max_cut_paper_arch", "flops_cut_0p4_natural_arch"}
+    counts = {"flops_cut_0p4_paper_arch", "flops_cut_0p3_paper_arch", "max_cut_paper_arch", "flops_cut_0p4_natural_arch",
+              "flops_ratio_0p5_over_0p25_natural_arch", "flops_cut_0p25_natural_arch"}
     for f in ("sshn", "hyper_unet"):
         for c in yaml.safe_load((ROOT / "references" / f"{f}.yaml").read_text())["claims"]:
             t = c["test"]
@@ -217,7 +236,7 @@ def test_every_claim_read_from_trained_models_requires_their_convergence():
                 assert "converged" not in t, c["id"]
             else:
                 assert t.get("converged") and set(t["converged"]) <= set(EXPERIMENTS), c["id"]
-                assert "plateau" in c["rule"] and "before the runs it judges" in c["rule_changed"], c["id"]
+                assert "plateau" in c["rule"], c["id"]
 
 
 def test_hyper_unet_claims_about_its_own_prior_wait_for_that_prior(R):
@@ -228,3 +247,17 @@ def test_hyper_unet_claims_about_its_own_prior_wait_for_that_prior(R):
     assert needs["hunet.beats-fixed"] == ["prior_is_hunet_oasis"]
     assert needs["hunet.natural-beats-fixed"] == ["prior_is_hunet_natural"]
     assert needs["hunet.transfer-range"] == []  # a property of one trained h, whatever its prior
+
+
+def test_measures_of_the_audit_claims(R):
+    M = measures(R)
+    # separate: Dice = 0.5 + 0.2 phi_0, so phi_0's lowest level (0.25) is 0.05 below its best; phi_1 does not matter
+    assert M["separate_low_drop"] == pytest.approx({"phi_0 at 0.25": 0.05, "phi_1 at 0.25": 0.0})
+    # the best Fixed is at 0.5 (0.605); SSHN at 0.25, cheaper, has 0.655 (mean of seeds 0 and 1)
+    assert M["best_cheaper_minus_best_fixed"] == pytest.approx(0.6 + 0.05 + 0.005 - 0.605)
+    assert M["sshn_drop_at_phi_max"] == 0.0  # SSHN's curve rises to the grid's end
+    assert M["single_over_fixed_model_time"] == pytest.approx(30 / 20)
+    assert M["flops_ratio_0p5_over_0p25_natural_arch"] == pytest.approx(3 / 2)  # 1 + 4 phi in the fixture
+    table5 = M["paper_table5_below_table1_best"]
+    assert table5["WBC stochastic"] == 0.9 and table5["PanDental film"] == 0.3 and table5["OASIS sshn"] == 0.0
+    assert M["paper_table2_sshn_minus_fixed"]["φ=0.05"] == -0.1

@@ -6,6 +6,9 @@ key of the measures dict its package computes from stage outputs) it applies to;
 returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
 in the book. Rules are decided before the results are seen and never typed as verdicts.
 
+A measure that needs a tolerance is a function: the claim gives its arguments as `measure_args`,
+so every number a verdict depends on sits in the ledger file beside its rule, none in code.
+
 A claim's test may name what its evidence needs, and is `inconclusive` while that is missing:
 `requires` (a list of {measure, at_least, because}) and `converged` (the experiments whose
 runs must all have reached a plateau: the measure `converged_<experiment>`, the share of its
@@ -15,6 +18,7 @@ in that budget, not what the method can do.
 from __future__ import annotations
 
 import html
+import inspect
 import math
 import re
 from fractions import Fraction
@@ -70,6 +74,13 @@ def all_above(m: dict) -> tuple[str, str]:
     share = sum(v > b for v in vals.values()) / len(vals)
     verdict = "reproduced" if share == 1 else "partly" if share >= 0.5 else "not reproduced"
     return verdict, _fmt({**{k: f"{v:.2f}" for k, v in vals.items()}, "baseline": f"{b:.2f}"})
+
+
+def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, str]:
+    """m = {case: value}: reproduced if every value lies in [at_least, at_most], partly if at least half do."""
+    share = Fraction(sum(at_least <= v <= at_most for v in m.values()), len(m))
+    verdict = "reproduced" if share == 1 else "partly" if share >= Fraction(1, 2) else "not reproduced"
+    return verdict, _fmt(m)
 
 
 def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
@@ -155,7 +166,7 @@ def not_testable(m=None) -> tuple[str, str]:
     return "not testable offline", ""
 
 
-RULES = {f.__name__: f for f in (better_everywhere, all_above, spread_at_most, near_best, matches_best, greater, at_least,
+RULES = {f.__name__: f for f in (better_everywhere, all_above, every, spread_at_most, near_best, matches_best, greater, at_least,
                                   at_most, between, is_extreme, sign_share, not_testable)}
 
 
@@ -186,6 +197,18 @@ def _requirements(test: dict) -> list[dict]:
                   for e in ([converged] if isinstance(converged, str) else converged)]
 
 
+def measure_value(claim: dict, measures: dict):
+    """The value a claim's rule tests: its measure, called with the claim's `measure_args` if it is a function."""
+    t = claim["test"]
+    if t["measure"] not in measures:
+        raise KeyError(f"claim {claim['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
+    m, args = measures[t["measure"]], t.get("measure_args")
+    if callable(m) != (args is not None):
+        raise ValueError(f"claim {claim['id']}: measure {t['measure']!r} " + (
+            f"needs measure_args {list(inspect.signature(m).parameters)}" if callable(m) else "takes no measure_args"))
+    return m(**args) if callable(m) else m
+
+
 def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
     """The ledger: one row per claim with its computed verdict and our value."""
     rows = []
@@ -195,9 +218,7 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
         if fn is not_testable:
             verdict, ours = fn()
         else:
-            if t["measure"] not in measures:
-                raise KeyError(f"claim {c['id']}: no measure {t['measure']!r} (have {sorted(measures)})")
-            verdict, ours = fn(measures[t["measure"]], **t.get("args", {}))
+            verdict, ours = fn(measure_value(c, measures), **t.get("args", {}))
         because = SEEDS_CAUSE if verdict == "inconclusive" else ""
         unmet = [r for r in _requirements(t) if fn is not not_testable and not measures[r["measure"]] >= r["at_least"]]
         if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)

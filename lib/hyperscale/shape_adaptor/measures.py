@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ..core.claims import welch_p
+from .adaptor import n_adaptors as eq3_n_adaptors
 from .runs import eq3_count, floats
 
 
@@ -57,9 +58,25 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
     m["autosc_vs_human"] = {"a": auto.test_acc.tolist(),
                             "b": {"human": t1[(t1.net == "mobilenetv2") & (t1.design == "human")].test_acc.tolist()}}
     m["autosc_macs_ratio"] = float(auto.macs.mean() / seed0.loc[("mobilenetv2", "human"), "macs"])
+    inits = results["init"].assign(s0=lambda d: [floats(s)[0] for s in d.s_init]).sort_values("s0")
+    m["init_memory_rank"] = float(spearmanr(inits.s0, inits.memory).statistic) if len(inits) > 1 else float("nan")
+    finals = np.array([floats(s) for s in inits.s_final])
+    m["init_final_s_spread"] = float((finals.max(0) - finals.min(0)).mean()) if len(inits) > 1 else float("nan")
+    largest = max(n_runs, key=lambda k: int(k.split("=")[1]))
+    m["n_largest_below_best"] = float(max(n_runs.values()) - n_runs[largest])
     # The paper's own tables, for the internal-consistency claims.
     m["paper_table1_sa_minus_human"] = {f"{d} {f}": round(v[1] - v[0], 2) for d, row in paper["table1"].items()
                                         for f, v in row.items()}
+    # eq. 3 (a ceiling, as printed) against the N the experiments used: the Table 2 column equal to Table 1's accuracy
+    size = {"CIFAR-100": 32, "Aircraft": 224}  # §4.1: small datasets at 32x32, fine-grained ones at 224x224
+    nets = {"VGG-16": "vgg16", "MobileNetV2": "mobilenetv2"}
+    used = {k: next(n for n, v in row["sa"].items() if v == paper["table1"][k.split()[0]][nets[k.split()[1]]][1])
+            for k, row in paper["table2"].items()}
+    m["paper_eq3_minus_used_n"] = {k: eq3_n_adaptors(size[k.split()[0]], 2, 0.5) - n for k, n in used.items()}
+    t4, t5 = paper["table4"], paper["table5"]
+    m["paper_table4_minus_table5_human_macs"] = {
+        d: round((t4[f"{d} MobileNetV2"]["Human"][1] - t5[d]["Human"][2]) / 1e6, 1) for d in ("CIFAR-100", "Aircraft")}
+    m["paper_autosc_over_human_macs"] = {k: round(v["AutoSC"][2] / v["Human"][2], 3) for k, v in t5.items()}
     for t, key in (("table2", "paper_table2_aircraft_vgg"), ("table3", "paper_table3_aircraft_vgg")):
         row = paper[t]["Aircraft VGG-16"]
         m[key] = {"values": {str(k): v for k, v in row["sa"].items()}, "baseline": row["human"]}

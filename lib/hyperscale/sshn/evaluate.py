@@ -32,6 +32,7 @@ from ..core.params import load as load_params, section
 from ..core.project import project_root
 from . import measures
 from .analysis import feature_similarity, parameter_cv, separate_grid
+from .benchmark import step_times
 from .flops import unet_macs
 from .hypernet import materialize
 from .runs import EXPERIMENTS, plan, run_dir
@@ -95,6 +96,18 @@ class Evaluator:
                 label_rows += [{**key, "label": self.ds.label_names[k + 1], "dice": per_label[k].item()}
                                for k in range(self.K - 1)]
         return pd.DataFrame(rows), pd.DataFrame(label_rows)
+
+    def validation(self) -> pd.DataFrame:
+        """Validation Dice of every main SSHN over the grid and of every Fixed U-Net at its phi: what
+        picks each method's best phi (Table 5, Hyper-UNet §4.2.1) without looking at the test split."""
+        val, rows = self.ds["val"], []
+        for run in self.bar([r for r in plan("main", self.p) if r.method in ("sshn", "fixed")], "validation"):
+            net = self.model(run)
+            phis = self.grid if run.method == "sshn" else [run.info["phi"]]
+            rows += [{"method": METHODS[run.method], "init": run.info.get("init", ""), "seed": run.seed,
+                      "phi": float(q), "dice": self.dice(materialize(net, q) if run.method == "sshn" else net, q, val)}
+                     for q in phis]
+        return pd.DataFrame(rows)
 
     def gmacs(self, ref: dict, ref_hu: dict) -> pd.DataFrame:
         """GMACs at every phi any table needs: ours (segmentation, registration), the paper's OASIS
@@ -160,8 +173,13 @@ class Evaluator:
         return parameter_cv(self.main_sshn(), cv_phis(self.p))
 
     def features(self) -> pd.DataFrame:
-        """App. D, Fig. 16: how alike each stage's maps are at phi and at 0.5, on the first test images."""
-        return feature_similarity(self.main_sshn(), torch.from_numpy(self.test.images[:FIG16_IMAGES]), FIG16_PHIS)
+        """App. D, Fig. 16: how alike each stage's maps are at phi and at 0.5, on the first test images, for
+        SSHN's predicted weights and, as the reference of identical weights, the Fixed phi = 0.5 U-Net's
+        own weights run at each phi (T-Fixed, as in Fig. 9)."""
+        x, seed = torch.from_numpy(self.test.images[:FIG16_IMAGES]), self.p["main"]["seeds"][0]
+        fixed = self.model(self._main_run("fixed", seed, phi=0.5))
+        return pd.concat([feature_similarity(self.main_sshn(), x, FIG16_PHIS).assign(weights="SSHN"),
+                          feature_similarity(fixed, x, FIG16_PHIS).assign(weights="T-Fixed")])
 
     def architectures(self) -> pd.DataFrame:
         """App. C.1, Fig. 10: each variant's SSHN on a 0.05 grid and its Fixed U-Nets at their phi; the
@@ -267,6 +285,7 @@ def evaluate(root=None, progress: bool = True) -> dict:
     dice, per_label = ev.main()
     save("dice", dice)
     save("dice_per_label", per_label)
+    save("val_dice", ev.validation())
     save("gmacs", ev.gmacs(ref, ref_hu))
     for name in ("transfer", "prior", "separate", "cv", "architectures", "registration", "natural", "curves"):
         save(name, getattr(ev, name)())
@@ -275,6 +294,7 @@ def evaluate(root=None, progress: bool = True) -> dict:
     save("select", land)
     save("selection", chosen[chosen.cost == "gmacs"].drop(columns="latency_ms"))
     save("latency", lat, out / "timing")
+    save("step_times", step_times(p, ev.ds), out / "timing")
     save("selection", chosen[chosen.cost == "latency_ms"], out / "timing")
 
     R = measures.Results.load(root)  # read back what was written: the chapter reads the same files

@@ -183,11 +183,18 @@ def natural(R: Results):
 
 
 def training_cost(R: Results) -> pd.DataFrame:
-    """Per model of the main comparison: parameters, steps, best step, minutes, ms per step (mean over seeds)."""
+    """Per model of the main comparison (mean over seeds): parameters and steps; ms per step measured
+    both ways (the interleaved benchmark, and the runs' own logs) and the minutes each gives."""
     t = R.main_runs.merge(R.time[["run", "wall_seconds", "seconds_per_step"]], on="run")
-    t = t.assign(minutes=t.wall_seconds / 60, ms_per_step=1000 * t.seconds_per_step)
-    return t.groupby("group")[["parameters", "steps", "best_step", "minutes", "ms_per_step"]].mean() \
-        .rename_axis("model")
+    t = t.assign(log_minutes=t.wall_seconds / 60, log_ms=1000 * t.seconds_per_step)
+    t = t.groupby("group", sort=False)[["parameters", "steps", "log_ms", "log_minutes"]].mean()
+    bench = R.t["step_times"].set_index("model")
+    t["ms per step (benchmark, median)"] = bench.ms_median
+    t["IQR (ms)"] = bench.ms_p75 - bench.ms_p25
+    t["minutes (steps x benchmark)"] = [R.minutes(g) for g in t.index]
+    return t.rename(columns={"log_ms": "ms per step (run logs)", "log_minutes": "minutes (run logs, wall)"})[
+        ["parameters", "steps", "ms per step (benchmark, median)", "IQR (ms)", "minutes (steps x benchmark)",
+         "ms per step (run logs)", "minutes (run logs, wall)"]].rename_axis("model")
 
 
 def paper_table3(R: Results) -> pd.DataFrame:
@@ -334,9 +341,10 @@ def feature_map_grid(R: Results, image: np.ndarray, root=None, stages=("enc0", "
 
 
 def feature_table(R: Results) -> pd.DataFrame:
+    """Mean r with the same channel and with the other channels at phi = 0.5, per weights, stage and phi."""
     fs = R.t["feature_similarity"]
     away = fs[~np.isclose(fs.phi, 0.5)]
-    t = away.assign(phi=away.phi.map("φ = {:g}".format)).pivot_table(index="stage", columns="phi",
+    t = away.assign(phi=away.phi.map("φ = {:g}".format)).pivot_table(index=["weights", "stage"], columns="phi",
                                                                      values=["matched", "other"], sort=False)
     t.columns = [f"{'same channel' if k == 'matched' else 'other channels'}, {p}" for k, p in t.columns]
     return t

@@ -24,17 +24,17 @@ from .runs import EXPERIMENTS, folder
 OUT = Path("runs/eval/sshn")
 ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net", "fpn": "FPN", "pspnet": "PSPNet"}
 FIG4_PHIS = (0.125, 0.25, 0.5)
-TABLES = ("dice", "dice_per_label", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
+TABLES = ("dice", "dice_per_label", "val_dice", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
           "natural", "curves", "feature_similarity", "select", "selection")
 # Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
-TIMING = ("train_ratio_paper_grid", "single_model_time_spread")
+TIMING = ("train_ratio_paper_grid", "single_model_time_spread", "single_over_fixed_model_time")
 # Measures read from the main comparison's SSHN (Results.main_init): their claims are judged once per
 # parametrisation (claims_by_init.csv). The analyses of a single SSHN (transfer, predicted weights,
 # feature maps, phi* selection) and the other experiments use the paper's parametrisation only.
 BY_INIT = ("sshn_minus_fixed", "grid_mean_per_seed", "best_vs_best_fixed", "share_near_best", "no_loss_phi",
            "no_loss_cut_paper_arch", "match_best_fixed_cut_paper_arch", "no_loss_cut_paper_table",
            "match_best_fixed_phi", "size_dependence", "size_gap_mean", "prior_widest_vs_full", "separate_front_gap",
-           "natural_drop_minus_atlas")
+           "natural_drop_minus_atlas", "best_cheaper_minus_best_fixed", "sshn_drop_at_phi_max")
 
 
 def run_group(name: str) -> str:
@@ -51,6 +51,7 @@ class Results:
         self.runs = runs.assign(group=runs.run.map(run_group))  # every experiment's runs.csv, with its name
         self.time = time.assign(group=time.run.map(run_group))
         self.test_labels, self.label_names = test_labels, label_names
+        self.claims = [c for r in (ref, ref_hu or {}) for c in r.get("claims", [])]
         # The SSHN parametrisation the measures judge: the first (the paper's text) unless asked.
         self.main_init = main_init or p["main"]["inits"][0]
         self.K = len(label_names)
@@ -74,9 +75,10 @@ class Results:
 
         root = Path(root or project_root())
         out = root / OUT
-        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "curves"))
+        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "val_dice", "curves"))
                   for n in TABLES}
         tables["latency"] = pd.read_csv(out / "timing" / "latency.csv")
+        tables["step_times"] = pd.read_csv(out / "timing" / "step_times.csv").fillna({"init": ""})
         tables["selection_latency"] = pd.read_csv(out / "timing" / "selection.csv")
         ref, ref_hu = (yaml.safe_load((root / "references" / f"{n}.yaml").read_text()) for n in ("sshn", "hyper_unet"))
         runs = pd.concat([pd.read_csv(folder(e, root) / "runs.csv").assign(experiment=e) for e in EXPERIMENTS])
@@ -149,6 +151,11 @@ class Results:
     def best_fixed_phi(self) -> float:
         return float(self.fixed_pts["mean"].idxmax())
 
+    def val_best_phi(self, method: str, init: str = "") -> float:
+        """The phi with the best validation Dice (mean over seeds): how Table 5's bests are picked here."""
+        v = self.t["val_dice"]
+        return float(v[(v.method == method) & (v.init == init)].groupby("phi")["dice"].mean().idxmax())
+
     @property
     def best_fixed(self) -> float:
         return float(self.fixed_pts["mean"].max())
@@ -158,13 +165,17 @@ class Results:
         c = self.sshn_curve
         return c.loc[[p for p in c.index if p <= self.p["eval"]["phi_max"]], "mean"]
 
-    @property
-    def no_loss_phi(self) -> float:
-        return no_loss_range(self.half, 0.5, tol=0.01)
+    def no_loss_phi(self, tol: float) -> float:
+        """The lowest phi from which every grid phi up to 0.5 keeps SSHN's Dice within `tol` of its Dice at 0.5."""
+        return no_loss_range(self.half, 0.5, tol=tol)
 
-    @property
-    def match_phi(self) -> float:
-        return cheapest_matching(self.half, self.gmacs["gmacs"], self.best_fixed - 0.01)[0]
+    def match_phi(self, tol: float) -> float:
+        """The cheapest grid phi where SSHN comes within `tol` of the best Fixed model's Dice (NaN if none)."""
+        return cheapest_matching(self.half, self.gmacs["gmacs"], self.best_fixed - tol)[0]
+
+    def claim_args(self, claim_id: str) -> dict:
+        """A claim's `measure_args` in the ledger files (the chapter quotes the same tolerances)."""
+        return next(c["test"]["measure_args"] for c in self.claims if c["id"] == claim_id)
 
     # Cost (Fig. 7, Table 1)
     @property
@@ -235,6 +246,23 @@ class Results:
             .set_index("phi")["dice"]
 
     @property
+    def separate_low_drop(self) -> dict[str, float]:
+        """For phi_0 and phi_1: marginal mean Dice at the factor's best level minus at its lowest (App. C.2)."""
+        out = {}
+        for f in ("phi_0", "phi_1"):
+            m = self.sep0.groupby(f)["dice"].mean()
+            out[f"{f} at {m.index.min():g}"] = float(m.max() - m[m.index.min()])
+        return out
+
+    @property
+    def best_cheaper_minus_best_fixed(self) -> float:
+        """Hyper-UNet Fig. 5: the best SSHN Dice at a grid phi cheaper than the best Fixed model's phi,
+        minus that Fixed model's Dice (means over seeds); NaN if no grid phi is cheaper."""
+        c = self.sshn_curve["mean"]
+        cheaper = [q for q in c.index if self.g(q) < self.g(self.best_fixed_phi) - 1e-12]
+        return float(c[cheaper].max() - self.best_fixed) if cheaper else float("nan")
+
+    @property
     def front_gap(self) -> float:
         sep0, single0 = self.sep0, self.single0
         in_range = [p for p in single0.index if sep0.gmacs.min() - 1e-12 <= self.g(p) <= sep0.gmacs.max() + 1e-12]
@@ -267,13 +295,18 @@ class Results:
                                                  - seed_values(a[a.arch == x], "Fixed", p).mean())
                 for x in self.arch_order for p in self.p["arch"]["fixed_phis"]}
 
-    @property
-    def feat_margin(self) -> pd.Series:
+    def feature_margin(self, weights: str = "SSHN") -> pd.Series:
+        """Per stage: mean r with the same channel at phi = 0.5 minus mean r with the other channels
+        (away from 0.5), for SSHN's predicted weights or the Fixed U-Net's own weights (T-Fixed)."""
         fs = self.t["feature_similarity"]
-        away = fs[~np.isclose(fs.phi, 0.5)]
+        away = fs[~np.isclose(fs.phi, 0.5) & (fs.weights == weights)]
         # Stages still at least 4 px wide at every phi compared: smaller maps are nearly constant, so r says little there.
         stages = [st for st, n in away.groupby("stage", sort=False)["size"].min().items() if n >= 4]
         return (away.groupby("stage")["matched"].mean() - away.groupby("stage")["other"].mean())[stages]
+
+    @property
+    def feat_margin(self) -> pd.Series:
+        return self.feature_margin("SSHN")
 
     # Registration (Table 2, Fig. 6)
     @property
@@ -308,14 +341,23 @@ class Results:
                 ("scenes", "Fixed"): 1 - nat_at("Fixed", low).mean() / nat_at("Fixed", 0.5).mean(),
                 ("scenes", "SSHN"): 1 - nat_at("SSHN", low).mean() / nat_at("SSHN", 0.5).mean()}
 
-    # Training cost (Table 3): measured times
+    # Training cost (Table 3): steps to convergence x the step time measured in one process (sshn/benchmark.py)
+    @property
+    def step_ms(self) -> pd.Series:
+        return self.t["step_times"].set_index("model")["ms_median"]
+
     def minutes(self, group: str) -> float:
-        return self.time[self.time.group == group].wall_seconds.mean() / 60
+        """Training minutes of one model: its mean steps over seeds times its median step time."""
+        return self.main_runs[self.main_runs.group == group].steps.mean() * self.step_ms[group] / 60000
+
+    @property
+    def fixed_groups(self) -> list[str]:
+        return list(dict.fromkeys(self.main_runs[self.main_runs.method == "fixed"].group))
 
     @property
     def fixed_minutes(self) -> float:
-        t = self.time[self.time.method == "fixed"]
-        return t.groupby("group").wall_seconds.mean().sum() / 60
+        """All of one seed's Fixed models."""
+        return sum(self.minutes(g) for g in self.fixed_groups)
 
     @property
     def single_minutes(self) -> dict[str, float]:
@@ -330,30 +372,36 @@ class Results:
 def measures(R: Results) -> dict:
     """The quantities the claims' rules test (keys are the claims' `measure`)."""
     pr_test, drop, away, t1, t3 = R.pr_test, R.drop, R.away, R.ref["table1"], R.ref["table3_all"]
-    in_range = [p for p in R.p["eval"]["transfer_phis"] if 0.45 - 1e-9 <= p <= 0.6 + 1e-9]
     influence, sep0 = factor_influence(R.sep0), R.sep0
     cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
-    gp, match_phi = R.gp, R.match_phi
+    gp = R.gp
     nat_arch = R.gmacs["gmacs_natural_arch"]
-    fixed_time = R.time[R.time.method == "fixed"]
     return {
         "sshn_minus_fixed": R.gap,
         "dynamic_minus_fixed": {f"{m} {k}": d for m, og in R.other_gap.items() for k, (d, _) in og.items()},
         "grid_mean_per_seed": {"a": R.on_grid("SSHN", R.main_init).values,
                                "b": {m: R.on_grid(m).values for m in R.others}},
-        "best_vs_best_fixed": {"a": R.sshn_at(R.best_sshn_phi).values,
-                               "b": {f"Fixed φ={R.best_fixed_phi:g}": R.per_seed("Fixed", R.best_fixed_phi).values}},
-        "share_near_best": float((R.half >= R.half.max() - 0.02).mean()),
+        # each side's best phi picked on the validation split, compared on the test split
+        "best_vs_best_fixed": {"a": R.sshn_at(R.val_best_phi("SSHN", R.main_init)).values,
+                               "b": {f"Fixed φ={R.val_best_phi('Fixed'):g}": R.per_seed("Fixed", R.val_best_phi("Fixed")).values}},
+        # Functions of the tolerances their claims give as measure_args (core.claims.measure_value)
+        "share_near_best": lambda tol: float((R.half >= R.half.max() - tol).mean()),
         "no_loss_phi": R.no_loss_phi,
-        "no_loss_cut_paper_arch": 1 - gp(R.no_loss_phi) / gp(0.5),
-        "match_best_fixed_cut_paper_arch": 1 - gp(match_phi) / gp(R.best_fixed_phi) if not np.isnan(match_phi)
-        else float("nan"),
-        "no_loss_cut_paper_table": 1 - np.interp(R.no_loss_phi, t1["phi"], t1["gflops"]) / t1["gflops"][-1],
-        "match_best_fixed_phi": match_phi,
+        "no_loss_cut_paper_arch": lambda tol: 1 - gp(R.no_loss_phi(tol)) / gp(0.5),
+        "match_best_fixed_cut_paper_arch": lambda tol: (1 - gp(R.match_phi(tol)) / gp(R.best_fixed_phi)
+                                                        if not np.isnan(R.match_phi(tol)) else float("nan")),
+        "no_loss_cut_paper_table": lambda tol: 1 - np.interp(R.no_loss_phi(tol), t1["phi"], t1["gflops"]) / t1["gflops"][-1],
+        "match_best_fixed_phi": R.match_phi,
         "max_cut_paper_arch": 1 - gp(0.0) / gp(0.5),
         "flops_cut_0p4_paper_arch": 1 - gp(0.4) / gp(0.5),
         "flops_cut_0p3_paper_arch": 1 - gp(0.3) / gp(0.5),
         "flops_cut_0p4_natural_arch": 1 - nat_arch.loc[0.4] / nat_arch.loc[0.5],
+        "flops_ratio_0p5_over_0p25_natural_arch": nat_arch.loc[0.5] / nat_arch.loc[0.25],
+        "flops_cut_0p25_natural_arch": 1 - nat_arch.loc[0.25] / nat_arch.loc[0.5],
+        "separate_low_drop": R.separate_low_drop,
+        "best_cheaper_minus_best_fixed": R.best_cheaper_minus_best_fixed,
+        "sshn_drop_at_phi_max": float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1]),
+        "single_over_fixed_model_time": R.single_minutes["SSHN"] / (R.fixed_minutes / len(R.fixed_groups)),
         "reg_sshn_minus_fixed": R.reg_gap["SSHN"],
         "natural_sshn_minus_fixed": R.nat_gap,
         "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
@@ -362,7 +410,7 @@ def measures(R: Results) -> dict:
         "paper_table_cut_0p4": 1 - t1["gflops"][8] / t1["gflops"][10],
         "paper_table_cut_0p3": 1 - t1["gflops"][6] / t1["gflops"][10],
         "paper_table_cut_0p15": 1 - t1["gflops"][3] / t1["gflops"][10],
-        "train_ratio_paper_grid": fixed_time.wall_seconds.mean() / 60 * R.n_paper_fixed / R.single_minutes["SSHN"],
+        "train_ratio_paper_grid": R.fixed_minutes / len(R.fixed_groups) * R.n_paper_fixed / R.single_minutes["SSHN"],
         "paper_table_train_ratio_min": min(v[2] / v[3] for v in t3.values()),
         "single_model_time_spread": max(R.single_minutes.values()) / min(R.single_minutes.values()),
         "size_dependence": float(abs(size_gap[small].mean() - size_gap[~small].mean())),
@@ -372,17 +420,20 @@ def measures(R: Results) -> dict:
         "prior_widest_minus_fixed": float(pr_test.iloc[-1] - R.fixed_c_test),
         "prior_widest_vs_full": float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"])),
         "transfer_advantage": {f"φ={p:g}": float(drop["T-Fixed"][p] - drop["T-SSHN"][p]) for p in away},
-        "transfer_worst_drop": float(drop["T-SSHN"][in_range].max()),
+        "transfer_worst_drop": lambda low, high: float(drop["T-SSHN"][[p for p in R.p["eval"]["transfer_phis"]
+                                                                         if low - 1e-9 <= p <= high + 1e-9]].max()),
         "separate_influence": influence.to_dict(),
         "separate_best_phi0": float(sep0.groupby("phi_0")["dice"].mean().idxmax()),
         "separate_phi0_levels": int(sep0["phi_0"].nunique()),
-        "separate_share_high": float((sep0.dice >= 0.97 * sep0.dice.max()).mean()),
+        "separate_share_high": lambda frac: float((sep0.dice >= frac * sep0.dice.max()).mean()),
         "separate_front_gap": float(R.front_gap),
         "cv_middle_vs_ends": {"values": cvw["cv_median"].drop(ends).to_dict(),
                               "baseline": float(cvw["cv_median"][ends].max())},
         "cv_peak_depth": R.peak_depth,
         "arch_sshn_minus_fixed": {"values": R.arch_gap, "baseline": 0.0},
         "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
+        # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
+        "feature_margin_vs_shared": (R.feat_margin / R.feature_margin("T-Fixed")).to_dict(),
         **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
         # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); our runs use hyper.phi_range
         "prior_is_hunet_oasis": float(list(R.p["hyper"]["phi_range"]) == [0.0, 1.0]),
@@ -405,6 +456,10 @@ def paper_values(ref: dict) -> dict:
     reg = {m: [v - f for v, f in zip(t2[m], t2["fixed"])] for m in ("sshn", "stochastic", "film")}
     every = {ds: [s - f for s, f in zip(v["sshn"], v["fixed"])] for ds, v in ref["table1_all"].items()}
     return {
+        # Table 5 against the best over phi of the same method in Table 1 (0 where it is that best)
+        "paper_table5_below_table1_best": {f"{ds} {m}": round(max(ref["table1_all"][ds][m]) - v, 1)
+                                           for ds, row in ref["table5_all"].items() for m, v in row.items()},
+        "paper_table2_sshn_minus_fixed": {f"φ={p:g}": round(d, 1) for p, d in zip(t2["phi"], reg["sshn"])},
         "paper_table1_sshn_minus_fixed": {"values": {f"{ds} φ={p:g}": round(g, 1) for ds, gs in every.items()
                                                      for p, g in zip(t1["phi"], gs)}, "baseline": 0.0},
         "paper_table1_best_consistent_gap": round(max(min(g for p, g in zip(t1["phi"], gs) if p > 0)
@@ -440,9 +495,10 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
         "gmacs_paper_arch_ratio_phi0p5_over_phi0": gp(0.5) / gp(0.0),
         "measures": {k: v for k, v in M.items() if isinstance(v, float) and k not in TIMING},
     }
-    fixed = R.time[R.time.method == "fixed"]
-    sshn = R.time[R.time.group == f"sshn-{R.main_init}"]
-    cost = {"step_time_ratio_sshn_over_fixed": float(sshn.seconds_per_step.mean() / fixed.seconds_per_step.mean()),
+    fixed, sshn = R.time[R.time.method == "fixed"], R.time[R.time.group == f"sshn-{R.main_init}"]
+    cost = {"step_time_ratio_sshn_over_fixed": float(R.step_ms[f"sshn-{R.main_init}"] / R.step_ms[R.fixed_groups].mean()),
+            # the same ratio from the runs' own timing.json (stages run at different moments: load decides it)
+            "step_time_ratio_from_run_logs": float(sshn.seconds_per_step.mean() / fixed.seconds_per_step.mean()),
             "train_minutes_fixed_total": float(R.fixed_minutes),
             "train_minutes": {m: float(v) for m, v in R.single_minutes.items()},
             "measures": {k: M[k] for k in TIMING}}
