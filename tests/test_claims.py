@@ -120,7 +120,7 @@ def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
     assert evaluate([claim], {"m": 2.0, "moved": 0.3}).iloc[0].verdict == "reproduced"
     seeds = {**claim, "id": "x.seeds", "test": {"rule": "greater", "measure": "g"}}
     led = evaluate([claim, seeds], {"m": 2.0, "moved": 0.0, "g": {"a": [1, 2], "b": {"h": [0, 1]}}})
-    assert inconclusive_causes(led) == ("Inconclusive: 1 because the shapes barely moved (moved = 0 < 0.05); "
+    assert inconclusive_causes(led) == ("2 inconclusive: 1 because the shapes barely moved; "
                                         "1 because too few seeds for the significance test (< 3 a side).")
     table = counts_table(led)
     assert "x: our runs and counts" in table and table.count("<tr>") == 2
@@ -168,3 +168,13 @@ def test_a_measure_with_a_tolerance_takes_it_from_the_claim():
         evaluate([{**claim, "test": {k: v for k, v in claim["test"].items() if k != "measure_args"}}], near)
     with pytest.raises(ValueError, match="takes no measure_args"):
         evaluate([claim], {"near": 0.5})
+
+
+def test_each_cause_is_counted_once_per_verdict_it_decides():
+    from hyperscale.core.claims import inconclusive_causes
+
+    led = pd.DataFrame({"verdict": ["inconclusive", "inconclusive", "reproduced"],
+                        "inconclusive_because": ["capped (converged_main = 0.5 < 1.0); other prior; U(0, 1) (p = 0 < 1)",
+                                                 "capped (converged_main = 0.5 < 1.0)", ""]})
+    assert inconclusive_causes(led) == ("2 inconclusive (some for several causes): 2 because capped; "
+                                        "1 because other prior; U(0, 1).")

@@ -309,11 +309,17 @@ def changed_rules(ledger: pd.DataFrame) -> str:
 
 
 def inconclusive_causes(ledger: pd.DataFrame) -> str:
-    """One line: how many verdicts each cause made inconclusive."""
-    causes = ledger[ledger.verdict == "inconclusive"].inconclusive_because.value_counts()
-    if causes.empty:
+    """One line: how many verdicts each cause made inconclusive (a verdict may have several causes;
+    each is named without the measured value, which the verdict's entry gives)."""
+    becauses = ledger[ledger.verdict == "inconclusive"].inconclusive_because
+    if becauses.empty:
         return "No verdict is inconclusive."
-    return "Inconclusive: " + "; ".join(f"{n} because {cause}" for cause, n in causes.items()) + "."
+    # unmet requirements are joined as "cause (measure = value < bound); cause (...)"; a cause may hold "; " itself
+    causes = pd.Series([c for b in becauses for c in (re.findall(r"(.+?) \([^()]* = [^()]*\)(?:; |$)", b) or [b])])
+    causes = causes.value_counts()
+    several = " (some for several causes)" if causes.sum() > len(becauses) else ""
+    return (f"{len(becauses)} inconclusive{several}: " + "; ".join(f"{n} because {cause}" for cause, n in causes.items())
+            + ".")
 
 
 def verdict_counts(ledger: pd.DataFrame) -> pd.DataFrame:
