@@ -18,15 +18,16 @@ import pandas as pd
 import torch
 
 from ..core.train import _optimizers  # the loop's own optimizers (fused Adam), so a step costs what it cost in training
+from .measures import run_group
 from .runs import build, config_of, plan, task_of
 
 
 def step_times(p: dict, data, repeats: int = 30, warmup: int = 3, seed: int = 0) -> pd.DataFrame:
     """Median, 25th and 75th percentile milliseconds per training step of each main-comparison
     model (its first seed's configuration), the models interleaved step by step."""
-    runs = list({r.name.rsplit("-seed", 1)[0]: r for r in plan("main", p) if r.seed == p["main"]["seeds"][0]}.items())
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0; got {repeats}, {warmup}")
+    runs = list({run_group(r.name): r for r in plan("main", p) if r.seed == p["main"]["seeds"][0]}.items())
     setups = []
     for group, run in runs:
         model = build(run, p, data)

@@ -12,7 +12,7 @@ import torch
 from ..core.models import load_model
 from .analysis import feature_maps, pareto_mask
 from .evaluate import FIG16_PHIS, cv_phis
-from .measures import ARCH_NAMES, FIG4_PHIS, Results
+from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
 from .runs import plan, run_dir
 
 PAPER_METHODS = ("Fixed", "Stochastic", "FiLM", "SSHN")
@@ -371,7 +371,7 @@ def learning_curves(R: Results):
     """Validation Dice against optimizer step for every run of the main comparison, one panel per
     model, one line per seed; a dot marks each run's best validation score."""
     c = R.t["curves"]
-    c = c[c.experiment == "main"].assign(group=lambda d: d.run.map(lambda r: r.rsplit("-seed", 1)[0]))
+    c = c[c.experiment == "main"].assign(group=lambda d: d.run.map(run_group))
     groups = list(dict.fromkeys(c.group))
     ncol = 4
     fig, axes = plt.subplots(-(-len(groups) // ncol), ncol, figsize=(13, 2.8 * -(-len(groups) // ncol)),
