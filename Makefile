@@ -17,7 +17,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
-APT_PACKAGES := mricron-data dataset-fashion-mnist libtcmalloc-minimal4
+APT_PACKAGES := mricron-data dataset-fashion-mnist opencv-doc libtcmalloc-minimal4
 # The browser tests/test_book.py reads the book in
 TEST_APT_PACKAGES := chromium
 TCMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libtcmalloc_minimal.so.4

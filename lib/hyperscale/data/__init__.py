@@ -5,21 +5,27 @@ Embedded sets, built offline from data that Debian or PyPI packages ship (params
   stand-in (SSHN, Hyper-UNet).
 - `scenes`: one real object on a real photograph, the stand-in for Pets and CUB (Hyper-UNet).
 - `fashion_mnist`: classification, read from Debian's package (Shape Adaptor).
+- `isp` and `denoise`: RAW -> RGB and sRGB denoising pairs unprocessed from clean photos, the
+  ZRR and SIDD stand-ins (HyperConv; `enhancement`, with the camera model in `camera`).
 Loaders for the papers' real datasets, in their published layouts: `classification`
 (CIFAR-10/100, SVHN, FGVC-Aircraft, CUB-200-2011, Stanford Cars) and `segmentation`
-(OASIS-2D, Oxford-IIIT Pets, CUB-200 masks, CAMUS, WBC, PanDental).
+(OASIS-2D, Oxford-IIIT Pets, CUB-200 masks, CAMUS, WBC, PanDental), `enhancement` (ZRR,
+SIDD-Medium).
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
 from ..core.params import Schema, register_section, section
-from . import atlas2d, classification, scenes, segmentation
+from . import atlas2d, classification, enhancement, scenes, segmentation
 
-for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, **classification.LOADERS,
+for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "isp": load_npz_dataset,
+                       "denoise": load_npz_dataset, "zrr": enhancement.load_zrr,
+                       "sidd_medium": enhancement.load_sidd_medium, **classification.LOADERS,
                        **segmentation.LOADERS}.items():
     register_loader(_name, _loader)
 
@@ -71,13 +77,25 @@ class ScenesParams(Schema):
     seed: int
 
 
+class EnhancementParams(Schema):  # enhancement.build
+    patch: PositiveInt
+    per_photo: PositiveInt
+    downscale: PositiveInt
+    n_val: PositiveInt
+    n_test: PositiveInt
+    seed: int
+
+
 class DataParams(Schema):
     atlas2d: Atlas2dParams
     scenes: ScenesParams
+    isp: EnhancementParams
+    denoise: EnhancementParams
 
 
 register_section("data", DataParams)
-BUILDERS = {"atlas2d": atlas2d.build, "scenes": scenes.build}
+BUILDERS = {"atlas2d": atlas2d.build, "scenes": scenes.build, "isp": partial(enhancement.build, "isp"),
+            "denoise": partial(enhancement.build, "denoise")}
 
 
 def build_embedded(name: str, out_dir, progress: bool = True) -> tuple[Dataset, str]:
