@@ -62,7 +62,7 @@ def test_ledger_rows_and_errors(tmp_path):
     from_table = [{**claims[0], "id": "x.three", "paper_measure": "paper_m", "test": {**claims[0]["test"], "measure": "paper_m"},
                    "rule_changed": "2026: was > 2"}]
     row = evaluate(from_table, {"paper_m": 3.0}).iloc[0]
-    assert row.paper_value == 3.0 and row.evidence == "the paper's own numbers" and row.rule_changed == "2026: was > 2"
+    assert row.paper_value == "3" and row.evidence == "the paper's own numbers" and row.rule_changed == "2026: was > 2"
     counts = verdict_counts(pd.concat([led, evaluate(from_table, {"paper_m": 3.0})]))
     assert counts.loc[("x", "the paper's own numbers"), "reproduced"] == 1
     assert counts.loc[("x", "our runs and counts"), "reproduced"] == 1

@@ -227,7 +227,7 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
                                 for r in unmet)
         paper_value = c.get("paper_value", "")
         if "paper_measure" in c:  # computed from the transcribed tables, never typed
-            paper_value = measures[c["paper_measure"]]
+            paper_value = _fmt(measures[c["paper_measure"]])
         evidence = ("none offline" if fn is not_testable else
                     "the paper's own numbers" if t["measure"].startswith("paper_") else "our runs and counts")
         rows.append({"id": c["id"], "paper": c["paper"], "source": c["source"], "statement": c["statement"],

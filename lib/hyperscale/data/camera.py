@@ -102,4 +102,4 @@ def process(raw: np.ndarray, cam: Camera) -> np.ndarray:
     """Packed RGGB (4, h, w) -> sRGB (3, 2h, 2w) in [0, 1]: the forward pipeline `unprocess` inverts."""
     lin = demosaic(raw) * cam.gains[:, None, None]
     lin = np.einsum("ij,jhw->ihw", np.linalg.inv(cam.rgb2cam).astype(np.float32), np.clip(lin, 0, 1))
-    return _tone(np.clip(lin, 1e-8, 1) ** (1 / GAMMA)).astype(np.float32)
+    return np.clip(_tone(np.clip(lin, 1e-8, 1) ** (1 / GAMMA)), 0, 1).astype(np.float32)  # float error can pass 1

@@ -48,3 +48,16 @@ def hyperconv_counts(c_in: int, c_hyper: int, c_out: int, k: int, n_hid: int, h:
     p = c_out * c_in * k * k
     mlp_weights = c_hyper * n_hid + n_hid * n_hid + n_hid * p
     return {"params": p + mlp_weights + 2 * n_hid + p, "flops": 2 * p * h * w + 2 * mlp_weights, "mlp_flops": 2 * mlp_weights}
+
+
+def n_hid_matching(build_of: Callable[[int], nn.Module], params: float, high: int = 1 << 14) -> int:
+    """The MLP width n whose network `build_of(n)` has the parameter count nearest `params`
+    (parameters grow monotonically with n; bisection over counts on the meta device)."""
+    def n_params(n):
+        with torch.device("meta"):
+            return sum(p.numel() for p in build_of(n).parameters())
+    lo, hi = 1, high
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if n_params(mid) < params else (lo, mid)
+    return min((lo, hi), key=lambda n: abs(n_params(n) - params))

@@ -1,0 +1,85 @@
+"""What HyperConv's claims about speed and memory rest on, measured in one process (§4.4, Tables 1-2).
+
+- `grouped_conv_times` (§4.4): the per-sample convolution of a HyperConvolution (one grouped
+  convolution over the batch, `per_sample_conv`) against a standard convolution of the same shape
+  with shared filters, and against a loop of per-sample convolutions. The three take turns call
+  by call, after warm-up, so a slow spell hits all alike; the median of the repeats is reported.
+  A benchmark that prints ratios, not a timed test: absolute times are this machine's.
+- `network_times`: inference time of every Table 1 and Table 2 network on one input, interleaved
+  the same way, in the machine's threads (the count is recorded).
+- `peak_conv_memory`: the largest allocation one convolution makes during inference, from
+  torch's profiler, as Tables 1-2's "Max. Conv. Mem." is said to be measured. Deterministic for
+  a given shape, unlike the times.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+
+from .layers import per_sample_conv
+
+CONV_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::mkldnn_convolution",
+            "aten::_slow_conv2d_forward", "aten::thnn_conv2d", "aten::conv_transpose2d")
+
+
+def _interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
+    """Median milliseconds of each call, the calls taking turns for warmup + repeats rounds."""
+    times = {k: [] for k in calls}
+    with torch.inference_mode():
+        for r in range(warmup + repeats):
+            for k, f in calls.items():
+                t0 = time.perf_counter()
+                f()
+                if r >= warmup:
+                    times[k].append(1000 * (time.perf_counter() - t0))
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def grouped_conv_times(batches, sizes, channels: int, repeats: int, warmup: int, seed: int = 0) -> pd.DataFrame:
+    """ms per 3x3 'same' convolution: per-sample (grouped), standard (shared filters), per-sample loop."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0; got {repeats}, {warmup}")
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for n in batches:
+        for s in sizes:
+            x = torch.randn(n, channels, s + 2, s + 2, generator=g)  # padded once, as HyperConv pads before convolving
+            w = torch.randn(n, channels, channels, 3, 3, generator=g)
+            calls = {"grouped": lambda: per_sample_conv(x, w), "standard": lambda: F.conv2d(x, w[0]),
+                     "loop": lambda: [F.conv2d(x[i:i + 1], w[i]) for i in range(n)]}
+            ms = _interleaved(calls, repeats, warmup)
+            rows.append({"batch": n, "size": s, "channels": channels, **{f"ms_{k}": v for k, v in ms.items()},
+                         "grouped_over_standard": ms["grouped"] / ms["standard"],
+                         "loop_over_standard": ms["loop"] / ms["standard"], "repeats": repeats,
+                         "threads": torch.get_num_threads()})
+    return pd.DataFrame(rows)
+
+
+def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict[str, tuple], repeats: int,
+                  warmup: int, seed: int = 0) -> pd.DataFrame:
+    """Median ms of one inference of each network on one input of its shape (C, H, W), interleaved."""
+    torch.manual_seed(seed)
+    nets = {k: b().eval() for k, b in builds.items()}
+    xs = {k: torch.rand(1, *shapes[k]) for k in nets}
+    ms = _interleaved({k: (lambda k=k: nets[k](xs[k])) for k in nets}, repeats, warmup)
+    return pd.DataFrame([{"network": k, "ms": v, "input": "x".join(map(str, shapes[k])), "repeats": repeats,
+                          "threads": torch.get_num_threads()} for k, v in ms.items()])
+
+
+def peak_conv_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> int:
+    """Bytes: the largest memory one convolution op allocates (its own and its children's) in one
+    inference on an input of shape (C, H, W)."""
+    torch.manual_seed(seed)
+    net, x = build().eval(), torch.rand(1, *shape)
+    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        net(x)
+    sizes = [e.cpu_memory_usage for e in prof.events() if e.name in CONV_OPS]
+    if not sizes:
+        raise RuntimeError("the profiler recorded no convolution; its op names may have changed (CONV_OPS)")
+    return int(max(sizes))

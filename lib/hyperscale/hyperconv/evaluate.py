@@ -1,0 +1,134 @@
+"""The HyperConv chapter's evaluation (stage `evaluate_hyperconv`: `python -m hyperscale.hyperconv.evaluate`).
+
+Counts every network of Tables 1-2 and of the Figs. 3-4 sweeps by code at the papers' sizes,
+checks eqs. 1, 2 and 4, measures peak convolution memory, benchmarks the grouped convolution
+and the networks' inference time, and judges the claims of references/hyperconv.yaml. Writes
+runs/eval/hyperconv/: counts.csv, eq1.csv, eq4.csv, memory.csv, claims.csv, summary.json, and
+the measured times apart in timing/ (grouped.csv, networks.csv, claims.csv), since they differ
+from run to run.
+"""
+from __future__ import annotations
+
+import math
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from ..core.claims import load_claims, write_ledgers
+from ..core.cli import run_stage
+from ..core.io import write_json, write_text
+from ..core.params import load as load_params, section
+from ..core.project import project_root
+from .benchmark import grouped_conv_times, network_times, peak_conv_memory
+from .counting import count, n_hid_matching
+from .layers import HyperConv, normalize_filters
+from .measures import TIMING_MEASURES, measures
+from .unet import HCUNet
+from .vdn import VDN
+
+OUT = Path("runs/eval/hyperconv")
+
+
+def table1_builds(ref: dict) -> dict:
+    """Table 1's networks that are ours, by the paper's row name: (n_fwd, n_embed, n_hid), None = no HC."""
+    def build(f, e, h):
+        return partial(HCUNet, f, e or 8, h or 8, hc=e is not None)
+    return {k: build(*r["net"]) for k, r in ref["table1"]["rows"].items() if r["net"] is not None}
+
+
+def table2_builds(ref: dict, n_hid: int) -> dict:
+    return {k: partial(VDN, div=r["div"], hc=r["div"] > 1, n_hid=n_hid) for k, r in ref["table2"]["rows"].items()}
+
+
+def unet_counts(builds: dict, raw_size, target_mpix: float, kind: str) -> list[dict]:
+    """Counts at a RAW frame of raw_size (packed to half its sides), scaled to target_mpix: the
+    convolutions linearly in pixels, the MLPs (which do not see the image size) unchanged."""
+    h, w = raw_size
+    scale = target_mpix * 1e6 / (h * w)
+    rows = []
+    for name, build in builds.items():
+        c = count(build, (4, h // 2, w // 2))
+        rows.append({"network": name, "kind": kind, **c, "mpix": h * w / 1e6,
+                     "flops_12_6": (c["flops"] - c["mlp_flops"]) * scale + c["mlp_flops"]})
+    return rows
+
+
+def eq1_table(sizes, c_in: int, c_out: int, c_hyper: int, n_hid: int) -> pd.DataFrame:
+    """One bias-free 3x3 convolution and one HyperConvolution, counted by code at each image side."""
+    rows = []
+    for s in sizes:
+        conv = count(lambda: torch.nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), (c_in, s, s))
+        hc = count(lambda: HyperConv(c_in, c_hyper, c_out, 3, n_hid), ((c_hyper, 8, 8), (c_in, s, s)))
+        rows.append({"side": s, "conv_params": conv["params"], "conv_flops": conv["flops"], "hc_params": hc["params"],
+                     "hc_flops": hc["flops"], "hc_mlp_flops": hc["mlp_flops"]})
+    return pd.DataFrame(rows)
+
+
+def eq4_table(c_in, draws: int, seed: int, k: int = 3) -> pd.DataFrame:
+    """§4.1's normalisation (eq. 4) and the appendix code's, on f ~ N(0, 1) (eq. 3) 3x3 filters."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for c in c_in:
+        f = torch.randn(draws, k, k, generator=g, dtype=torch.float64)
+        l1 = f.abs().sum((-2, -1), keepdim=True)
+        eq4 = f * math.sqrt(2 * k * k) / torch.sqrt(c * math.pi / 2 * l1)
+        rows.append({"c_in": c, "var_eq4": float(eq4.var()), "he_var": 2 / (c * k * k),
+                     "var_over_he": float(eq4.var()) / (2 / (c * k * k)),
+                     "l1_eq4": float(eq4.abs().sum((-2, -1)).mean()),
+                     "l1_code": float(normalize_filters(f).abs().sum((-2, -1)).mean()),
+                     "max_code_minus_eq4": float((normalize_filters(f) - eq4).abs().max())})
+    return pd.DataFrame(rows)
+
+
+def evaluate(root=None) -> dict:
+    root = Path(root or project_root())
+    p = section("hyperconv", root / "params.yaml")
+    ref_path = root / "references" / "hyperconv.yaml"
+    ref = yaml.safe_load(ref_path.read_text())["paper"]
+    mpix = ref["table1"]["input_mpix"]
+    t1, t2 = table1_builds(ref), table2_builds(ref, p["vdn_n_hid"])
+    sweep_hc = {f"n_hid = {n}": partial(HCUNet, 8, 8, n) for n in p["sweep"]["n_hid"]}
+    sweep_no = {f"no HC, n_fwd = {w}": partial(HCUNet, w, hc=False) for w in p["sweep"]["no_hc_widths"]}
+    vh, vw = p["vdn_size"]
+    counts = pd.DataFrame(
+        unet_counts(t1, p["count_raw_size"], mpix, "table1") + unet_counts(sweep_hc, p["count_raw_size"], mpix, "sweep hc")
+        + unet_counts(sweep_no, p["count_raw_size"], mpix, "sweep no hc")
+        + [{"network": k, "kind": "table2", **count(b, (3, vh, vw)), "mpix": vh * vw / 1e6, "div": r["div"],
+            "n_hid_matching_paper": None if r["div"] == 1 else n_hid_matching(
+                lambda n, d=r["div"]: VDN(div=d, hc=True, n_hid=n), 1e6 * r["values"][ref["table2"]["columns"].index("params_M")])}
+           for k, b in t2.items() for r in [ref["table2"]["rows"][k]]])
+    tables = {"counts": counts, "eq1": eq1_table(p["ratio_sizes"], **p["ratio_block"]), "eq4": eq4_table(**p["eq4"])}
+    nb = p["benchmark"]["networks"]
+    rh, rw = nb["raw_size"]
+    shapes = {**{k: (4, rh // 2, rw // 2) for k in t1}, **{k: (3, *nb["vdn_size"]) for k in t2}}
+    builds = {**t1, **t2}
+    tables["memory"] = pd.DataFrame([{"network": k, "bytes": peak_conv_memory(b, shapes[k]), "input": "x".join(map(str, shapes[k]))}
+                                     for k, b in tqdm(builds.items(), desc="peak convolution memory")])
+    gp = p["benchmark"]["grouped"]
+    tables["grouped"] = grouped_conv_times(**gp)
+    tables["networks"] = network_times(builds, shapes, nb["repeats"], nb["warmup"])
+    out = root / OUT
+    for name in ("counts", "eq1", "eq4", "memory"):
+        write_text(out / f"{name}.csv", tables[name].to_csv(index=False))
+    for name in ("grouped", "networks"):
+        write_text(out / "timing" / f"{name}.csv", tables[name].to_csv(index=False))
+    ledger, timing = write_ledgers(load_claims(ref_path), measures(tables, ref), out, TIMING_MEASURES)
+    summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
+               "table1": {r.network: {"params_M": round(r.params / 1e6, 3), "flops_T": round(r.flops_12_6 / 1e12, 4)}
+                          for r in counts[counts.kind == "table1"].itertuples()}}
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def main() -> None:
+    run_stage(evaluate)
+
+
+if __name__ == "__main__":  # run the importable module, so registries filled on import are the ones used
+    from hyperscale.hyperconv.evaluate import main
+
+    main()

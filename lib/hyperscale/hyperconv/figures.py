@@ -1,0 +1,56 @@
+"""The HyperConv chapter's figures, from the evaluation's tables (runs/eval/hyperconv/)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+
+def eq1_figure(eq1: pd.DataFrame, block: dict):
+    """Eqs. 1-2 by count: parameters per FLOP of a convolution and a HyperConvolution, and the
+    share of the HyperConvolution's FLOPs its MLP takes, against the image side."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    a1.loglog(eq1.side, eq1.conv_params / eq1.conv_flops, "o-", label="3x3 convolution (eq. 2)")
+    a1.loglog(eq1.side, eq1.hc_params / eq1.hc_flops, "s-", label=f"HyperConvolution, n_hid = {block['n_hid']} (eq. 1)")
+    a1.set(xlabel="image side (px)", ylabel="parameters per FLOP", title="parameters per FLOP")
+    a1.legend(fontsize=8)
+    a2.semilogx(eq1.side, 100 * eq1.hc_mlp_flops / eq1.hc_flops, "s-", color="C1")
+    a2.set(xlabel="image side (px)", ylabel="MLP share of FLOPs (%)", ylim=(0, 100),
+           title="the MLP's share of a HyperConvolution's FLOPs")
+    fig.suptitle(f"One layer, {block['c_in']} -> {block['c_out']} channels, filter input of {block['c_hyper']} channels",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_figure(counts: pd.DataFrame):
+    """FLOPs against parameters at 12.6 MPix: the n_hid sweep, the no-HC width sweep, Table 1."""
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    styles = {"sweep hc": ("s-", "HyperConv, n_fwd = n_embed = 8, n_hid swept"),
+              "sweep no hc": ("o-", "no HC, n_fwd swept"), "table1": ("*", "Table 1's networks")}
+    for kind, (style, label) in styles.items():
+        d = counts[counts.kind == kind].sort_values("params")
+        ax.loglog(d.params, d.flops_12_6, style, ms=9 if kind == "table1" else 5, label=label)
+        if kind == "table1":
+            for r in d.itertuples():
+                ax.annotate(r.network, (r.params, r.flops_12_6), fontsize=7, xytext=(4, 2), textcoords="offset points")
+    ax.set(xlabel="parameters", ylabel="FLOPs at a 12.6 MPix RAW frame",
+           title="Figs. 3-4's x-axes by count: FLOPs vs parameters")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_figure(grouped: pd.DataFrame):
+    """Time of the per-sample grouped convolution and of a per-sample loop, over a standard
+    convolution of the same shape, against the image side, one line per batch size."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for i, (b, d) in enumerate(grouped.groupby("batch")):
+        ax.semilogx(d["size"], d.grouped_over_standard, "o-", color=f"C{i}", label=f"grouped, batch {b}")
+        ax.semilogx(d["size"], d.loop_over_standard, "x--", color=f"C{i}", alpha=0.6, label=f"loop, batch {b}")
+    ax.axhline(1, color="k", lw=0.8)
+    ax.axhline(1.3, color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="image side (px)", ylabel="time / standard convolution's",
+           title=f"Per-sample convolution, {grouped.channels.iloc[0]} -> {grouped.channels.iloc[0]} channels, 3x3")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,115 @@
+"""What HyperConv's claims read: every measure of references/hyperconv.yaml, from the evaluation's tables.
+
+`measures(tables, ref)` maps each measure name to a value (a number or {case: number}); names
+starting with `paper_` are computed from the transcribed tables alone (the paper against
+itself). `tables` are the frames `evaluate` writes: counts, eq1, eq4, memory, and the timed
+grouped and networks (runs/eval/hyperconv/timing/).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
+
+
+def printed_unit(value) -> float:
+    """One unit of the last digit a transcribed number shows: 0.4 -> 0.1, 276 -> 1, 55.0 -> 0.1 (YAML keeps
+    one trailing zero after the point, not more: use it only for the count columns, which have no others)."""
+    return float(Decimal(1).scaleb(Decimal(str(value)).as_tuple().exponent))
+
+
+def _column(ref_table: dict, name: str) -> dict[str, float]:
+    i = ref_table["columns"].index(name)
+    return {k: r["values"][i] for k, r in ref_table["rows"].items() if r["values"][i] is not None}
+
+
+def _ours_rows(ref_table: dict) -> list[str]:
+    return [k for k, r in ref_table["rows"].items() if r.get("net") is not None or r.get("div") is not None]
+
+
+def _error_in_units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
+    return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
+
+
+def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
+    t1, t2 = ref["table1"], ref["table2"]
+    counts = t["counts"].set_index("network")
+    mine1 = _ours_rows(t1)
+    c1 = counts.loc[mine1]
+    params_m = (c1.params / 1e6).to_dict()
+    flops_t = (c1.flops_12_6 / 1e12).to_dict()
+    p_params, p_flops = _column(t1, "params_M"), _column(t1, "flops_T")
+    vdn = counts.loc[list(t2["rows"])]
+    hc_rows = [k for k in mine1 if t1["rows"][k]["net"][1] is not None]
+    no_hc_rows = [k for k in mine1 if t1["rows"][k]["net"][1] is None]
+    per_flop = c1.params / c1.flops_12_6
+    sweep_hc = counts[counts.kind == "sweep hc"]
+    sweep_no = counts[counts.kind == "sweep no hc"]
+    growth = lambda s: s.max() / s.min()  # noqa: E731
+    eq1, eq4, mem = t["eq1"], t["eq4"].set_index("c_in"), t["memory"].set_index("network")
+
+    def implied_mpix():
+        per_mpix = (vdn.flops / vdn.mpix / 1e12).to_dict()
+        return {k: v / per_mpix[k] for k, v in _column(t2, "flops_T").items()}
+
+    m = {
+        "table1_params_error": _error_in_units(params_m, p_params),
+        "table1_flops_error": _error_in_units(flops_t, p_flops),
+        "paper_table1_params": {k: p_params[k] for k in mine1},
+        "paper_table1_flops": {k: p_flops[k] for k in mine1},
+        "table1_flops_per_mac": float(np.median([p_flops[k] * 1e12 / (c1.flops_12_6[k] / 2) for k in mine1])),
+        "table2_params_error": _error_in_units((vdn.params / 1e6).to_dict(), _column(t2, "params_M")),
+        "paper_table2_params": _column(t2, "params_M"),
+        "vdn_flop_ratio": float(vdn.flops[vdn["div"] == 1].iloc[0] / vdn.flops[vdn["div"] == 3].iloc[0]),
+        "paper_table2_flop_ratio": _column(t2, "flops_T")["VDN"] / _column(t2, "flops_T")["Ours (c/3)"],
+        "table2_implied_mpix_spread": growth(pd.Series(implied_mpix())),
+        "table2_implied_mpix": implied_mpix(),
+        "params_per_flop_gain": float(per_flop[hc_rows].min() / per_flop[no_hc_rows].max()),
+        "table1_mlp_flop_share": (c1.mlp_flops / c1.flops).loc[hc_rows].to_dict(),
+        "sweep_flop_growth": {"hc": float(growth(sweep_hc.flops_12_6)),
+                              "no HC": float(growth(sweep_no.params) / growth(sweep_no.flops_12_6))},
+        "sweep_param_growth": float(growth(sweep_hc.params)),
+        "eq2_deviation": (eq1.conv_flops / eq1.conv_params / (2 * eq1.side ** 2) - 1).abs().set_axis(eq1.side).to_dict(),
+        "eq4_variance_over_he": eq4.var_over_he.to_dict(),
+        "eq4_l1_norm": eq4.l1_eq4.to_dict(),
+        "code_minus_eq4": float(eq4.max_code_minus_eq4.max()),
+        "vdn_memory_ratio": {k: float(mem.bytes["VDN"] / mem.bytes[k]) for k in t2["rows"] if k != "VDN"},
+        "paper_table2_memory_ratio": {k: _column(t2, "mem_GB")["VDN"] / v for k, v in _column(t2, "mem_GB").items()
+                                      if k != "VDN"},
+        "table1_memory_ratio": float(mem.bytes["(96, no HC)"] / mem.bytes["(64, 32, 2048)"]),
+        "paper_table1_memory_ratio": _column(t1, "mem_GB")["(96, no HC)"] / _column(t1, "mem_GB")["(64, 32, 2048)"],
+        **paper_measures(t1, t2),
+    }
+    if "grouped" in t:
+        g, nets = t["grouped"], t["networks"].set_index("network")
+        m["grouped_slowdown_large_batch_small_image"] = float(
+            g[(g.batch == g.batch.max()) & (g["size"] == g["size"].min())].grouped_over_standard.iloc[0])
+        m["grouped_slowdown_batch1"] = g[g.batch == 1].set_index("size").grouped_over_standard.to_dict()
+        m["vdn_time_ratio"] = {k: float(nets.ms["VDN"] / nets.ms[k]) for k in t2["rows"] if k != "VDN"}
+        m["paper_table2_time_ratio"] = {k: _column(t2, "cpu_s_per_mpix")["VDN"] / v
+                                        for k, v in _column(t2, "cpu_s_per_mpix").items() if k != "VDN"}
+    return m
+
+
+def paper_measures(t1: dict, t2: dict) -> dict:
+    """The claims the paper's own tables settle."""
+    ms, ss, fl, params = (_column(t1, c) for c in ("ms_ssim", "ssim", "flops_T", "params_M"))
+    psnr = _column(t1, "psnr")
+    best = "(64, 32, 2048)"
+    pretrained = ("PyNet", "PyNet-CA", "AWNet 4-channel")
+    narrow = "(8, 32, 4000)"
+    wider = [k for k in ("(32, 32, 2048)", "(32, 16, 2048)") if params[k] < params[narrow]]
+    gap = lambda col, split: {k: _column(t2, f"{col}_{split}")[k] - _column(t2, f"{col}_{split}")["VDN"]  # noqa: E731
+                              for k in t2["rows"] if k != "VDN"}
+    return {
+        "paper_best_minus_sota": {"MS-SSIM": ms[best] - max(v for k, v in ms.items() if k != best),
+                                  "SSIM": ss[best] - max(v for k, v in ss.items() if k != best)},
+        "paper_sota_flops_over_best": min(fl[k] for k in pretrained) / fl[best],
+        "paper_bottleneck_deficit": {c: min(vals[k] - vals[narrow] for k in wider)
+                                     for c, vals in (("PSNR", psnr), ("MS-SSIM", ms), ("SSIM", ss))},
+        "paper_vdn_psnr_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("psnr", s).items()},
+        "paper_vdn_ssim_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("ssim", s).items()},
+    }

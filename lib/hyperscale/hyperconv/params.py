@@ -1,0 +1,60 @@
+"""The `hyperconv` section of params.yaml, typed (values and their reasons: params.yaml itself)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, NonNegativeInt, PositiveInt
+
+from ..core.params import Schema
+
+Size = Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+Ints = Annotated[list[PositiveInt], Field(min_length=1)]
+
+
+class Sweep(Schema):
+    n_hid: Annotated[list[PositiveInt], Field(min_length=2)]
+    no_hc_widths: Annotated[list[PositiveInt], Field(min_length=2)]
+
+
+class Block(Schema):
+    c_in: PositiveInt
+    c_out: PositiveInt
+    c_hyper: PositiveInt
+    n_hid: PositiveInt
+
+
+class Eq4(Schema):
+    c_in: Ints
+    draws: PositiveInt
+    seed: NonNegativeInt
+
+
+class Grouped(Schema):
+    batches: Ints
+    sizes: Ints
+    channels: PositiveInt
+    repeats: PositiveInt
+    warmup: NonNegativeInt
+
+
+class Networks(Schema):
+    raw_size: Size
+    vdn_size: Size
+    repeats: PositiveInt
+    warmup: NonNegativeInt
+
+
+class Benchmark(Schema):
+    grouped: Grouped
+    networks: Networks
+
+
+class HyperConvParams(Schema):
+    count_raw_size: Size
+    vdn_size: Size
+    vdn_n_hid: PositiveInt
+    sweep: Sweep
+    ratio_sizes: Ints
+    ratio_block: Block
+    eq4: Eq4
+    benchmark: Benchmark

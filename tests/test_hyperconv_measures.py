@@ -1,0 +1,64 @@
+"""HyperConv's evaluation: the counts the ledger reads, eq. 4, the benchmark and the measures."""
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from hyperscale.hyperconv.benchmark import grouped_conv_times, peak_conv_memory
+from hyperscale.hyperconv.evaluate import eq1_table, eq4_table, table1_builds, unet_counts
+from hyperscale.hyperconv.measures import paper_measures, printed_unit
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = yaml.safe_load((ROOT / "references" / "hyperconv.yaml").read_text())
+
+
+def test_printed_unit_is_the_last_digit_shown():
+    assert [printed_unit(v) for v in (0.4, 276, 119.6, 55.0, 0.8617)] == [0.1, 1.0, 0.1, 0.1, 0.0001]
+
+
+def test_table1_counts_round_to_the_papers_printed_values():
+    """The paper's own counts (Table 1) from the appendix layout at 12.6 MPix: a check of our networks."""
+    rows = {r["network"]: r for r in unet_counts(table1_builds(REF["paper"]), (3072, 4096), 12.6, "table1")}
+    cols = REF["paper"]["table1"]["columns"]
+    for name, r in rows.items():
+        flops_t, params_m = (REF["paper"]["table1"]["rows"][name]["values"][cols.index(c)] for c in ("flops_T", "params_M"))
+        assert abs(r["params"] / 1e6 - params_m) <= 0.5 * printed_unit(params_m) + 1e-9, name
+        assert abs(r["flops_12_6"] / 1e12 - flops_t) <= 0.5 * printed_unit(flops_t) + 1e-9, name
+
+
+def test_eq1_table_follows_eq2_and_the_mlp_share_falls_with_size():
+    t = eq1_table([8, 64, 512], c_in=4, c_out=4, c_hyper=16, n_hid=32)
+    assert (t.conv_flops == 2 * t.side ** 2 * t.conv_params).all()
+    share = t.hc_mlp_flops / t.hc_flops
+    assert share.is_monotonic_decreasing and share.iloc[-1] < 0.01
+    assert (t.hc_params == t.hc_params.iloc[0]).all()
+
+
+def test_eq4_neither_gives_he_variance_nor_unit_l1_and_the_code_gives_one_half():
+    t = eq4_table([4, 64], draws=20000, seed=0)
+    assert (t.l1_code - 0.5).abs().max() < 1e-9
+    assert ((t.var_over_he < 0.8) | (t.var_over_he > 1.25)).all()  # the same factor for every C_in
+    assert abs(t.var_over_he.iloc[0] / t.var_over_he.iloc[1] - 1) < 0.05
+    assert t.l1_eq4.iloc[0] > 2 * t.l1_eq4.iloc[1]  # eq. 4's L1 norm falls as 1/sqrt(C_in)
+    assert (t.max_code_minus_eq4 > 0.1).all()
+
+
+def test_grouped_benchmark_reports_ratios_and_rejects_bad_settings():
+    g = grouped_conv_times([1, 2], [8], channels=2, repeats=2, warmup=0)
+    assert list(g.batch) == [1, 2] and (g.grouped_over_standard > 0).all() and (g.ms_loop > 0).all()
+    with pytest.raises(ValueError, match="repeats"):
+        grouped_conv_times([1], [8], 2, repeats=0, warmup=0)
+
+
+def test_peak_conv_memory_covers_the_output():
+    peak = peak_conv_memory(lambda: torch.nn.Conv2d(2, 8, 3, padding=1), (2, 16, 16))
+    assert peak >= 8 * 16 * 16 * 4
+
+
+def test_paper_measures_from_the_transcribed_tables():
+    m = paper_measures(REF["paper"]["table1"], REF["paper"]["table2"])
+    assert m["paper_best_minus_sota"]["MS-SSIM"] == pytest.approx(0.8640 - 0.8620)
+    assert m["paper_sota_flops_over_best"] == pytest.approx(9.4 / 0.7)
+    assert m["paper_vdn_psnr_gap"]["Ours (c/3) test"] == pytest.approx(39.23 - 39.26)
+    assert m["paper_bottleneck_deficit"]["SSIM"] == pytest.approx(0.7466 - 0.7232)
