@@ -27,6 +27,7 @@ from .benchmark import grouped_conv_times, network_times, peak_conv_memory
 from .counting import count, n_hid_matching
 from .layers import HyperConv, normalize_filters
 from .measures import TIMING_MEASURES, measures
+from .runs import results
 from .unet import HCUNet
 from .vdn import VDN
 
@@ -91,7 +92,8 @@ def evaluate(root=None) -> dict:
     ref = yaml.safe_load(ref_path.read_text())["paper"]
     mpix = ref["table1"]["input_mpix"]
     t1, t2 = table1_builds(ref), table2_builds(ref, p["vdn_n_hid"])
-    sweep_hc = {f"n_hid = {n}": partial(HCUNet, 8, 8, n) for n in p["sweep"]["n_hid"]}
+    sw = p["sweep"]
+    sweep_hc = {f"n_hid = {n}": partial(HCUNet, sw["n_fwd"], sw["n_embed"], n) for n in sw["n_hid"]}
     sweep_no = {f"no HC, n_fwd = {w}": partial(HCUNet, w, hc=False) for w in p["sweep"]["no_hc_widths"]}
     vh, vw = p["vdn_size"]
     counts = pd.DataFrame(
@@ -101,7 +103,8 @@ def evaluate(root=None) -> dict:
             "n_hid_matching_paper": None if r["div"] == 1 else n_hid_matching(
                 lambda n, d=r["div"]: VDN(div=d, hc=True, n_hid=n), 1e6 * r["values"][ref["table2"]["columns"].index("params_M")])}
            for k, b in t2.items() for r in [ref["table2"]["rows"][k]]])
-    tables = {"counts": counts, "eq1": eq1_table(p["ratio_sizes"], **p["ratio_block"]), "eq4": eq4_table(**p["eq4"])}
+    tables = {"counts": counts, "eq1": eq1_table(p["ratio_sizes"], **p["ratio_block"]), "eq4": eq4_table(**p["eq4"]),
+              **results(root)}
     nb = p["benchmark"]["networks"]
     rh, rw = nb["raw_size"]
     shapes = {**{k: (4, rh // 2, rw // 2) for k in t1}, **{k: (3, *nb["vdn_size"]) for k in t2}}

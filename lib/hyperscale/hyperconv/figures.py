@@ -54,3 +54,23 @@ def grouped_figure(grouped: pd.DataFrame):
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def sweep_error_figure(res: pd.DataFrame, threshold: float):
+    """Figs. 3-4 trained: test error (1 - MS-SSIM; mean and std over seeds) and training error
+    against parameters, for the n_hid sweep with HyperConvolutions and the width sweep without;
+    a dotted line where the parameters equal the training targets' values."""
+    fig, ax = plt.subplots(figsize=(6.8, 4))
+    for hc, (label, style, colour) in {True: ("HyperConv, n_hid swept", "s", "C0"),
+                                       False: ("no HC, n_fwd swept", "o", "C1")}.items():
+        g = res[res.hc.astype(bool) == hc].groupby("n_hid" if hc else "n_fwd")
+        x = g.params.first()
+        ax.errorbar(x, 1 - g.test_ms_ssim.mean(), yerr=g.test_ms_ssim.std(ddof=1), fmt=style + "-", color=colour,
+                    capsize=3, label=f"{label}: test")
+        ax.plot(x, 1 - g.train_ms_ssim.mean(), style + "--", color=colour, alpha=0.5, label=f"{label}: training")
+    ax.axvline(threshold, color="grey", ls=":", lw=1, label="parameters = training target values")
+    ax.set(xscale="log", xlabel="parameters", ylabel="error, 1 - MS-SSIM",
+           title="Test and training error against parameters (isp stand-in)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -83,6 +83,8 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "paper_table1_memory_ratio": _column(t1, "mem_GB")["(96, no HC)"] / _column(t1, "mem_GB")["(64, 32, 2048)"],
         **paper_measures(t1, t2),
     }
+    if "sweep" in t:
+        m.update(sweep_measures(t["sweep"], counts))
     if "grouped" in t:
         g, nets = t["grouped"], t["networks"].set_index("network")
         m["grouped_slowdown_large_batch_small_image"] = float(
@@ -113,3 +115,25 @@ def paper_measures(t1: dict, t2: dict) -> dict:
         "paper_vdn_psnr_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("psnr", s).items()},
         "paper_vdn_ssim_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("ssim", s).items()},
     }
+
+
+def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
+    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting."""
+    r = res.assign(score=100 * res.test_ms_ssim, err=100 * (1 - res.test_ms_ssim))
+    hc, no = r[r.hc.astype(bool)], r[~r.hc.astype(bool)]
+    n = sorted(hc.n_hid.unique())
+    scores = {k: g.score.tolist() for k, g in hc.groupby("n_hid")}
+    mean, std = hc.groupby("n_hid").err.mean(), hc.groupby("n_hid").err.std(ddof=1).fillna(0)
+    peak = any(mean[n[i]] - max(mean[n[i - 1]], mean[n[i + 1]]) > std[n[i]] for i in range(1, len(n) - 1))
+    flops = counts.set_index("network").flops_12_6
+    f_hc = flops[f"n_hid = {int(n[-1])}"]
+    near = [w for w in sorted(no.n_fwd.unique()) if 0.5 <= flops[f"no HC, n_fwd = {int(w)}"] / f_hc <= 2]
+    if not near:
+        raise ValueError("no network of hyperconv.sweep.no_hc_widths has FLOPs within 0.5-2x of the largest-n_hid "
+                         "HyperConv network's at 12.6 MPix; add widths around it")
+    return {"sweep_largest_vs_smallest_nhid": {"a": scores[n[-1]], "b": {f"n_hid = {int(n[0])}": scores[n[0]]}},
+            "sweep_double_descent_shape": {"interior peak": float(peak),
+                                           "largest n_hid lowest error": float(mean.idxmin() == n[-1])},
+            "sweep_hc_vs_no_hc_equal_flops": {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist()
+                                                                        for w in near}},
+            "converged_sweep": float(res.converged.astype(bool).mean())}

@@ -6,14 +6,22 @@ from typing import Annotated
 from pydantic import Field, NonNegativeInt, PositiveInt
 
 from ..core.params import Schema
+from ..core.train import TrainConfig
+from .train import TaskConfig
 
 Size = Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
 Ints = Annotated[list[PositiveInt], Field(min_length=1)]
 
 
 class Sweep(Schema):
+    n_fwd: PositiveInt
+    n_embed: PositiveInt
     n_hid: Annotated[list[PositiveInt], Field(min_length=2)]
     no_hc_widths: Annotated[list[PositiveInt], Field(min_length=2)]
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    data: str
+    task: TaskConfig
+    train: TrainConfig
 
 
 class Block(Schema):

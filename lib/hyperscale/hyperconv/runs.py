@@ -1,0 +1,126 @@
+"""The HyperConv chapter's trained experiments as lists of runs (HyperConv §5.2, Figs. 3-4).
+
+`plan(experiment, p)` turns the `hyperconv` section of params.yaml into named `Run`s;
+`run_experiment` trains each with the core loop (resuming from its checkpoint) into
+runs/hyperconv/<experiment>/<run>/, scores it on the test split and writes one row per run to
+the experiment's `results.csv`. Experiments:
+
+* sweep: the UNet-like network with HyperConvolutions at n_fwd = n_embed = 8 and growing MLPs
+  (n_hid), and the same network without them at growing widths (n_fwd), on the `isp` stand-in
+  (Figs. 3-4: test error against parameters, and FLOPs against parameters).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..core.data import Dataset, load_dataset
+from ..core.io import write_text
+from ..core.jobs import finished
+from ..core.models import create_model
+from ..core.params import section
+from ..core.project import project_root
+from ..core.train import TrainConfig, save_run, train
+from .counting import count
+from .train import Restoration, TaskConfig, image_metrics
+
+EXPERIMENTS = ("sweep",)
+RUNS_DIR = Path("runs/hyperconv")
+
+
+@dataclass
+class Run:
+    name: str  # folder name, unique within an experiment
+    seed: int
+    model: dict = field(default_factory=dict)  # HCUNet's constructor arguments
+
+
+def plan(experiment: str, p: dict) -> list[Run]:
+    """The runs of `experiment` for the `hyperconv` params `p`."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    s = p[experiment]
+    hc = [Run(f"hc-nhid{n}-seed{k}", k, {"n_fwd": s["n_fwd"], "n_embed": s["n_embed"], "n_hid": n, "hc": True})
+          for n in s["n_hid"] for k in s["seeds"]]
+    no_hc = [Run(f"nohc-nfwd{w}-seed{k}", k, {"n_fwd": w, "hc": False}) for w in s["no_hc_widths"] for k in s["seeds"]]
+    return hc + no_hc
+
+
+def load_data(p: dict, experiment: str) -> Dataset:
+    return load_dataset(p[experiment]["data"], project_root() / "data" / p[experiment]["data"])
+
+
+def build(run: Run):
+    torch.manual_seed(run.seed)
+    return create_model("hc_unet", **run.model)
+
+
+def _task_and_config(p: dict, experiment: str, data: Dataset) -> tuple[Restoration, TrainConfig]:
+    s = p[experiment]
+    return Restoration(data, TaskConfig(**s["task"])), TrainConfig(**s["train"])
+
+
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
+    """Train (or read back) one run and score it on the test split; its row of results.csv."""
+    out = folder(experiment, root) / run.name
+    model = build(run)
+    task, cfg = _task_and_config(p, experiment, data)
+    res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
+    c = count(lambda: create_model("hc_unet", **run.model), tuple(data["train"].images.shape[1:]))
+    row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
+           **{f"test_{k}": v for k, v in image_metrics(model, data["test"].images, data["test"].labels).items()},
+           **{f"train_{k}": v for k, v in image_metrics(model, task.x.numpy(), task.y.numpy()).items()},
+           "params": c["params"], "flops": c["flops"], "mlp_flops": c["mlp_flops"], "steps": res.steps,
+           "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"]}
+    save_run(out, model, res, **row)
+    return row
+
+
+def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
+    """Train (or read back) every run of `experiment`; write its runs and results.csv (one row per run).
+    The experiment's folder holds exactly its runs: folders of runs no longer planned are removed."""
+    root = Path(root or project_root())
+    out = folder(experiment, root)
+    planned = jobs(experiment, root)
+    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
+        shutil.rmtree(stale)
+    results = pd.DataFrame([train_run(*args, root, progress) for _, args in planned])
+    write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
+    return results
+
+
+AFTER: dict[str, str] = {}  # for hyperscale.launch: no experiment starts from another's results
+
+
+def jobs(experiment: str, root) -> list:
+    """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
+    p = section("hyperconv", Path(root) / "params.yaml")
+    data = load_data(p, experiment)
+    return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
+
+
+def train_named(experiment: str, name: str, root) -> dict:
+    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+    args = next(a for run, a in jobs(experiment, root) if run.name == name)
+    return train_run(*args, root, progress=False)
+
+
+def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
+    """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
+    task, cfg = _task_and_config(p, experiment, data)
+    return not finished(build(run), task, cfg, run.seed, folder(experiment, root) / run.name)
+
+
+def folder(experiment: str, root=None) -> Path:
+    """Where an experiment's runs and results.csv live."""
+    return Path(root or project_root()) / RUNS_DIR / experiment
+
+
+def results(root=None) -> dict[str, pd.DataFrame]:
+    """Every experiment's results.csv."""
+    root = Path(root or project_root())
+    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}

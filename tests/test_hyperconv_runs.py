@@ -1,0 +1,75 @@
+"""HyperConv's trained sweep: the run plan, the restoration task and the measures its claims read."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hyperscale.core.data import Dataset, Split
+from hyperscale.hyperconv import HCUNet
+from hyperscale.hyperconv.measures import sweep_measures
+from hyperscale.hyperconv.runs import plan
+from hyperscale.hyperconv.train import Restoration, TaskConfig, image_metrics
+
+SWEEP = {"sweep": {"n_fwd": 8, "n_embed": 8, "n_hid": [4, 8], "no_hc_widths": [4], "seeds": [0, 1]}}
+
+
+def test_plan_names_every_setting_and_seed():
+    runs = plan("sweep", SWEEP)
+    assert [r.name for r in runs] == ["hc-nhid4-seed0", "hc-nhid4-seed1", "hc-nhid8-seed0", "hc-nhid8-seed1",
+                                      "nohc-nfwd4-seed0", "nohc-nfwd4-seed1"]
+    assert runs[-1].model == {"n_fwd": 4, "hc": False}
+    with pytest.raises(ValueError, match="unknown experiment"):
+        plan("table9", SWEEP)
+
+
+def _isp(n=12):
+    g = np.random.default_rng(0)
+    split = lambda k: Split(g.uniform(0, 1, (k, 4, 32, 32)).astype(np.float32),  # noqa: E731
+                            g.uniform(0, 1, (k, 3, 64, 64)).astype(np.float32))
+    return Dataset("isp", ["input", "target"], {"train": split(n), "val": split(4), "test": split(4)})
+
+
+def test_restoration_trains_and_scores():
+    task = Restoration(_isp(), TaskConfig(n_train=8))
+    x, y = task.sample(torch.Generator().manual_seed(0), 4, 0)
+    assert x.shape == (4, 4, 32, 32) and y.shape == (4, 3, 64, 64)
+    model = HCUNet(4, 4, 8)
+    loss = task.loss(model, (x, y), "mse_msssim")
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert set(task.score(model)) == {"val_psnr", "val_ms_ssim", "val_ssim"}
+    with pytest.raises(ValueError, match="n_train=99 exceeds"):
+        Restoration(_isp(), TaskConfig(n_train=99))
+
+
+def test_image_metrics_of_a_perfect_prediction():
+    class Echo(torch.nn.Module):
+        def forward(self, x):
+            return x
+    img = np.random.default_rng(0).uniform(0, 1, (2, 3, 64, 64)).astype(np.float32)
+    m = image_metrics(Echo(), img, img)
+    assert m["ms_ssim"] == pytest.approx(1, abs=1e-4) and m["ssim"] == pytest.approx(1, abs=1e-4) and m["psnr"] > 80
+
+
+def _results(err: dict[int, list[float]], no_hc: dict[int, list[float]]) -> pd.DataFrame:
+    rows = [{"hc": True, "n_hid": n, "n_fwd": 8, "test_ms_ssim": 1 - e / 100, "converged": True}
+            for n, es in err.items() for e in es]
+    rows += [{"hc": False, "n_hid": np.nan, "n_fwd": w, "test_ms_ssim": 1 - e / 100, "converged": w != 16}
+             for w, es in no_hc.items() for e in es]
+    return pd.DataFrame(rows)
+
+
+COUNTS = pd.DataFrame({"network": ["n_hid = 16", "n_hid = 64", "n_hid = 256", "no HC, n_fwd = 4", "no HC, n_fwd = 8",
+                                   "no HC, n_fwd = 16"], "flops_12_6": [10, 10, 10.1, 3, 8, 19]})
+
+
+def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
+    res = _results({16: [10, 10.2, 9.8], 64: [12, 12.1, 11.9], 256: [8, 8.1, 7.9]}, {4: [20] * 3, 8: [15] * 3, 16: [11] * 3})
+    m = sweep_measures(res, COUNTS)
+    assert m["sweep_double_descent_shape"] == {"interior peak": 1.0, "largest n_hid lowest error": 1.0}
+    assert set(m["sweep_hc_vs_no_hc_equal_flops"]["b"]) == {"no HC, n_fwd = 8", "no HC, n_fwd = 16"}  # 0.8x and 1.9x
+    assert m["sweep_largest_vs_smallest_nhid"]["a"] == pytest.approx([92, 91.9, 92.1])
+    assert m["converged_sweep"] == pytest.approx(15 / 18)  # the three n_fwd = 16 runs hit their cap
+    # a bump within the seed spread is no peak
+    flat = _results({16: [10, 11, 9], 64: [10.5, 12, 9], 256: [8, 8.1, 7.9]}, {8: [15] * 3})
+    assert sweep_measures(flat, COUNTS)["sweep_double_descent_shape"]["interior peak"] == 0.0
