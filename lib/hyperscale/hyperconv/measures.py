@@ -84,7 +84,7 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         **paper_measures(t1, t2),
     }
     if "sweep" in t:
-        m.update(sweep_measures(t["sweep"], counts))
+        m.update(sweep_measures(t["sweep"], t["counts"]))
     if "grouped" in t:
         g, nets = t["grouped"], t["networks"].set_index("network")
         m["grouped_slowdown_large_batch_small_image"] = float(
