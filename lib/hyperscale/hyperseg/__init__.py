@@ -1,8 +1,10 @@
 """HyperSeg: patch-wise hypernetwork for real-time semantic segmentation (Nirkin, Wolf, Hassner; CVPR 2021).
 
 Official code https://github.com/YuvalNirkin/hyperseg (CC0; read for facts, not copied).
-Modules so far: `dpwconv` (the dynamic patch-wise convolution, §3.3).
+Modules so far: `dpwconv` (the dynamic patch-wise convolution, §3.3), `meta` (the meta block, its
+weight mapper, BatchNorm folding and divide_channels, §3.1-3.2).
 """
 from .dpwconv import dpw_conv, patch_sizes
+from .meta import MetaBlock, divide_channels
 
-__all__ = ["dpw_conv", "patch_sizes"]
+__all__ = ["MetaBlock", "divide_channels", "dpw_conv", "patch_sizes"]

@@ -1,9 +1,9 @@
-"""HyperSeg's dynamic patch-wise convolution (lib/hyperscale/hyperseg/dpwconv.py)."""
+"""HyperSeg's dynamic patch-wise convolution and meta block (lib/hyperscale/hyperseg/)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from hyperscale.hyperseg import dpw_conv, patch_sizes
+from hyperscale.hyperseg import MetaBlock, divide_channels, dpw_conv, patch_sizes
 
 
 def _same_everywhere(w, nh, nw, b):
@@ -59,3 +59,47 @@ def test_patch_sizes_cover_the_axis_and_bad_input_says_so():
         dpw_conv(torch.randn(2, 4, 8, 8), torch.randn(2, 4, 3, 3, 3, 2, 2))
     with pytest.raises(ValueError, match="odd kernels"):
         dpw_conv(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 4, 2, 2, 2, 2))
+
+
+def _trained_looking(block):
+    g = torch.Generator().manual_seed(3)
+    for bn in block.bn.values():  # BatchNorm statistics and affine parameters away from their defaults
+        bn.running_mean.copy_(torch.randn(bn.num_features, generator=g) * 0.3)
+        bn.running_var.copy_(torch.rand(bn.num_features, generator=g) + 0.5)
+        bn.weight.data.copy_(torch.rand(bn.num_features, generator=g) + 0.5)
+        bn.bias.data.copy_(torch.randn(bn.num_features, generator=g) * 0.1)
+    return block.eval()
+
+
+@pytest.mark.parametrize("c_in, c_out, only_pw1, size", [(4, 4, False, (12, 12)), (4, 6, False, (13, 10)),
+                                                         (6, 3, True, (8, 9))])
+def test_meta_block_shapes_counts_and_exact_batchnorm_folding(c_in, c_out, only_pw1, size):
+    torch.manual_seed(0)
+    block = _trained_looking(MetaBlock(c_in, c_out, c_phi=8, expansion=2, g_w=2, only_pw1=only_pw1))
+    n_weights = sum(o * i * k * k for o, i, k in block.shapes.values())
+    assert block.mapper.weight.numel() == n_weights * 8 // 2  # eq. 6: |theta^m| C_phi / g_w (plus a bias each)
+    x, phi = torch.randn(2, c_in, *size), torch.randn(2, 8, 3, 4)
+    with torch.no_grad():
+        y = block(x, phi)
+        block.fold_batchnorm()
+        folded = block(x, phi)
+    assert y.shape == (2, c_out, *size)
+    assert torch.allclose(folded, y, atol=1e-5)
+    with pytest.raises(RuntimeError, match="already folded"):
+        block.fold_batchnorm()
+
+
+def test_meta_block_rejects_groups_that_do_not_divide():
+    with pytest.raises(ValueError, match="g_w = 3 must divide"):
+        MetaBlock(4, 4, c_phi=8, g_w=3)
+
+
+@pytest.mark.parametrize("c, g, sizes", [(1280, 8, [120, 4000, 30000, 90000]), (64, 4, [1, 1, 1]), (48, 16, [5, 500, 7])])
+def test_divide_channels_has_the_properties_the_paper_states(c, g, sizes):
+    parts = divide_channels(c, g, sizes)
+    assert sum(parts) == c and all(p % g == 0 and p >= g for p in parts)
+    extra = c - len(sizes) * g
+    assert all(abs(p - g - extra * s / sum(sizes)) < g for p, s in zip(parts, sizes))  # proportional to within one unit
+    assert [p for _, p in sorted(zip(sizes, parts))] == sorted(parts)  # more weights never get fewer channels
+    with pytest.raises(ValueError, match="cannot divide"):
+        divide_channels(10, 4, [1, 2])
