@@ -9,8 +9,12 @@ the layer is an ordinary 'same' convolution.
 Where the grid does not divide the map, the official layers return zeros in the leftover rows
 and columns (or fail); here the first H mod N_h patch rows are one pixel taller than the rest
 (likewise for columns), so every pixel belongs to exactly one patch. The patches of one size
-form at most four regular blocks; each block is cut into halo'd windows with `Tensor.unfold`
-and convolved in one grouped convolution (groups = batch x patches x channel groups).
+form at most four regular blocks. In each block a 1x1 layer is one matrix product per patch
+(einsum); any other layer is cut into halo'd windows with `Tensor.unfold` and convolved in one
+grouped convolution (groups = batch x patches x channel groups). On this CPU, at batch 1 and
+an 8 x 16 grid, that costs 3-7x (1x1) and 3-6x (3x3 depth-wise) a static convolution of the
+same FLOPs (measured by hand while writing it; issue 13's benchmark will print these ratios).
+A depth-wise path of 9 shifted views times broadcast patch weights was tried and was slower.
 """
 from __future__ import annotations
 
@@ -48,10 +52,16 @@ def dpw_conv(x: torch.Tensor, weight: torch.Tensor, groups: int = 1, padding_mod
     out = x.new_empty(b, c_out, h, w)
     for i0, ni, y0, sh in _blocks(h, nh):
         for j0, nj, x0, sw in _blocks(w, nw):
+            wb = weight[..., i0:i0 + ni, j0:j0 + nj]
+            if kh == kw == 1 and groups == 1:  # a matrix product per patch: no windows to cut
+                xb = x[:, :, y0:y0 + ni * sh, x0:x0 + nj * sw].reshape(b, c_in, ni, sh, nj, sw)
+                out[:, :, y0:y0 + ni * sh, x0:x0 + nj * sw] = torch.einsum(
+                    "bcisjt,bocij->boisjt", xb, wb[:, :, :, 0, 0]).reshape(b, c_out, ni * sh, nj * sw)
+                continue
             win = xp[:, :, y0:y0 + ni * sh + 2 * ph, x0:x0 + nj * sw + 2 * pw]
             win = win.unfold(2, sh + 2 * ph, sh).unfold(3, sw + 2 * pw, sw)  # (B, C_in, ni, nj, sh + 2ph, sw + 2pw)
             win = win.permute(0, 2, 3, 1, 4, 5).reshape(1, b * ni * nj * c_in, sh + 2 * ph, sw + 2 * pw)
-            wt = weight[..., i0:i0 + ni, j0:j0 + nj].permute(0, 5, 6, 1, 2, 3, 4).reshape(b * ni * nj * c_out, -1, kh, kw)
+            wt = wb.permute(0, 5, 6, 1, 2, 3, 4).reshape(b * ni * nj * c_out, -1, kh, kw)
             y = F.conv2d(win, wt, groups=b * ni * nj * groups).view(b, ni, nj, c_out, sh, sw)
             out[:, :, y0:y0 + ni * sh, x0:x0 + nj * sw] = y.permute(0, 3, 1, 4, 2, 5).reshape(b, c_out, ni * sh, nj * sw)
     return out
