@@ -9,6 +9,7 @@ and the engine runs the jobs.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,15 @@ def finished(model, task, cfg, seed: int, run_dir) -> bool:
     ck = ckpt.load(path, ckpt.run_key(model, task, cfg, seed))
     n_phases = 1 + (cfg.finetune_steps > 0 and len(task.phases) > 1)
     return ck is not None and ck["phase"] >= n_phases
+
+
+def train_planned(out: Path, planned: list, train_one: Callable) -> list:
+    """`train_one(*args)` for every (run, args) of `planned` (training a run or reading it back),
+    after removing the folders under `out` of runs no longer planned, so that an experiment's
+    folder holds exactly its runs. Returns what each call returned (one row per run)."""
+    for stale in (d for d in Path(out).glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
+        shutil.rmtree(stale)
+    return [train_one(*args) for _, args in planned]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ the experiment's `results.csv`. Experiments:
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 
 from ..core.data import Dataset, load_dataset
 from ..core.io import write_text
-from ..core.jobs import finished
+from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -86,9 +85,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     out = folder(experiment, root)
     planned = jobs(experiment, root)
-    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
-        shutil.rmtree(stale)
-    results = pd.DataFrame([train_run(*args, root, progress) for _, args in planned])
+    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress)))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 

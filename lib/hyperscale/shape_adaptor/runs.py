@@ -16,7 +16,6 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import torch
 from ..core.data import Dataset, Split, load_dataset
 from ..core.flops import count_macs
 from ..core.io import read_json, write_text
-from ..core.jobs import finished
+from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -162,9 +161,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     out = folder(experiment, root)
     planned = jobs(experiment, root)
-    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
-        shutil.rmtree(stale)
-    results = pd.DataFrame([train_run(*args, root, progress) for _, args in planned])
+    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress)))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 

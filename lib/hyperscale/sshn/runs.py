@@ -20,7 +20,6 @@ plateaued, and the claims that compare methods on unconverged runs are inconclus
 """
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import torch
 
 from ..core.data import load_dataset
 from ..core.io import write_text
-from ..core.jobs import finished
+from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -157,9 +156,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     planned = jobs(experiment, root)
     out = folder(experiment, root)
-    for stale in (d for d in out.glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
-        shutil.rmtree(stale)
-    rows = [train_run(*args, root, progress) for _, args in planned]
+    rows = train_planned(out, planned, lambda *args: train_run(*args, root, progress))
     table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
