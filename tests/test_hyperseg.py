@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hyperscale.hyperseg import MetaBlock, divide_channels, dpw_conv, patch_sizes
+from hyperscale.hyperseg import ContextHead, MetaBlock, divide_channels, dpw_conv, patch_sizes, positional_encoding
 
 
 def _same_everywhere(w, nh, nw, b):
@@ -103,3 +103,29 @@ def test_divide_channels_has_the_properties_the_paper_states(c, g, sizes):
     assert [p for _, p in sorted(zip(sizes, parts))] == sorted(parts)  # more weights never get fewer channels
     with pytest.raises(ValueError, match="cannot divide"):
         divide_channels(10, 4, [1, 2])
+
+
+def test_positional_encoding_spans_minus_one_to_one():
+    p = positional_encoding(3, 5)
+    assert p.shape == (2, 3, 5)
+    assert torch.equal(p[0, :, 0], torch.tensor([-1.0, 0.0, 1.0])) and torch.equal(p[1, 0], torch.linspace(-1, 1, 5))
+    assert torch.equal(positional_encoding(1, 2)[0], torch.zeros(1, 2))  # one row: no division by zero
+
+
+@pytest.mark.parametrize("size, levels", [((8, 16), 2), ((7, 13), 2), ((4, 4), 2), ((9, 9), 3)])
+def test_context_head_keeps_the_shape_and_sees_the_whole_image(size, levels):
+    torch.manual_seed(0)
+    head = ContextHead(16, levels)
+    x = torch.randn(2, 16, *size)
+    y = head(x)
+    assert y.shape == x.shape
+    x2 = x.clone()
+    x2[..., -1, -1] += 10.0  # a change in one corner reaches the opposite corner through the pooled context
+    assert not torch.allclose(head(x2)[..., 0, 0], y[..., 0, 0])
+
+
+def test_context_head_bad_settings_say_so():
+    with pytest.raises(ValueError, match="divisible by 2\\^levels"):
+        ContextHead(12, 3)
+    with pytest.raises(ValueError, match="cannot go down 3 levels"):
+        ContextHead(16, 3)(torch.randn(1, 16, 4, 4))

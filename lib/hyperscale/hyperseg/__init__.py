@@ -2,9 +2,11 @@
 
 Official code https://github.com/YuvalNirkin/hyperseg (CC0; read for facts, not copied).
 Modules so far: `dpwconv` (the dynamic patch-wise convolution, §3.3), `meta` (the meta block, its
-weight mapper, BatchNorm folding and divide_channels, §3.1-3.2).
+weight mapper, BatchNorm folding and divide_channels, §3.1-3.2), `context` (the context head h
+and the positional encoding P, §3.1).
 """
+from .context import ContextHead, positional_encoding
 from .dpwconv import dpw_conv, patch_sizes
 from .meta import MetaBlock, divide_channels
 
-__all__ = ["MetaBlock", "divide_channels", "dpw_conv", "patch_sizes"]
+__all__ = ["ContextHead", "MetaBlock", "divide_channels", "dpw_conv", "patch_sizes", "positional_encoding"]
