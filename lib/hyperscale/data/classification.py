@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import gzip
 import pickle
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ..core.data import DataMissingError, Dataset, Split
+from .sources import need
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -32,10 +34,7 @@ SOURCES = {
 }
 
 
-def _need(path: Path, name: str) -> Path:
-    if not path.exists():
-        raise DataMissingError(f"{name}: {path} not found. Get {SOURCES[name]}, and point the data root at it.")
-    return path
+_need = partial(need, sources=SOURCES)
 
 
 def read_idx(path) -> np.ndarray:

@@ -22,6 +22,7 @@ get the data.
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from PIL import Image
 from ..core.data import DataMissingError, Dataset, Split
 from . import camera
 from .scenes import photos_dir
+from .sources import need
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # Debian package opencv-doc
 # Colour photographs of distinct scenes (stereo and viewpoint pairs counted once; logos,
@@ -113,10 +115,7 @@ def build(kind: str, patch: int = 64, per_photo: int = 24, downscale: int = 2, n
     return Dataset(kind, ["input", "target"], splits, meta)
 
 
-def _need(path: Path, name: str) -> Path:
-    if not path.exists():
-        raise DataMissingError(f"{name}: {path} not found. Get {SOURCES[name]}, and point the data root at it.")
-    return path
+_need = partial(need, sources=SOURCES)
 
 
 def _pack_zrr(raw: np.ndarray) -> np.ndarray:

@@ -13,11 +13,13 @@ validation (every fifth image here).
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ..core.data import DataMissingError, Dataset, Split
+from .sources import need
 
 SOURCES = {
     "oasis2d": "neurite-oasis.2d.v1.0.tar from https://github.com/adalca/medical-datasets (OASIS, Marcus et al. "
@@ -33,10 +35,7 @@ SOURCES = {
 SSHN_FRACTIONS = (0.64, 0.16, 0.20)  # SSHN §4.1
 
 
-def _need(path: Path, name: str) -> Path:
-    if not path.exists():
-        raise DataMissingError(f"{name}: {path} not found. Get {SOURCES[name]}, and point the data root at it.")
-    return path
+_need = partial(need, sources=SOURCES)
 
 
 def _resize(a: np.ndarray, size: int, nearest: bool) -> np.ndarray:
