@@ -1,4 +1,4 @@
-"""HyperConv's trained sweep: the run plan, the restoration task and the measures its claims read."""
+"""HyperConv's trained experiments (sweep, table1): the run plans, the restoration task and the measures its claims read."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from hyperscale.core.data import Dataset, Split
 from hyperscale.hyperconv import HCUNet
-from hyperscale.hyperconv.measures import sweep_measures
+from hyperscale.hyperconv.measures import sweep_measures, table1_measures
 from hyperscale.hyperconv.runs import plan
 from hyperscale.hyperconv.train import Restoration, TaskConfig, image_metrics
 
@@ -20,6 +20,34 @@ def test_plan_names_every_setting_and_seed():
     assert runs[-1].model == {"n_fwd": 4, "hc": False}
     with pytest.raises(ValueError, match="unknown experiment"):
         plan("table9", SWEEP)
+
+
+TABLE1 = {"table1": {"rows": [[96, None, None], [64, None, None], [64, 32, 2048], [32, 32, 2048], [32, 16, 2048],
+                              [8, 32, 4000]], "divisor": 8, "seeds": [0, 1]}}
+
+
+def test_table1_plan_divides_every_width_keeping_even_channels():
+    runs = plan("table1", TABLE1)
+    assert [r.name for r in runs[::2]] == [f"{n}-seed0" for n in ("nohc-nfwd12", "nohc-nfwd8", "hc-8-4-256", "hc-4-4-256",
+                                                                  "hc-4-2-256", "hc-2-4-500")]
+    assert runs[-1].row == "(8, 32, 4000)" and runs[-1].seed == 1  # n_fwd 8 / 8 = 1, kept at 2
+    assert runs[-1].model == {"n_fwd": 2, "n_embed": 4, "n_hid": 500, "hc": True}
+    assert runs[0].model == {"n_fwd": 12, "hc": False} and runs[0].row == "(96, no HC)"
+    HCUNet(**runs[-1].model)  # a valid network
+    with pytest.raises(ValueError, match="two rows become the same network hc-2-2-128; lower the divisor"):
+        plan("table1", {"table1": {**TABLE1["table1"], "divisor": 16}})
+
+
+def test_table1_measures_compare_by_paper_row():
+    rows = ["(96, no HC)", "(64, no HC)", "(64, 32, 2048)", "(32, 32, 2048)", "(32, 16, 2048)", "(8, 32, 4000)"]
+    res = pd.DataFrame([{"row": r, "seed": k, "test_ms_ssim": 0.8 + 0.01 * i + 0.001 * k, "converged": i != 5}
+                        for i, r in enumerate(rows) for k in range(3)])
+    m = table1_measures(res)
+    assert m["table1_hc_vs_no_hc"]["a"] == pytest.approx([82, 82.1, 82.2])
+    assert m["table1_hc_vs_no_hc"]["b"]["(96, no HC)"] == pytest.approx([80, 80.1, 80.2])
+    assert m["table1_bottleneck"]["a"] == pytest.approx([84, 84.1, 84.2])
+    assert m["table1_bottleneck"]["b"]["(8, 32, 4000)"] == pytest.approx([85, 85.1, 85.2])
+    assert m["converged_table1"] == pytest.approx(15 / 18)
 
 
 def _isp(n=12):

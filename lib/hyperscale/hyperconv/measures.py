@@ -84,6 +84,8 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
     }
     if "sweep" in t:
         m.update(sweep_measures(t["sweep"], t["counts"]))
+    if "table1" in t:
+        m.update(table1_measures(t["table1"]))
     if "grouped" in t:
         g, nets = t["grouped"], t["networks"].set_index("network")
         m["grouped_slowdown_large_batch_small_image"] = float(
@@ -109,6 +111,7 @@ def paper_measures(t1: dict, t2: dict) -> dict:
         "paper_best_minus_sota": {"MS-SSIM": ms[best] - max(v for k, v in ms.items() if k != best),
                                   "SSIM": ss[best] - max(v for k, v in ss.items() if k != best)},
         "paper_sota_flops_over_best": min(fl[k] for k in pretrained) / fl[best],
+        "paper_table1_hc_minus_no_hc": {k: 100 * (ms[best] - ms[k]) for k in ("(96, no HC)", "(64, no HC)")},
         "paper_bottleneck_deficit": {c: min(vals[k] - vals[narrow] for k in wider)
                                      for c, vals in (("PSNR", psnr), ("MS-SSIM", ms), ("SSIM", ss))},
         "paper_vdn_psnr_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("psnr", s).items()},
@@ -136,3 +139,12 @@ def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
             "sweep_hc_vs_no_hc_equal_flops": {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist()
                                                                         for w in near}},
             "converged_sweep": float(res.converged.astype(bool).mean())}
+
+
+def table1_measures(res: pd.DataFrame) -> dict:
+    """Table 1's networks trained at a fraction of their widths: test MS-SSIM x 100 per seed, by paper row."""
+    scores = {k: (100 * g.test_ms_ssim).tolist() for k, g in res.groupby("row")}
+    return {"table1_hc_vs_no_hc": {"a": scores["(64, 32, 2048)"],
+                                   "b": {k: scores[k] for k in ("(96, no HC)", "(64, no HC)")}},
+            "table1_bottleneck": {"a": scores["(32, 16, 2048)"], "b": {"(8, 32, 4000)": scores["(8, 32, 4000)"]}},
+            "converged_table1": float(res.converged.astype(bool).mean())}

@@ -24,6 +24,12 @@ class Sweep(Schema):
     train: TrainConfig
 
 
+class Table1(Schema):
+    rows: Annotated[list[Annotated[list[PositiveInt | None], Field(min_length=3, max_length=3)]], Field(min_length=1)]
+    divisor: PositiveInt
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+
+
 class Block(Schema):
     c_in: PositiveInt
     c_out: PositiveInt
@@ -62,6 +68,7 @@ class HyperConvParams(Schema):
     vdn_size: Size
     vdn_n_hid: PositiveInt
     sweep: Sweep
+    table1: Table1
     ratio_sizes: Ints
     ratio_block: Block
     eq4: Eq4

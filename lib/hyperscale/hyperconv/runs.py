@@ -1,4 +1,4 @@
-"""The HyperConv chapter's trained experiments as lists of runs (HyperConv §5.2, Figs. 3-4).
+"""The HyperConv chapter's trained experiments as lists of runs (HyperConv §5.2-5.4).
 
 `plan(experiment, p)` turns the `hyperconv` section of params.yaml into named `Run`s;
 `run_experiment` trains each with the core loop (resuming from its checkpoint) into
@@ -8,6 +8,8 @@ the experiment's `results.csv`. Experiments:
 * sweep: the UNet-like network with HyperConvolutions at n_fwd = n_embed = 8 and growing MLPs
   (n_hid), and the same network without them at growing widths (n_fwd), on the `isp` stand-in
   (Figs. 3-4: test error against parameters, and FLOPs against parameters).
+* table1: Table 1's six networks with every width (n_fwd, n_embed, n_hid) divided by `divisor`
+  (n_fwd and n_embed kept even and at least 2), trained with the sweep's data, task and settings.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from ..core.train import TrainConfig, save_run, train
 from .counting import count
 from .train import Restoration, TaskConfig, image_metrics
 
-EXPERIMENTS = ("sweep",)
+EXPERIMENTS = ("sweep", "table1")
 RUNS_DIR = Path("runs/hyperconv")
 
 
@@ -36,6 +38,11 @@ class Run:
     name: str  # folder name, unique within an experiment
     seed: int
     model: dict = field(default_factory=dict)  # HCUNet's constructor arguments
+    row: str = ""  # the paper's Table 1 row this run scales down (table1)
+
+
+def _even(x: float) -> int:
+    return max(2, 2 * round(x / 2))
 
 
 def plan(experiment: str, p: dict) -> list[Run]:
@@ -43,14 +50,30 @@ def plan(experiment: str, p: dict) -> list[Run]:
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
     s = p[experiment]
-    hc = [Run(f"hc-nhid{n}-seed{k}", k, {"n_fwd": s["n_fwd"], "n_embed": s["n_embed"], "n_hid": n, "hc": True})
-          for n in s["n_hid"] for k in s["seeds"]]
-    no_hc = [Run(f"nohc-nfwd{w}-seed{k}", k, {"n_fwd": w, "hc": False}) for w in s["no_hc_widths"] for k in s["seeds"]]
-    return hc + no_hc
+    if experiment == "sweep":
+        hc = [Run(f"hc-nhid{n}-seed{k}", k,
+                  {"n_fwd": s["n_fwd"], "n_embed": s["n_embed"], "n_hid": n, "hc": True})
+              for n in s["n_hid"] for k in s["seeds"]]
+        no_hc = [Run(f"nohc-nfwd{w}-seed{k}", k, {"n_fwd": w, "hc": False})
+                 for w in s["no_hc_widths"] for k in s["seeds"]]
+        return hc + no_hc
+    runs = []
+    for f, e, h in s["rows"]:  # table1
+        row = f"({f}, no HC)" if e is None else f"({f}, {e}, {h})"
+        d = s["divisor"]
+        model = ({"n_fwd": _even(f / d), "hc": False} if e is None else
+                 {"n_fwd": _even(f / d), "n_embed": _even(e / d), "n_hid": max(2, round(h / d)), "hc": True})
+        tag = f"hc-{model['n_fwd']}-{model['n_embed']}-{model['n_hid']}" if model["hc"] else f"nohc-nfwd{model['n_fwd']}"
+        if any(r.name.startswith(f"{tag}-") for r in runs):
+            raise ValueError(f"hyperconv.table1: at divisor {d} two rows become the same network {tag}; "
+                             f"lower the divisor")
+        runs += [Run(f"{tag}-seed{k}", k, model, row) for k in s["seeds"]]
+    return runs
 
 
-def load_data(p: dict, experiment: str) -> Dataset:
-    return load_dataset(p[experiment]["data"], project_root() / "data" / p[experiment]["data"])
+def load_data(p: dict) -> Dataset:
+    name = p["sweep"]["data"]  # every experiment trains on the sweep's data
+    return load_dataset(name, project_root() / "data" / name)
 
 
 def build(run: Run):
@@ -58,8 +81,8 @@ def build(run: Run):
     return create_model("hc_unet", **run.model)
 
 
-def _task_and_config(p: dict, experiment: str, data: Dataset) -> tuple[Restoration, TrainConfig]:
-    s = p[experiment]
+def _task_and_config(p: dict, data: Dataset) -> tuple[Restoration, TrainConfig]:
+    s = p["sweep"]  # table1 trains as the sweep does
     return Restoration(data, TaskConfig(**s["task"])), TrainConfig(**s["train"])
 
 
@@ -67,12 +90,13 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
     out = folder(experiment, root) / run.name
     model = build(run)
-    task, cfg = _task_and_config(p, experiment, data)
+    task, cfg = _task_and_config(p, data)
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     c = count(lambda: create_model("hc_unet", **run.model), tuple(data["train"].images.shape[1:]))
-    row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
-           **{f"test_{k}": v for k, v in image_metrics(model, data["test"].images, data["test"].labels).items()},
-           **{f"train_{k}": v for k, v in image_metrics(model, task.x.numpy(), task.y.numpy()).items()},
+    test, fit = (image_metrics(model, x, y) for x, y in
+                 ((data["test"].images, data["test"].labels), (task.x.numpy(), task.y.numpy())))
+    row = {"experiment": experiment, "run": run.name, "seed": run.seed, **({"row": run.row} if run.row else {}),
+           **run.model, **{f"test_{k}": v for k, v in test.items()}, **{f"train_{k}": v for k, v in fit.items()},
            "params": c["params"], "flops": c["flops"], "mlp_flops": c["mlp_flops"], "steps": res.steps,
            "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"]}
     save_run(out, model, res, **row)
@@ -96,7 +120,7 @@ AFTER: dict[str, str] = {}  # for hyperscale.launch: no experiment starts from a
 def jobs(experiment: str, root) -> list:
     """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
     p = section("hyperconv", Path(root) / "params.yaml")
-    data = load_data(p, experiment)
+    data = load_data(p)
     return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
 
 
@@ -108,7 +132,7 @@ def train_named(experiment: str, name: str, root) -> dict:
 
 def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    task, cfg = _task_and_config(p, experiment, data)
+    task, cfg = _task_and_config(p, data)
     return not finished(build(run), task, cfg, run.seed, folder(experiment, root) / run.name)
 
 
