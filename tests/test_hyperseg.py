@@ -1,9 +1,10 @@
-"""HyperSeg's dynamic patch-wise convolution and meta block (lib/hyperscale/hyperseg/)."""
+"""HyperSeg's dynamic patch-wise convolution, meta block, context head and backbones (lib/hyperscale/hyperseg/)."""
 import pytest
 import torch
 import torch.nn.functional as F
 
-from hyperscale.hyperseg import ContextHead, MetaBlock, divide_channels, dpw_conv, patch_sizes, positional_encoding
+from hyperscale.hyperseg import (ContextHead, EfficientNet, MetaBlock, ResNet18, divide_channels, dpw_conv, patch_sizes,
+                                 positional_encoding)
 
 
 def _same_everywhere(w, nh, nw, b):
@@ -129,3 +130,31 @@ def test_context_head_bad_settings_say_so():
         ContextHead(12, 3)
     with pytest.raises(ValueError, match="cannot go down 3 levels"):
         ContextHead(16, 3)(torch.randn(1, 16, 4, 4))
+
+
+@pytest.mark.parametrize("build, published", [  # parameters of the ImageNet models (torchvision's model cards)
+    (lambda: EfficientNet("b0", num_classes=1000), 5_288_548), (lambda: EfficientNet("b1", num_classes=1000), 7_794_184),
+    (lambda: EfficientNet("b2", num_classes=1000), 9_109_994), (lambda: EfficientNet("b3", num_classes=1000), 12_233_232),
+    (lambda: ResNet18(num_classes=1000), 11_689_512)])
+def test_backbones_have_the_published_parameter_counts(build, published):
+    with torch.device("meta"):
+        assert sum(p.numel() for p in build().parameters()) == published
+
+
+@pytest.mark.parametrize("build", [lambda: EfficientNet("b1"), lambda: EfficientNet("b3"),
+                                   lambda: ResNet18(last_channels=1280)])
+@pytest.mark.parametrize("size", [(64, 96), (65, 97)])
+def test_backbone_features_have_strides_2_to_32_and_their_stated_channels(build, size):
+    with torch.device("meta"):
+        net = build()
+        feats = net.features(torch.empty(1, 3, *size))
+    assert [f.shape[1] for f in feats] == net.feature_channels
+    assert [tuple(f.shape[-2:]) for f in feats] == [(-(-size[0] // 2 ** i), -(-size[1] // 2 ** i)) for i in range(1, 6)]
+    assert net.feature_channels[-1] == (1536 if isinstance(net, EfficientNet) and net.feature_channels[0] == 24 else 1280)
+
+
+def test_backbones_say_what_is_wrong_in_one_line():
+    with pytest.raises(ValueError, match="unknown EfficientNet variant 'b9'; known"):
+        EfficientNet("b9")
+    with pytest.raises(ValueError, match="no classifier"):
+        ResNet18()(torch.zeros(1, 3, 32, 32))
