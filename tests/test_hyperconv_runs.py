@@ -8,7 +8,7 @@ from hyperscale.core.data import Dataset, Split
 from hyperscale.hyperconv import HCUNet
 from hyperscale.hyperconv.measures import sweep_measures, table1_measures
 from hyperscale.hyperconv.runs import plan
-from hyperscale.hyperconv.train import Restoration, TaskConfig, image_metrics
+from hyperscale.hyperconv.train import Restoration, TaskConfig, image_metrics, ms_ssim_loss
 
 SWEEP = {"sweep": {"n_fwd": 8, "n_embed": 8, "n_hid": [4, 8], "no_hc_widths": [4], "seeds": [0, 1]}}
 
@@ -101,3 +101,19 @@ def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
     # a bump within the seed spread is no peak
     flat = _results({16: [10, 11, 9], 64: [10.5, 12, 9], 256: [8, 8.1, 7.9]}, {8: [15] * 3})
     assert sweep_measures(flat, COUNTS)["sweep_double_descent_shape"]["interior peak"] == 0.0
+
+
+@pytest.mark.parametrize("side", [64, 49])
+def test_ms_ssim_loss_equals_torchmetrics_value_and_gradient(side):
+    """The loss's separable-window MS-SSIM against torchmetrics' (core.metrics), in float64."""
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure as tm_ms_ssim
+    from hyperscale.core.metrics import ms_ssim
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, side, side, generator=g, dtype=torch.float64)
+    y = (x + 0.2 * torch.randn(x.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    assert 1 - ms_ssim_loss(x, y).item() == pytest.approx(ms_ssim(x, y, scales=3), rel=1e-7)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ms_ssim_loss(a, y).backward()
+    w = torch.tensor((0.0448, 0.2856, 0.3001), dtype=torch.float64)
+    (1 - tm_ms_ssim(b, y, data_range=1.0, sigma=1.5, betas=tuple((w / w.sum()).tolist()))).backward()
+    torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=1e-10)

@@ -5,9 +5,12 @@ paper's selected lr and betas comes from params.yaml. Validation scores MS-SSIM 
 validation split (higher is better: early stopping and model selection use it); the test split
 is scored once, after training (`image_metrics`).
 
-Metrics from core.metrics: at our 64-px patches MS-SSIM uses the first three scales (64, 32
-and 16 px) with the standard weights renormalised; the window is the standard Gaussian of
-sigma 1.5 (11 px) at every scale.
+Metrics from core.metrics (torchmetrics): at our 64-px patches MS-SSIM uses the first three
+scales (64, 32 and 16 px) with the standard weights renormalised; SSIM and MS-SSIM use the
+standard Gaussian window of sigma 1.5, 11 px wide. The loss's MS-SSIM is `ms_ssim_loss`, the same
+formula with the window applied as two 1-D passes: torchmetrics' 11 x 11 window cost as much as
+the whole network's training step at 64 px, this one half that (tests pin it to torchmetrics,
+values and gradients).
 """
 from __future__ import annotations
 
@@ -24,8 +27,10 @@ from ..core.metrics import ms_ssim, psnr, ssim
 from ..core.params import Schema
 
 _HERE = Path(__file__).parent
-CODE = (*(_HERE / f for f in ("train.py", "layers.py", "unet.py")), _HERE.parent / "core" / "metrics.py")
+CODE = tuple(_HERE / f for f in ("train.py", "layers.py", "unet.py"))
 SCALES = 3  # MS-SSIM scales at 64 px
+SIGMA, K1, K2 = 1.5, 0.01, 0.03  # torchmetrics' (and Wang et al.'s) SSIM constants
+WEIGHTS = (0.0448, 0.2856, 0.3001)  # the standard MS-SSIM weights of our scales, renormalised below
 
 
 class TaskConfig(Schema):
@@ -34,17 +39,50 @@ class TaskConfig(Schema):
     eval_batch_size: PositiveInt = 64
 
 
+def _window(dtype) -> torch.Tensor:
+    r = int(3.5 * SIGMA + 0.5)  # torchmetrics' window radius for a Gaussian of SIGMA: 5 (11 px)
+    g = torch.exp(-torch.arange(-r, r + 1, dtype=dtype) ** 2 / (2 * SIGMA ** 2))
+    return g / g.sum()
+
+
+def _ssim_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: SSIM over every pixel, and the contrast-structure term over the pixels whose
+    window lies inside the image (torchmetrics' conventions, reflect padding)."""
+    g = _window(x.dtype)
+    r, n, c = len(g) // 2, x.shape[0], x.shape[1]
+    xy = F.pad(torch.cat([x, y]), (r,) * 4, mode="reflect")
+    px, py = xy[:n], xy[n:]
+    k = 5 * c
+    s = torch.cat([px, py, px * px, py * py, px * py], 1)
+    s = F.conv2d(F.conv2d(s, g.view(1, 1, 1, -1).expand(k, 1, 1, -1), groups=k), g.view(1, 1, -1, 1).expand(k, 1, -1, 1),
+                 groups=k)
+    mx, my, sxx, syy, sxy = s.split(c, 1)
+    mxx, myy, mxy = mx * mx, my * my, mx * my
+    cs = (2 * (sxy - mxy) + K2 ** 2) / ((sxx - mxx).clamp_min(0) + (syy - myy).clamp_min(0) + K2 ** 2)
+    sim = (2 * mxy + K1 ** 2) / (mxx + myy + K1 ** 2) * cs
+    return sim.flatten(1).mean(1), cs[..., r:-r, r:-r].flatten(1).mean(1)
+
+
+def ms_ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - MS-SSIM over SCALES scales, mean over images: core.metrics.ms_ssim's value (torchmetrics,
+    negative terms clipped at 0), differentiable and with a separable window."""
+    w = torch.tensor(WEIGHTS, dtype=pred.dtype)
+    terms = []
+    for i in range(SCALES):
+        sim, cs = _ssim_terms(pred, target)
+        terms.append((sim if i == SCALES - 1 else cs).clamp_min(0))
+        pred, target = F.avg_pool2d(pred, 2), F.avg_pool2d(target, 2)
+    return 1 - torch.stack(terms).pow((w / w.sum()).view(-1, 1)).prod(0).mean()
+
+
 @torch.no_grad()
 def image_metrics(model, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> dict[str, float]:
-    """Mean PSNR (dB), MS-SSIM and SSIM of `model` over a split (per image, then averaged)."""
+    """Mean PSNR (dB), MS-SSIM and SSIM of `model` over a split (means over images)."""
     model.eval()
-    ps, ms, ss = [], [], []
-    for i in range(0, len(images), batch_size):
-        x, y = torch.from_numpy(images[i:i + batch_size]), torch.from_numpy(targets[i:i + batch_size])
-        p = model(x).clamp(0, 1)
-        ps.append(psnr(p, y)), ms.append(ms_ssim(p, y, SCALES)), ss.append(ssim(p, y))
-    return {"psnr": float(torch.cat(ps).mean()), "ms_ssim": float(torch.cat(ms).mean()),
-            "ssim": float(torch.cat(ss).mean())}
+    pred = torch.cat([model(torch.from_numpy(images[i:i + batch_size])).clamp(0, 1)
+                      for i in range(0, len(images), batch_size)])
+    y = torch.from_numpy(targets)
+    return {"psnr": psnr(pred, y), "ms_ssim": ms_ssim(pred, y, SCALES), "ssim": ssim(pred, y)}
 
 
 class Restoration:
@@ -82,7 +120,7 @@ class Restoration:
     def loss(self, model, batch, phase: str) -> torch.Tensor:
         x, y = batch
         p = model(x)
-        return F.mse_loss(p, y) + 1 - ms_ssim(p, y, SCALES).mean()
+        return F.mse_loss(p, y) + ms_ssim_loss(p, y)
 
     def describe(self) -> dict:
         return {"task": "restoration", "loss": "mse + 1 - ms_ssim", "scales": SCALES, **self.cfg.model_dump()}
