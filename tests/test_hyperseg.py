@@ -5,6 +5,8 @@ import torch.nn.functional as F
 
 from hyperscale.hyperseg import (ContextHead, EfficientNet, MetaBlock, ResNet18, divide_channels, dpw_conv, patch_sizes,
                                  positional_encoding)
+from hyperscale.hyperseg.counting import count
+from hyperscale.hyperseg.model import TEMPLATES, hyperseg
 
 
 def _same_everywhere(w, nh, nw, b):
@@ -73,12 +75,13 @@ def _trained_looking(block):
 
 
 @pytest.mark.parametrize("c_in, c_out, only_pw1, size", [(4, 4, False, (12, 12)), (4, 6, False, (13, 10)),
-                                                         (6, 3, True, (8, 9))])
+                                                         (6, 3, True, (8, 9)), (5, 3, True, (8, 9))])
 def test_meta_block_shapes_counts_and_exact_batchnorm_folding(c_in, c_out, only_pw1, size):
     torch.manual_seed(0)
     block = _trained_looking(MetaBlock(c_in, c_out, c_phi=8, expansion=2, g_w=2, only_pw1=only_pw1))
     n_weights = sum(o * i * k * k for o, i, k in block.shapes.values())
-    assert block.mapper.weight.numel() == n_weights * 8 // 2  # eq. 6: |theta^m| C_phi / g_w (plus a bias each)
+    assert block.mapper.weight.numel() == -(-n_weights // 2) * 2 * 8 // 2  # eq. 6: |theta^m| C_phi / g_w
+    assert block.mapper.bias is None
     x, phi = torch.randn(2, c_in, *size), torch.randn(2, 8, 3, 4)
     with torch.no_grad():
         y = block(x, phi)
@@ -90,9 +93,10 @@ def test_meta_block_shapes_counts_and_exact_batchnorm_folding(c_in, c_out, only_
         block.fold_batchnorm()
 
 
-def test_meta_block_rejects_groups_that_do_not_divide():
-    with pytest.raises(ValueError, match="g_w = 3 must divide"):
+def test_meta_block_rejects_groups_that_do_not_divide_the_signal():
+    with pytest.raises(ValueError, match="g_w = 3 must divide the signal's 8 channels"):
         MetaBlock(4, 4, c_phi=8, g_w=3)
+    assert MetaBlock(3, 5, c_phi=8, g_w=4, only_pw1=True).mapper.out_channels == 16  # 15 weights, rounded up to 16
 
 
 @pytest.mark.parametrize("c, g, sizes", [(1280, 8, [120, 4000, 30000, 90000]), (64, 4, [1, 1, 1]), (48, 16, [5, 500, 7])])
@@ -113,7 +117,7 @@ def test_positional_encoding_spans_minus_one_to_one():
     assert torch.equal(positional_encoding(1, 2)[0], torch.zeros(1, 2))  # one row: no division by zero
 
 
-@pytest.mark.parametrize("size, levels", [((8, 16), 2), ((7, 13), 2), ((4, 4), 2), ((9, 9), 3)])
+@pytest.mark.parametrize("size, levels", [((8, 16), 2), ((7, 13), 2), ((4, 4), 3), ((9, 9), 3), ((5, 3), 1)])
 def test_context_head_keeps_the_shape_and_sees_the_whole_image(size, levels):
     torch.manual_seed(0)
     head = ContextHead(16, levels)
@@ -125,32 +129,39 @@ def test_context_head_keeps_the_shape_and_sees_the_whole_image(size, levels):
     assert not torch.allclose(head(x2)[..., 0, 0], y[..., 0, 0])
 
 
+def test_context_head_counts_match_the_official_structure():
+    """1x1 C -> C/2 at the top, a 2x2 C/2 -> C/2 down and a 1x1 C -> C/2 up per extra level, BatchNorm after each."""
+    c = 1280
+    assert sum(p.numel() for p in ContextHead(c, 2).parameters()) == c * c // 2 + (c // 2) ** 2 * 4 + c * c // 2 + 3 * c
+
+
 def test_context_head_bad_settings_say_so():
-    with pytest.raises(ValueError, match="divisible by 2\\^levels"):
-        ContextHead(12, 3)
+    with pytest.raises(ValueError, match="even number of channels and levels >= 1; got 13, 2"):
+        ContextHead(13, 2)
     with pytest.raises(ValueError, match="cannot go down 3 levels"):
-        ContextHead(16, 3)(torch.randn(1, 16, 4, 4))
+        ContextHead(16, 4)(torch.randn(1, 16, 4, 4))
 
 
 @pytest.mark.parametrize("build, published", [  # parameters of the ImageNet models (torchvision's model cards)
     (lambda: EfficientNet("b0", num_classes=1000), 5_288_548), (lambda: EfficientNet("b1", num_classes=1000), 7_794_184),
     (lambda: EfficientNet("b2", num_classes=1000), 9_109_994), (lambda: EfficientNet("b3", num_classes=1000), 12_233_232),
-    (lambda: ResNet18(num_classes=1000), 11_689_512)])
+    (lambda: ResNet18(num_classes=1000), 11_689_512 + 512 * 1280 + 1280)])  # + HyperSeg's 1x1 layer to 1280
 def test_backbones_have_the_published_parameter_counts(build, published):
     with torch.device("meta"):
         assert sum(p.numel() for p in build().parameters()) == published
 
 
-@pytest.mark.parametrize("build", [lambda: EfficientNet("b1"), lambda: EfficientNet("b3"),
-                                   lambda: ResNet18(last_channels=1280)])
+@pytest.mark.parametrize("build, channels", [(lambda: EfficientNet("b1"), [16, 24, 40, 112, 320, 1280]),
+                                             (lambda: EfficientNet("b3"), [24, 32, 48, 136, 384, 1536]),
+                                             (lambda: ResNet18(), [64, 64, 128, 256, 512, 1280])])
 @pytest.mark.parametrize("size", [(64, 96), (65, 97)])
-def test_backbone_features_have_strides_2_to_32_and_their_stated_channels(build, size):
+def test_backbone_features_have_strides_2_to_32_and_their_stated_channels(build, channels, size):
     with torch.device("meta"):
         net = build()
         feats = net.features(torch.empty(1, 3, *size))
-    assert [f.shape[1] for f in feats] == net.feature_channels
-    assert [tuple(f.shape[-2:]) for f in feats] == [(-(-size[0] // 2 ** i), -(-size[1] // 2 ** i)) for i in range(1, 6)]
-    assert net.feature_channels[-1] == (1536 if isinstance(net, EfficientNet) and net.feature_channels[0] == 24 else 1280)
+    assert [f.shape[1] for f in feats] == net.feature_channels == channels
+    strides = [2, 4, 8, 16, 32, 32]  # F_1..F_5, then the head's map
+    assert [tuple(f.shape[-2:]) for f in feats] == [(-(-size[0] // s), -(-size[1] // s)) for s in strides]
 
 
 def test_backbones_say_what_is_wrong_in_one_line():
@@ -158,3 +169,72 @@ def test_backbones_say_what_is_wrong_in_one_line():
         EfficientNet("b9")
     with pytest.raises(ValueError, match="no classifier"):
         ResNet18()(torch.zeros(1, 3, 32, 32))
+
+
+def _warm_batchnorm(model, x):
+    """Running statistics away from their defaults, as after training."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(x)
+    return model.eval()
+
+
+@pytest.mark.parametrize("template, overrides", [("M-cityscapes", {}), ("L-camvid", {}), ("S-cityscapes", {"dynamic": False}),
+                                                 ("M-cityscapes", {"backbone": "resnet18"})])
+def test_hyperseg_gives_logits_at_the_input_size_for_odd_sizes(template, overrides):
+    torch.manual_seed(0)
+    model = hyperseg(template, 5, **overrides).eval()
+    with torch.no_grad():
+        y = model(torch.randn(2, 3, 65, 97))
+    assert y.shape == (2, 5, 65, 97) and torch.isfinite(y).all()
+
+
+def test_hyperseg_batchnorm_folding_is_exact_for_the_whole_network():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 96)
+    model = _warm_batchnorm(hyperseg("M-cityscapes", 4), x)
+    with torch.no_grad():
+        y = model(x)
+        model.fold_batchnorm()
+        folded = model(x)
+    assert torch.allclose(folded, y, atol=1e-4, rtol=1e-4)
+
+
+def test_hyperseg_blocks_follow_the_patch_threshold_and_eq6():
+    model = hyperseg("M-cityscapes", 19)  # patches of 2^l pixels at level l; pw1 alone below 8 x 8
+    assert [len(b.shapes) == 1 for b in model.blocks] == [True, True, True, False, False]
+    assert sum(model.signal) == 1280 and all(c % 32 == 0 for c in model.signal)
+    for block, c_phi, g in zip(model.blocks, model.signal, TEMPLATES["M-cityscapes"]["weight_groups"]):
+        assert block.mapper.weight.numel() == -(-block.n_weights // g) * g * c_phi // g  # eq. 6
+    assert model.blocks[-1].shapes["pw2"][0] == 19  # the last block outputs the logits
+
+
+class _OneDPWConv(torch.nn.Module):
+    def __init__(self, c_in, c_out, k, grid):
+        super().__init__()
+        self.register_buffer("w", torch.randn(1, c_out, c_in, k, k, *grid))
+
+    def forward(self, x):
+        return dpw_conv(x, self.w)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_counts_see_the_dynamic_convolution_that_thop_misses(k):
+    """A patch-wise convolution costs 2 C_out C_in k^2 H W FLOPs, whatever its grid; thop sees none of it."""
+    c = count(lambda: _OneDPWConv(6, 5, k, (3, 4)), (13, 17), in_chans=6)
+    assert c["flops"] == 2 * 5 * 6 * k * k * 13 * 17 and c["thop_macs"] == 0
+    dyn = count(lambda: hyperseg("M-cityscapes", 19), (128, 256))
+    static = count(lambda: hyperseg("M-cityscapes", 19, dynamic=False), (128, 256))
+    assert dyn["dynamic_flops"] > 0 and static["dynamic_flops"] == 0
+    with torch.device("meta"):
+        assert dyn["params"] == sum(p.numel() for p in hyperseg("M-cityscapes", 19).parameters())
+
+
+def test_hyperseg_bad_settings_say_so_in_one_line():
+    with pytest.raises(ValueError, match="unknown HyperSeg template 'XL'"):
+        hyperseg("XL", 19)
+    with pytest.raises(ValueError, match="one g_wi and block width per level"):
+        hyperseg("M-cityscapes", 19, levels=6)
+    with pytest.raises(ValueError, match="at least 32 px"):
+        hyperseg("M-cityscapes", 3)(torch.randn(1, 3, 16, 64))

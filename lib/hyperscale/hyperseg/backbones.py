@@ -4,19 +4,21 @@ we avoid; no pretrained weights exist offline, so every backbone here trains fro
 the paper starts from ImageNet weights).
 
 `features(x)` returns the feature maps F_1..F_5 at strides 2, 4, 8, 16 and 32 that HyperSeg's
-decoder and context head read. The classifier (global pool, dropout, fully connected) is what
-HyperSeg replaces with its context head; with `num_classes` > 0 it is kept, so the parameter
-counts can be checked against the published ImageNet models (EfficientNet-B1 7,794,184,
-B3 12,233,232, ResNet-18 11,689,512; `tests/test_hyperseg.py`).
+decoder reads (the last map of each stride), and the head's map at stride 32 that its context
+head reads: EfficientNet's 1x1 head convolution (1280 channels for B1), and for ResNet-18 the
+fully connected layer to 1280 channels the paper adds (§4 Ablation). This follows the official
+code; the paper's text calls the context head's input "the last feature map" F_n. The
+classifier (global pool, dropout, fully connected) is what HyperSeg replaces with its context
+head; with `num_classes` > 0 it is kept, so the parameter counts can be checked against the
+published ImageNet models (EfficientNet-B1 7,794,184, B3 12,233,232, ResNet-18 11,689,512;
+`tests/test_hyperseg.py`).
 
 EfficientNet-B0: a 3x3 stride-2 stem of 32 channels, seven stages of MBConv blocks (expansion,
 kernel, stride, channels, repeats: (1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2),
 (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)), each with
 squeeze-and-excitation of a quarter of the block's input channels, SiLU, and a 1x1 head conv of
 1280 channels. B1-B3 scale widths by 1.0, 1.1, 1.2 (rounded to multiples of 8, never below 90 %)
-and depths by 1.1, 1.2, 1.4 (repeats rounded up). HyperSeg's F_5 is the head conv's output (its
-ResNet-18 variant maps the last map to 1280 channels with a fully connected layer, §4 Ablation,
-which matches B1's head width).
+and depths by 1.1, 1.2, 1.4 (repeats rounded up).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from torch import nn
 B0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
              (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 SCALING = {"b0": (1.0, 1.0), "b1": (1.0, 1.1), "b2": (1.1, 1.2), "b3": (1.2, 1.4)}  # (width, depth)
-FEATURE_STAGES = (0, 1, 2, 4)  # EfficientNet stages whose outputs are F_1..F_4 (strides 2, 4, 8, 16)
+FEATURE_STAGES = (0, 1, 2, 4, 6)  # EfficientNet stages whose outputs are F_1..F_5 (strides 2, ..., 32)
 
 
 def round_filters(c: int, width: float, divisor: int = 8) -> int:
@@ -70,8 +72,8 @@ class MBConv(nn.Module):
 
 
 class EfficientNet(nn.Module):
-    """EfficientNet-B0..B3 (`variant`). features(x) -> [F_1, ..., F_5]; forward(x) -> class logits
-    when `num_classes` > 0."""
+    """EfficientNet-B0..B3 (`variant`). features(x) -> [F_1, ..., F_5, head]; forward(x) -> class
+    logits when `num_classes` > 0."""
 
     def __init__(self, variant: str = "b1", num_classes: int = 0, in_chans: int = 3):
         super().__init__()
@@ -90,7 +92,7 @@ class EfficientNet(nn.Module):
             self.stages.append(nn.Sequential(*blocks))
         self.head = _conv_bn(c, round_filters(1280, width), 1)
         self.feature_channels = [round_filters(B0_STAGES[i][3], width) for i in FEATURE_STAGES] + \
-                                [round_filters(1280, width)]
+                                [round_filters(1280, width)]  # F_1..F_5, head
         self.classifier = nn.Linear(self.feature_channels[-1], num_classes) if num_classes else None
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -121,10 +123,10 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """ResNet-18. features(x) -> [F_1 (the stem conv, stride 2), F_2..F_4, F_5]; `last_channels` > 0
-    adds HyperSeg's fully connected (1x1) layer mapping F_5 to that many channels (1280)."""
+    """ResNet-18. features(x) -> [F_1 (the stem conv, stride 2), F_2..F_5, head]; the head is
+    HyperSeg's fully connected (1x1) layer mapping F_5 to `head_channels` (1280)."""
 
-    def __init__(self, num_classes: int = 0, in_chans: int = 3, last_channels: int = 0):
+    def __init__(self, num_classes: int = 0, in_chans: int = 3, head_channels: int = 1280):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU())
         self.pool = nn.MaxPool2d(3, 2, 1)
@@ -133,8 +135,8 @@ class ResNet18(nn.Module):
         for i, w in enumerate(widths):
             self.layers.append(nn.Sequential(BasicBlock(c, w, 1 if i == 0 else 2), BasicBlock(w, w, 1)))
             c = w
-        self.last = nn.Conv2d(c, last_channels, 1) if last_channels else nn.Identity()
-        self.feature_channels = [64, *widths[:3], last_channels or c]
+        self.head = nn.Conv2d(c, head_channels, 1)
+        self.feature_channels = [64, *widths, head_channels]
         self.classifier = nn.Linear(c, num_classes) if num_classes else None
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -144,8 +146,7 @@ class ResNet18(nn.Module):
         for layer in self.layers:
             x = layer(x)
             out.append(x)
-        out[-1] = self.last(out[-1])
-        return out
+        return out + [self.head(x)]
 
     def forward(self, x):
         if self.classifier is None:
