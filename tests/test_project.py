@@ -94,7 +94,7 @@ def test_notebook_sources_carry_no_outputs(path):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
 
 
-@pytest.mark.parametrize("name", ["sshn.ipynb", "shape_adaptor.ipynb", "hyperconv.ipynb"])
+@pytest.mark.parametrize("name", ["sshn.ipynb", "shape_adaptor.ipynb", "hyperconv.ipynb", "hyperseg.ipynb"])
 def test_chapter_notebooks_stay_records(name):
     """Well under 200 code lines, and no file writing of their own."""
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)

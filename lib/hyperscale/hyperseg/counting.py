@@ -9,7 +9,8 @@ Two conventions side by side (Tables 2-4 say they use pytorch-OpCounter, `thop`)
   rules for (convolutions, BatchNorm, linear, ...). It does not see functional calls, so it
   misses the dynamic convolutions (their weights are generated, they are F.conv2d / einsum
   calls) and F.interpolate.
-`dynamic_flops` is the part of `flops` inside the meta blocks' patch-wise convolutions.
+`dynamic_flops` is the part of `flops` inside the meta blocks' patch-wise convolutions,
+`interp_flops` the part in bilinear interpolation.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ BILINEAR = {torch.ops.aten.upsample_bilinear2d: _bilinear_flops}
 
 
 def count(build: Callable[[], nn.Module], size: tuple[int, int], in_chans: int = 3) -> dict:
-    """Parameters, FLOPs (2 per MAC, all of the forward pass), the dynamic convolutions' share and
-    thop's MACs of one (in_chans, *size) image through `build()` in eval mode."""
+    """Parameters, FLOPs (2 per MAC, all of the forward pass), the dynamic convolutions' and the
+    interpolations' shares, and thop's MACs of one (in_chans, *size) image through `build()` in eval mode."""
     with torch.device("meta"):
         model = build().eval()
         x = torch.empty(1, in_chans, *size)
@@ -49,5 +50,6 @@ def count(build: Callable[[], nn.Module], size: tuple[int, int], in_chans: int =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         macs, _ = thop.profile(model, inputs=(x,), verbose=False)
+    interp = sum(int(v) for op, v in per_module["Global"].items() if op in BILINEAR)
     return {"params": sum(p.numel() for p in model.parameters()), "flops": int(fc.get_total_flops()),
-            "dynamic_flops": in_blocks - mapper, "thop_macs": int(macs)}
+            "dynamic_flops": in_blocks - mapper, "interp_flops": interp, "thop_macs": int(macs)}

@@ -15,7 +15,9 @@ Templates (`TEMPLATES`): the paper defines S, M and L by which levels they keep 
 the finest one, S halves the meta blocks' channels) and defers the rest (r_i, block channels,
 g_wi, h's levels) to its supplement, which our copy lacks; those values are the official
 configs' (github.com/YuvalNirkin/hyperseg, configs/train/, read for facts): expansion 2 in every
-block, which is not MobileNetV2's 6. `dynamic=False` is the ablation "w/o DPWConv": the same
+block, which is not MobileNetV2's 6. Two of them differ from the text: CamVid's S keeps M's
+block channels (the text: S halves them), and CamVid's L keeps pw1 alone up to 4 x 4 patches
+(the text: below 4 x 4 for the large model, as VOC's L does). `dynamic=False` is the ablation "w/o DPWConv": the same
 decoder with ordinary convolutions of the same shapes, and no context head or weight mappers
 (Table 4 says "regular convolutions"; its caption says only the depth-wise ones are replaced).
 """
@@ -39,8 +41,10 @@ TEMPLATES = {
                          weight_groups=(32, 16, 8, 16, 4), context_levels=2, levels=5, min_patch=8),
     "S-cityscapes": dict(backbone="b1", feature_scale=(1.0, 0.166, 0.2, 0.25, 0.4), level_channels=(32, 16, 8, 8, 8),
                          weight_groups=(32, 16, 8, 16, 4), context_levels=2, levels=5, min_patch=8),
+    "S-camvid": dict(backbone="b1", feature_scale=(0.25,) * 5, level_channels=(64, 32, 16, 16, 16),
+                     weight_groups=(64, 32, 32, 16, 8), context_levels=2, levels=5, min_patch=8),
     "L-camvid": dict(backbone="b1", feature_scale=(0.25,) * 5, level_channels=(64, 32, 16, 16, 16, 16),
-                     weight_groups=(64, 32, 32, 16, 8, 8), context_levels=2, levels=6, min_patch=4),
+                     weight_groups=(64, 32, 32, 16, 8, 8), context_levels=2, levels=6, min_patch=8),
 }
 
 

@@ -1,0 +1,68 @@
+"""What HyperSeg's claims read: every measure of references/hyperseg.yaml, from the evaluation's tables.
+
+`measures(counts, ref)` maps each measure name to a value (a number or {case: number}); names
+starting with `paper_` are computed from the transcribed tables alone (the paper against itself).
+`counts` is runs/eval/hyperseg/counts.csv: one row per network we build for a paper row.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..hyperconv.measures import printed_unit
+
+
+def column(table: dict, name: str) -> dict[str, float]:
+    """One column of a transcribed table, by row, without the rows that do not report it."""
+    i = table["columns"].index(name)
+    return {k: r["values"][i] for k, r in table["rows"].items() if r["values"][i] is not None}
+
+
+def _units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
+    return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
+
+
+def measures(counts: pd.DataFrame, ref: dict) -> dict:
+    c = counts.set_index("row")
+    t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
+    params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
+    gflops_paper = {**column(t2, "gflops"), **column(t3, "gflops")}
+    ours_m = (c.params / 1e6).to_dict()
+    realtime = [k for k in c.index if k in t3["rows"] or (k in t4["rows"] and "w/o" not in k)]
+    without = [k for k in c.index if "w/o" in k]
+    counted = [k for k in c.index if k in gflops_paper]
+    thop_g = (c.thop_macs / 1e9).to_dict()
+    return {
+        "params_error_realtime": _units({k: ours_m[k] for k in realtime}, params_paper),
+        "paper_params_realtime": {k: params_paper[k] for k in realtime},
+        "params_error_voc": _units({"HyperSeg-L": ours_m["HyperSeg-L"]}, params_paper),
+        "paper_params_voc": params_paper["HyperSeg-L"],
+        "params_error_wo": _units({k: ours_m[k] for k in without}, params_paper),
+        "paper_params_wo": {k: params_paper[k] for k in without},
+        "gflops_over_thop_gmacs": float(np.median([gflops_paper[k] / thop_g[k] for k in counted])),
+        "gflops_error": _units({k: thop_g[k] for k in counted}, gflops_paper),
+        "paper_gflops": {k: gflops_paper[k] for k in counted},
+        "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
+        **paper_measures(ref),
+    }
+
+
+def paper_measures(ref: dict) -> dict:
+    """The claims the paper's own tables settle."""
+    t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
+    miou2, g2, p2 = (column(t2, n) for n in ("miou", "gflops", "params_M"))
+    best_other = lambda col, k, f=max: f(v for r, v in col.items() if r != k)  # noqa: E731
+    m4 = column(t4, "miou")
+    ours4 = {v: m4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")}
+    return {
+        "paper_voc_best": {"mIoU margin": miou2["HyperSeg-L"] - best_other(miou2, "HyperSeg-L"),
+                           "GFLOPs below the next": best_other(g2, "HyperSeg-L", min) - g2["HyperSeg-L"],
+                           "parameters below the next": best_other(p2, "HyperSeg-L", min) - p2["HyperSeg-L"]},
+        "paper_cityscapes_best": {f"{split} mIoU margin": col["HyperSeg-S"] - best_other(col, "HyperSeg-S")
+                                  for split, col in (("val", column(t3, "miou_val")), ("test", column(t3, "miou_test")))},
+        "paper_camvid_margin": {f"HyperSeg-{v}": x - max(m4[k] for k in t4["previous"]) for v, x in ours4.items()},
+        "paper_ablation_text_minus_table": {v: round(drop - (ours4[v] - m4[f"HyperSeg-{v} w/o DPWConv"]), 2) + 0.0
+                                            for v, drop in ref["text"]["ablation_miou_drop"].items()},
+        "paper_b1_margin": {f"HyperSeg-{v} over {b}": ours4[v] - m4[f"HyperSeg-{v} {b}"]
+                            for v in ("S", "L") for b in ("ResNet18", "PSPNet18", "PSPNet50")},
+    }

@@ -1,0 +1,37 @@
+"""HyperSeg's claims: the measures read from the transcribed tables and from our counts."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from hyperscale.core.claims import load_claims
+from hyperscale.hyperseg.evaluate import our_rows
+from hyperscale.hyperseg.measures import measures, paper_measures
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = yaml.safe_load((ROOT / "references" / "hyperseg.yaml").read_text())["paper"]
+
+
+def test_paper_measures_read_the_tables_as_printed():
+    m = paper_measures(REF)
+    assert m["paper_voc_best"]["mIoU margin"] == pytest.approx(80.6 - 80.0)
+    assert m["paper_voc_best"]["parameters below the next"] == pytest.approx(43.48 - 39.6)
+    assert m["paper_cityscapes_best"] == pytest.approx({"val mIoU margin": 78.2 - 76.2, "test mIoU margin": 78.1 - 75.8})
+    assert m["paper_camvid_margin"] == pytest.approx({"HyperSeg-S": 78.4 - 76.0, "HyperSeg-L": 79.1 - 76.0})
+    assert m["paper_ablation_text_minus_table"] == {"S": 0.0, "L": 0.0}  # 78.4 - 77.3 = 1.1, 79.1 - 78.4 = 0.7
+    assert m["paper_b1_margin"]["HyperSeg-L over PSPNet50"] == pytest.approx(79.1 - 77.9)
+
+
+def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
+    rows = our_rows(REF)
+    assert len(rows) == 9 and rows["HyperSeg-M"]["size"] == (512, 1024)
+    assert rows["HyperSeg-S w/o DPWConv"]["overrides"] == {"dynamic": False}
+    counts = pd.DataFrame([{"row": k, "params": 10e6, "flops": 20e9, "dynamic_flops": 1e9, "interp_flops": 0.0,
+                            "thop_macs": 10e9} for k in rows])
+    m = measures(counts, REF)
+    assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1
+    assert m["gflops_over_thop_gmacs"] == pytest.approx(8.21 / 10)  # median of 8.21, 7.5, 17.0 over 10
+    assert m["thop_missed_share"] == pytest.approx({"HyperSeg-L": 0.05, "HyperSeg-M": 0.05, "HyperSeg-S": 0.05})
+    for c in load_claims(ROOT / "references" / "hyperseg.yaml"):
+        assert c["test"].get("measure") in (None, *m), c["id"]
