@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
-                                    load_claims, matches_best, near_best, sign_share, verdict_counts)
+                                    load_claims, matches_best, near_best, printed_unit, sign_share, verdict_counts)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,3 +178,7 @@ def test_each_cause_is_counted_once_per_verdict_it_decides():
                                                  "capped (converged_main = 0.5 < 1.0)", ""]})
     assert inconclusive_causes(led) == ("2 inconclusive (some for several causes): 2 because capped; "
                                         "1 because other prior; U(0, 1).")
+
+
+def test_printed_unit_is_the_last_digit_shown():
+    assert [printed_unit(v) for v in (0.4, 276, 119.6, 55.0, 0.8617)] == [0.1, 1.0, 0.1, 0.1, 0.0001]

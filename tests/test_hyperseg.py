@@ -238,3 +238,28 @@ def test_hyperseg_bad_settings_say_so_in_one_line():
         hyperseg("M-cityscapes", 19, levels=6)
     with pytest.raises(ValueError, match="at least 32 px"):
         hyperseg("M-cityscapes", 3)(torch.randn(1, 3, 16, 64))
+
+
+@pytest.mark.parametrize("backbone", ["b1", "resnet18"])
+def test_benchmark_folds_every_batchnorm_without_changing_the_function(backbone):
+    from hyperscale.hyperseg.benchmark import fold_batchnorm, remove_batchnorm
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 64, 96)
+    model = _warm_batchnorm(hyperseg("S-camvid", 4, backbone=backbone), x)
+    folded = fold_batchnorm(model)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    with torch.no_grad():
+        assert torch.allclose(folded(x), model(x), atol=1e-4, rtol=1e-4)
+        removed = remove_batchnorm(model)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in removed.modules())
+        assert removed(x).shape == (2, 4, 64, 96)  # a different function, as the official FPS script measures
+
+
+def test_benchmarks_report_one_row_per_layer_and_network():
+    from hyperscale.hyperseg.benchmark import dpw_vs_static, fps
+    d = dpw_vs_static(hyperseg("M-cityscapes", 19), (64, 128), repeats=1, warmup=0)
+    assert list(d.layer) == ["pw1", "pw1", "pw1", "pw1", "dw (3x3 depth-wise)", "pw1", "dw (3x3 depth-wise)"]
+    assert (d.dynamic_over_static > 0).all() and list(d.stride.unique()) == [32, 16, 8, 4, 2]
+    f = fps({"a": lambda: hyperseg("S-camvid", 3), "b": lambda: hyperseg("S-camvid", 3, dynamic=False)}, (64, 64),
+            repeats=1, warmup=0, official_batch=2, official_repeats=1)
+    assert list(f.network) == ["a", "b"] and (f.fps_batch1_folded > 0).all() and (f.batches_per_s_official > 0).all()

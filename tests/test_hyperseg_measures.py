@@ -29,7 +29,11 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     assert rows["HyperSeg-S w/o DPWConv"]["overrides"] == {"dynamic": False}
     counts = pd.DataFrame([{"row": k, "params": 10e6, "flops": 20e9, "dynamic_flops": 1e9, "interp_flops": 0.0,
                             "thop_macs": 10e9} for k in rows])
-    m = measures(counts, REF)
+    fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
+                        "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
+    m = measures(counts, REF, fps)
+    assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 1.5})
+    assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1
     assert m["gflops_over_thop_gmacs"] == pytest.approx(8.21 / 10)  # median of 8.21, 7.5, 17.0 over 10
     assert m["thop_missed_share"] == pytest.approx({"HyperSeg-L": 0.05, "HyperSeg-M": 0.05, "HyperSeg-S": 0.05})

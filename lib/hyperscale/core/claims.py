@@ -21,6 +21,7 @@ import html
 import inspect
 import math
 import re
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -52,6 +53,12 @@ def _fmt(x) -> str:
 def _fraction(x) -> Fraction:
     """A share threshold, exact: "2/3" means two of three (0.67 would need three of three)."""
     return Fraction(str(x)).limit_denominator(1000)
+
+
+def printed_unit(value) -> float:
+    """One unit of the last digit a transcribed number shows: 0.4 -> 0.1, 276 -> 1, 55.0 -> 0.1 (YAML keeps
+    one trailing zero after the point, not more: use it only for the count columns, which have no others)."""
+    return float(Decimal(1).scaleb(Decimal(str(value)).as_tuple().exponent))
 
 
 def better_everywhere(m: dict, frac=1, alpha: float = 0.05) -> tuple[str, str]:

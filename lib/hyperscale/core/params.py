@@ -46,7 +46,7 @@ class Schema(BaseModel):
 SCHEMAS: dict[str, type[Schema]] = {}
 # The package that registers each section's schema on import.
 SECTION_PACKAGES = {"data": "hyperscale.data", "sshn": "hyperscale.sshn", "shape_adaptor": "hyperscale.shape_adaptor",
-                    "hyperconv": "hyperscale.hyperconv"}
+                    "hyperconv": "hyperscale.hyperconv", "hyperseg": "hyperscale.hyperseg"}
 
 
 def register_section(name: str, schema: type[Schema]) -> None:

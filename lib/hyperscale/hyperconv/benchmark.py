@@ -2,9 +2,9 @@
 
 - `grouped_conv_times` (§4.4): the per-sample convolution of a HyperConvolution (one grouped
   convolution over the batch, `per_sample_conv`) against a standard convolution of the same shape
-  with shared filters, and against a loop of per-sample convolutions. The three take turns call
-  by call, after warm-up, so a slow spell hits all alike; the median of the repeats is reported.
-  A benchmark that prints ratios, not a timed test: absolute times are this machine's.
+  with shared filters, and against a loop of per-sample convolutions, taking turns call by call
+  (core.benchmark.interleaved_ms). A benchmark that prints ratios, not a timed test: absolute
+  times are this machine's.
 - `network_times`: inference time of every Table 1 and Table 2 network on one input, interleaved
   the same way, in the machine's threads (the count is recorded).
 - `peak_conv_memory`: the largest allocation one convolution makes during inference, from
@@ -13,32 +13,18 @@
 """
 from __future__ import annotations
 
-import time
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
+from ..core.benchmark import interleaved_ms
 from .layers import per_sample_conv
 
 CONV_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::mkldnn_convolution",
             "aten::_slow_conv2d_forward", "aten::thnn_conv2d", "aten::conv_transpose2d")
-
-
-def _interleaved(calls: dict[str, Callable[[], object]], repeats: int, warmup: int) -> dict[str, float]:
-    """Median milliseconds of each call, the calls taking turns for warmup + repeats rounds."""
-    times = {k: [] for k in calls}
-    with torch.inference_mode():
-        for r in range(warmup + repeats):
-            for k, f in calls.items():
-                t0 = time.perf_counter()
-                f()
-                if r >= warmup:
-                    times[k].append(1000 * (time.perf_counter() - t0))
-    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def grouped_conv_times(batches, sizes, channels: int, repeats: int, warmup: int, seed: int = 0) -> pd.DataFrame:
@@ -53,7 +39,7 @@ def grouped_conv_times(batches, sizes, channels: int, repeats: int, warmup: int,
             w = torch.randn(n, channels, channels, 3, 3, generator=g)
             calls = {"grouped": lambda: per_sample_conv(x, w), "standard": lambda: F.conv2d(x, w[0]),
                      "loop": lambda: [F.conv2d(x[i:i + 1], w[i]) for i in range(n)]}
-            ms = _interleaved(calls, repeats, warmup)
+            ms = interleaved_ms(calls, repeats, warmup)
             rows.append({"batch": n, "size": s, "channels": channels, **{f"ms_{k}": v for k, v in ms.items()},
                          "grouped_over_standard": ms["grouped"] / ms["standard"],
                          "loop_over_standard": ms["loop"] / ms["standard"], "repeats": repeats,
@@ -67,7 +53,7 @@ def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict
     torch.manual_seed(seed)
     nets = {k: b().eval() for k, b in builds.items()}
     xs = {k: torch.rand(1, *shapes[k]) for k in nets}
-    ms = _interleaved({k: (lambda k=k: nets[k](xs[k])) for k in nets}, repeats, warmup)
+    ms = interleaved_ms({k: (lambda k=k: nets[k](xs[k])) for k in nets}, repeats, warmup)
     return pd.DataFrame([{"network": k, "ms": v, "input": "x".join(map(str, shapes[k])), "repeats": repeats,
                           "threads": torch.get_num_threads()} for k, v in ms.items()])
 

@@ -7,18 +7,12 @@ grouped and networks (runs/eval/hyperconv/timing/).
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 import numpy as np
 import pandas as pd
 
+from ..core.claims import printed_unit
+
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
-
-
-def printed_unit(value) -> float:
-    """One unit of the last digit a transcribed number shows: 0.4 -> 0.1, 276 -> 1, 55.0 -> 0.1 (YAML keeps
-    one trailing zero after the point, not more: use it only for the count columns, which have no others)."""
-    return float(Decimal(1).scaleb(Decimal(str(value)).as_tuple().exponent))
 
 
 def _column(ref_table: dict, name: str) -> dict[str, float]:

@@ -4,14 +4,19 @@ Official code https://github.com/YuvalNirkin/hyperseg (CC0; read for facts, not 
 Modules so far: `dpwconv` (the dynamic patch-wise convolution, §3.3), `meta` (the meta block, its
 weight mapper, BatchNorm folding and divide_channels, §3.1-3.2), `context` (the context head h
 and the positional encoding P, §3.1), `backbones` (the encoder b: EfficientNet-B0..B3, ResNet-18),
-`model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation) and `counting`
-(parameters, FLOPs, and what pytorch-OpCounter counts).
+`model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation), `counting`
+(parameters, FLOPs, and what pytorch-OpCounter counts) and `benchmark` (DPWConv against static
+convolutions; FPS our way and the official script's).
 """
+from ..core.params import register_section
 from .backbones import EfficientNet, ResNet18
 from .model import TEMPLATES, HyperSeg, hyperseg
 from .context import ContextHead, positional_encoding
 from .dpwconv import dpw_conv, patch_sizes
 from .meta import MetaBlock, divide_channels
+from .params import HyperSegParams
+
+register_section("hyperseg", HyperSegParams)
 
 __all__ = ["TEMPLATES", "ContextHead", "EfficientNet", "HyperSeg", "MetaBlock", "ResNet18", "divide_channels", "dpw_conv",
            "hyperseg", "patch_sizes", "positional_encoding"]

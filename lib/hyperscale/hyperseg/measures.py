@@ -1,15 +1,18 @@
 """What HyperSeg's claims read: every measure of references/hyperseg.yaml, from the evaluation's tables.
 
-`measures(counts, ref)` maps each measure name to a value (a number or {case: number}); names
-starting with `paper_` are computed from the transcribed tables alone (the paper against itself).
-`counts` is runs/eval/hyperseg/counts.csv: one row per network we build for a paper row.
+`measures(counts, ref, fps)` maps each measure name to a value (a number or {case: number});
+names starting with `paper_` are computed from the transcribed tables alone (the paper against
+itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a paper
+row); `fps` the measured timing/fps.csv, whose measures (TIMING_MEASURES) go to the timing ledger.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..hyperconv.measures import printed_unit
+from ..core.claims import printed_unit
+
+TIMING_MEASURES = ("wo_fps_ratio",)
 
 
 def column(table: dict, name: str) -> dict[str, float]:
@@ -22,7 +25,7 @@ def _units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
     return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
 
 
-def measures(counts: pd.DataFrame, ref: dict) -> dict:
+def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -44,7 +47,14 @@ def measures(counts: pd.DataFrame, ref: dict) -> dict:
         "paper_gflops": {k: gflops_paper[k] for k in counted},
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
+        **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
     }
+
+
+def wo_fps_ratio(fps: pd.DataFrame) -> dict[str, float]:
+    """Our FPS (batch 1, BatchNorm folded) of 'w/o DPWConv' over the full network's, for S and L."""
+    f = fps.set_index("network").fps_batch1_folded
+    return {v: float(f[f"HyperSeg-{v} w/o DPWConv"] / f[f"HyperSeg-{v}"]) for v in ("S", "L")}
 
 
 def paper_measures(ref: dict) -> dict:
@@ -52,7 +62,7 @@ def paper_measures(ref: dict) -> dict:
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     miou2, g2, p2 = (column(t2, n) for n in ("miou", "gflops", "params_M"))
     best_other = lambda col, k, f=max: f(v for r, v in col.items() if r != k)  # noqa: E731
-    m4 = column(t4, "miou")
+    m4, f4 = column(t4, "miou"), column(t4, "fps")
     ours4 = {v: m4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")}
     return {
         "paper_voc_best": {"mIoU margin": miou2["HyperSeg-L"] - best_other(miou2, "HyperSeg-L"),
@@ -65,4 +75,5 @@ def paper_measures(ref: dict) -> dict:
                                             for v, drop in ref["text"]["ablation_miou_drop"].items()},
         "paper_b1_margin": {f"HyperSeg-{v} over {b}": ours4[v] - m4[f"HyperSeg-{v} {b}"]
                             for v in ("S", "L") for b in ("ResNet18", "PSPNet18", "PSPNet50")},
+        "paper_wo_fps_ratio": {v: f4[f"HyperSeg-{v} w/o DPWConv"] / f4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")},
     }

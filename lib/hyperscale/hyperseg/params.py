@@ -1,0 +1,36 @@
+"""The `hyperseg` section of params.yaml, typed (values and their reasons: params.yaml itself)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, NonNegativeInt, PositiveInt
+
+from ..core.params import Schema
+
+Size = Annotated[list[Annotated[int, Field(ge=32)]], Field(min_length=2, max_length=2)]
+
+
+class Dpw(Schema):
+    template: str
+    size: Size
+    repeats: PositiveInt
+    warmup: NonNegativeInt
+
+
+class Fps(Schema):
+    templates: Annotated[list[str], Field(min_length=1)]
+    classes: PositiveInt
+    size: Size
+    repeats: PositiveInt
+    warmup: NonNegativeInt
+    official_batch: PositiveInt
+    official_repeats: PositiveInt
+
+
+class Benchmark(Schema):
+    dpw: Dpw
+    fps: Fps
+
+
+class HyperSegParams(Schema):
+    benchmark: Benchmark
