@@ -10,7 +10,7 @@ Embedded sets, built offline from data that Debian or PyPI packages ship (params
 Loaders for the papers' real datasets, in their published layouts: `classification`
 (CIFAR-10/100, SVHN, FGVC-Aircraft, CUB-200-2011, Stanford Cars) and `segmentation`
 (OASIS-2D, Oxford-IIIT Pets, CUB-200 masks, CAMUS, WBC, PanDental), `enhancement` (ZRR,
-SIDD-Medium).
+SIDD-Medium), `semantic` (PASCAL VOC 2012 with SBD, Cityscapes, CamVid).
 """
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from pydantic import Field, PositiveInt
 
 from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
 from ..core.params import Schema, register_section, section
-from . import atlas2d, classification, enhancement, scenes, segmentation
+from . import atlas2d, classification, enhancement, scenes, segmentation, semantic
 
 for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "isp": load_npz_dataset,
                        "denoise": load_npz_dataset, "zrr": enhancement.load_zrr,
                        "sidd_medium": enhancement.load_sidd_medium, **classification.LOADERS,
-                       **segmentation.LOADERS}.items():
+                       **segmentation.LOADERS, **semantic.LOADERS}.items():
     register_loader(_name, _loader)
 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]

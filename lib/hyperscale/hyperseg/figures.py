@@ -1,0 +1,32 @@
+"""The HyperSeg chapter's figures, from the evaluation's tables (runs/eval/hyperseg/)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+
+def speed_figure(dpw: pd.DataFrame, fps: pd.DataFrame):
+    """Left: each decoder level's dynamic patch-wise convolution time over a static convolution's
+    of the same shapes (batch 1), by the level's stride. Right: each network's throughput our way
+    (batch 1, BatchNorm folded, images/s) and the official script's (batch 16, BatchNorm removed,
+    batches/s)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for layer, d in dpw.groupby("layer", sort=False):
+        a1.semilogy(d.stride, d.dynamic_over_static, "o-", label=layer)
+    a1.axhline(1.5, color="grey", ls="--", lw=1, label="the issue's goal (1.5x)")
+    a1.set_xscale("log", base=2)
+    a1.set_xticks(sorted(dpw.stride.unique()), [str(s) for s in sorted(dpw.stride.unique())])
+    a1.invert_xaxis()
+    a1.set(xlabel="decoder level's stride (coarse to fine)", ylabel="DPWConv time / static conv time",
+           title="DPWConv against static convolutions, batch 1")
+    a1.legend(fontsize=8)
+    x = range(len(fps))
+    a2.bar([i - 0.2 for i in x], fps.fps_batch1_folded, 0.4, label="ours: images/s, batch 1, BatchNorm folded")
+    a2.bar([i + 0.2 for i in x], fps.batches_per_s_official, 0.4,
+           label=f"official script: batches/s, batch {fps.official_batch.iloc[0]}, BatchNorm removed")
+    a2.set_xticks(list(x), fps.network, rotation=20, fontsize=8)
+    a2.set(ylabel="per second", title=f"Whole networks at {fps.input.iloc[0]} px, this CPU",
+           ylim=(0, 1.4 * fps.fps_batch1_folded.max()))
+    a2.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
