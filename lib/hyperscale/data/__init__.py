@@ -4,6 +4,8 @@ Embedded sets, built offline from data that Debian or PyPI packages ship (params
 - `atlas2d`: multi-label brain segmentation from one real brain (Colin27 + AAL), the OASIS-2D
   stand-in (SSHN, Hyper-UNet).
 - `scenes`: one real object on a real photograph, the stand-in for Pets and CUB (Hyper-UNet).
+- `multiscenes`: several objects of ten classes on a real photograph, occluding each other, the
+  stand-in for PASCAL VOC, Cityscapes and CamVid (HyperSeg).
 - `fashion_mnist`: classification, read from Debian's package (Shape Adaptor).
 - `isp` and `denoise`: RAW -> RGB and sRGB denoising pairs unprocessed from clean photos, the
   ZRR and SIDD stand-ins (HyperConv; `enhancement`, with the camera model in `camera`).
@@ -21,9 +23,10 @@ from pydantic import Field, PositiveInt
 
 from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
 from ..core.params import Schema, register_section, section
-from . import atlas2d, classification, enhancement, scenes, segmentation, semantic
+from . import atlas2d, classification, enhancement, multiscenes, scenes, segmentation, semantic
 
-for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "isp": load_npz_dataset,
+for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "multiscenes": load_npz_dataset,
+                       "isp": load_npz_dataset,
                        "denoise": load_npz_dataset, "zrr": enhancement.load_zrr,
                        "sidd_medium": enhancement.load_sidd_medium, **classification.LOADERS,
                        **segmentation.LOADERS, **semantic.LOADERS}.items():
@@ -77,6 +80,17 @@ class ScenesParams(Schema):
     seed: int
 
 
+class MultiScenesParams(Schema):  # multiscenes.build
+    size: Annotated[int, Field(ge=32)]
+    n: Splits
+    objects: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+    crop_frac: float
+    object_scale: Pair
+    mask_threshold: float
+    bands: Bands
+    seed: int
+
+
 class EnhancementParams(Schema):  # enhancement.build
     patch: PositiveInt
     per_photo: PositiveInt
@@ -89,12 +103,14 @@ class EnhancementParams(Schema):  # enhancement.build
 class DataParams(Schema):
     atlas2d: Atlas2dParams
     scenes: ScenesParams
+    multiscenes: MultiScenesParams
     isp: EnhancementParams
     denoise: EnhancementParams
 
 
 register_section("data", DataParams)
-BUILDERS = {"atlas2d": atlas2d.build, "scenes": scenes.build, "isp": partial(enhancement.build, "isp"),
+BUILDERS = {"atlas2d": atlas2d.build, "scenes": scenes.build, "multiscenes": multiscenes.build,
+            "isp": partial(enhancement.build, "isp"),
             "denoise": partial(enhancement.build, "denoise")}
 
 

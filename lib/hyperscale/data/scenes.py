@@ -59,7 +59,7 @@ def band_rows(height: int, band: tuple[float, float], crop: int) -> tuple[int, i
     lo, hi = int(band[0] * height), int(band[1] * height) - crop
     if hi < lo:
         raise ValueError(f"a crop of {crop} rows does not fit in the band {band} of a {height}-row photo; "
-                         f"lower scenes.crop_frac or widen the band")
+                         f"lower crop_frac (params.yaml data.scenes or data.multiscenes) or widen the band")
     return lo, hi
 
 
