@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.data import Dataset, Split
 from .classification import FASHION_MNIST, load_fashion_mnist
-from .scenes import PHOTOS, band_rows, load_photos, resize
+from .scenes import PHOTOS, background, load_photos, resize
 
 CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
 
@@ -35,12 +35,7 @@ CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
 def make_scene(rng: np.random.Generator, photos, objects: np.ndarray, classes: np.ndarray, band, size: int,
                crop_frac: float, n_objects, object_scale, mask_threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """One scene: image (3, size, size) float32 and label map (size, size) uint8 (0 background)."""
-    photo = photos[rng.integers(len(photos))]
-    h, w = photo.shape[:2]
-    crop = int(crop_frac * h)
-    lo, hi = band_rows(h, band, crop)
-    y, x = rng.integers(lo, hi + 1), rng.integers(0, w - crop + 1)
-    image = resize(photo[y:y + crop, x:x + crop], size)
+    image = background(rng, photos, band, size, crop_frac)
     labels = np.zeros((size, size), np.uint8)
     for _ in range(rng.integers(n_objects[0], n_objects[1] + 1)):
         k = rng.integers(len(objects))

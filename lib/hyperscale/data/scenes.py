@@ -69,15 +69,21 @@ def resize(a: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.BILINEAR), np.float32) / 255
 
 
-def make_scene(rng: np.random.Generator, photos, objects: np.ndarray, band, size: int, crop_frac: float,
-               object_scale, mask_threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """One scene: image (3, size, size) float32 and label map (size, size) uint8."""
+def background(rng: np.random.Generator, photos, band, size: int, crop_frac: float) -> np.ndarray:
+    """A random photo's square crop of side crop_frac x its height inside the band of rows,
+    resized to (size, size, 3)."""
     photo = photos[rng.integers(len(photos))]
     h, w = photo.shape[:2]
     crop = int(crop_frac * h)
     lo, hi = band_rows(h, band, crop)
     y, x = rng.integers(lo, hi + 1), rng.integers(0, w - crop + 1)
-    image = resize(photo[y:y + crop, x:x + crop], size)
+    return resize(photo[y:y + crop, x:x + crop], size)
+
+
+def make_scene(rng: np.random.Generator, photos, objects: np.ndarray, band, size: int, crop_frac: float,
+               object_scale, mask_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """One scene: image (3, size, size) float32 and label map (size, size) uint8."""
+    image = background(rng, photos, band, size, crop_frac)
     side = int(round(rng.uniform(*object_scale) * size))
     grey = resize(objects[rng.integers(len(objects))], side)
     mask = grey > mask_threshold
