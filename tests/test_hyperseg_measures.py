@@ -31,7 +31,8 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
                             "thop_macs": 10e9} for k in rows])
     fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
                         "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
-    m = measures(counts, REF, fps)
+    runs = {"ablation": pd.DataFrame({"dynamic": [True, False], "test_miou": [50.0, 49.0], "converged": [True, True]})}
+    m = measures(counts, REF, fps, runs)
     assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 1.5})
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1

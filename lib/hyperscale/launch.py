@@ -20,12 +20,14 @@ from .core.cli import run_stage
 from .core.jobs import Job, executor, launch
 from .core.project import project_root
 from .hyperconv import runs as hyperconv_runs
+from .hyperseg import runs as hyperseg_runs
 from .shape_adaptor import runs as shape_adaptor_runs
 from .sshn import runs as sshn_runs
 
 # Each paper's run plan: EXPERIMENTS, AFTER (experiments that start from another's results),
 # jobs(experiment, root) -> [(run, train_run's arguments)], pending, train_named.
-PAPERS = {"sshn": sshn_runs, "shape_adaptor": shape_adaptor_runs, "hyperconv": hyperconv_runs}
+PAPERS = {"sshn": sshn_runs, "shape_adaptor": shape_adaptor_runs, "hyperconv": hyperconv_runs,
+          "hyperseg": hyperseg_runs}
 
 
 def pending_jobs(root: Path, papers=PAPERS, wave: int = 0) -> list[Job]:

@@ -73,13 +73,17 @@ class MBConv(nn.Module):
 
 class EfficientNet(nn.Module):
     """EfficientNet-B0..B3 (`variant`). features(x) -> [F_1, ..., F_5, head]; forward(x) -> class
-    logits when `num_classes` > 0."""
+    logits when `num_classes` > 0. `width_mult` scales the variant's widths further (a narrower
+    network of the same depth, for the cpu profile)."""
 
-    def __init__(self, variant: str = "b1", num_classes: int = 0, in_chans: int = 3):
+    def __init__(self, variant: str = "b1", num_classes: int = 0, in_chans: int = 3, width_mult: float = 1.0):
         super().__init__()
         if variant not in SCALING:
             raise ValueError(f"unknown EfficientNet variant {variant!r}; known: {sorted(SCALING)}")
+        if width_mult <= 0:
+            raise ValueError(f"width_mult must be positive; got {width_mult}")
         width, depth = SCALING[variant]
+        width *= width_mult
         c = round_filters(32, width)
         self.stem = _conv_bn(in_chans, c, 3, 2)
         self.stages = nn.ModuleList()

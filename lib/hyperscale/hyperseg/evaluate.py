@@ -4,7 +4,7 @@ Builds every network of Tables 2-4 that we can (the rows of references/hyperseg.
 `ours:`), counts each by code at the paper's input size (parameters, all FLOPs, the dynamic
 convolutions' and interpolations' FLOPs, pytorch-OpCounter's MACs), times the dynamic
 patch-wise convolutions against static ones and the networks' FPS (params.yaml
-hyperseg.benchmark), and judges the claims. Writes runs/eval/hyperseg/: counts.csv, claims.csv,
+hyperseg.benchmark), reads the trained experiments' results (runs/hyperseg/), and judges the claims. Writes runs/eval/hyperseg/: counts.csv, claims.csv,
 summary.json, and the measured times apart in timing/ (dpw.csv, fps.csv, claims.csv), since they
 differ from run to run.
 """
@@ -26,6 +26,7 @@ from .benchmark import dpw_vs_static, fps
 from .counting import count
 from .measures import TIMING_MEASURES, measures
 from .model import hyperseg
+from .runs import results
 
 OUT = Path("runs/eval/hyperseg")
 
@@ -67,7 +68,7 @@ def evaluate(root=None) -> dict:
     write_text(out / "counts.csv", counts.to_csv(index=False))
     write_text(out / "timing" / "dpw.csv", dpw.to_csv(index=False))
     write_text(out / "timing" / "fps.csv", speed.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed), out, TIMING_MEASURES)
+    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, results(root)), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()}}

@@ -1,9 +1,10 @@
 """What HyperSeg's claims read: every measure of references/hyperseg.yaml, from the evaluation's tables.
 
-`measures(counts, ref, fps)` maps each measure name to a value (a number or {case: number});
-names starting with `paper_` are computed from the transcribed tables alone (the paper against
-itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a paper
-row); `fps` the measured timing/fps.csv, whose measures (TIMING_MEASURES) go to the timing ledger.
+`measures(counts, ref, fps, runs)` maps each measure name to a value (a number or {case:
+number}); names starting with `paper_` are computed from the transcribed tables alone (the paper
+against itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a
+paper row); `fps` the measured timing/fps.csv, whose measures (TIMING_MEASURES) go to the timing
+ledger; `runs` the trained experiments' results.csv by experiment.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
     return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
 
 
-def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None) -> dict:
+def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, runs: dict | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -48,7 +49,15 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None) -
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
         **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
+        **({} if not runs else ablation_measures(runs["ablation"])),
     }
+
+
+def ablation_measures(res: pd.DataFrame) -> dict:
+    """Table 4's ablation trained: test mIoU per seed, with DPWConv against without."""
+    d = res.dynamic.astype(bool)
+    return {"ablation_dpwconv_vs_static": {"a": res[d].test_miou.tolist(), "b": {"w/o DPWConv": res[~d].test_miou.tolist()}},
+            "converged_ablation": float(res.converged.astype(bool).mean())}
 
 
 def wo_fps_ratio(fps: pd.DataFrame) -> dict[str, float]:
@@ -76,4 +85,5 @@ def paper_measures(ref: dict) -> dict:
         "paper_b1_margin": {f"HyperSeg-{v} over {b}": ours4[v] - m4[f"HyperSeg-{v} {b}"]
                             for v in ("S", "L") for b in ("ResNet18", "PSPNet18", "PSPNet50")},
         "paper_wo_fps_ratio": {v: f4[f"HyperSeg-{v} w/o DPWConv"] / f4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")},
+        "paper_ablation_drop": {v: ours4[v] - m4[f"HyperSeg-{v} w/o DPWConv"] for v in ("S", "L")},
     }

@@ -68,20 +68,22 @@ class StaticBlock(nn.Module):
         return x + y if self.residual else y
 
 
-def _backbone(name: str, in_chans: int) -> nn.Module:
+def _backbone(name: str, in_chans: int, width: float) -> nn.Module:
     if name == "resnet18":
+        if width != 1:
+            raise ValueError(f"backbone_width applies to EfficientNet backbones; ResNet-18 has one width (got {width})")
         return ResNet18(in_chans=in_chans)
-    return EfficientNet(name, in_chans=in_chans)
+    return EfficientNet(name, in_chans=in_chans, width_mult=width)
 
 
 class HyperSeg(nn.Module):
     """forward(x (B, C, H, W)) -> class logits (B, num_classes, H, W). Constructor: the template's
-    settings (see TEMPLATES), `num_classes`, `dynamic`, `width` (multiplies every block's output
-    channels: 0.5 makes S from M) and `expansion`."""
+    settings (see TEMPLATES), `num_classes`, `dynamic`, `expansion`, and `backbone_width` (an
+    EfficientNet's widths scaled further, for the cpu profile)."""
 
     def __init__(self, num_classes: int, backbone: str = "b1", feature_scale=(0.25,) * 5, level_channels=None,
                  weight_groups=16, context_levels: int = 2, levels: int = 6, min_patch: int = 4, expansion: int = 2,
-                 dynamic: bool = True, in_chans: int = 3):
+                 dynamic: bool = True, in_chans: int = 3, backbone_width: float = 1.0):
         super().__init__()
         if not 1 <= levels <= 6:
             raise ValueError(f"HyperSeg's decoder has 1-6 levels (strides 32 down to 1); got {levels}")
@@ -93,8 +95,8 @@ class HyperSeg(nn.Module):
         self.config = dict(num_classes=num_classes, backbone=backbone, feature_scale=tuple(feature_scale),
                            level_channels=tuple(level_channels) if level_channels else None, weight_groups=tuple(groups),
                            context_levels=context_levels, levels=levels, min_patch=min_patch, expansion=expansion,
-                           dynamic=dynamic, in_chans=in_chans)
-        self.backbone = _backbone(backbone, in_chans)
+                           dynamic=dynamic, in_chans=in_chans, backbone_width=backbone_width)
+        self.backbone = _backbone(backbone, in_chans, backbone_width)
         *chans, c_head = self.backbone.feature_channels
         reduced = [max(1, round(c * r)) for c, r in zip(chans, feature_scale)]
         self.reduce = nn.ModuleList(

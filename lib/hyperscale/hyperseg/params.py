@@ -6,6 +6,8 @@ from typing import Annotated
 from pydantic import Field, NonNegativeInt, PositiveInt
 
 from ..core.params import Schema
+from ..core.train import TrainConfig
+from .train import TaskConfig
 
 Size = Annotated[list[Annotated[int, Field(ge=32)]], Field(min_length=2, max_length=2)]
 
@@ -32,5 +34,15 @@ class Benchmark(Schema):
     fps: Fps
 
 
+class Ablation(Schema):
+    template: str
+    backbone_width: Annotated[float, Field(gt=0)]
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    data: str
+    task: TaskConfig
+    train: TrainConfig
+
+
 class HyperSegParams(Schema):
+    ablation: Ablation
     benchmark: Benchmark

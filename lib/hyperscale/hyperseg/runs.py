@@ -1,0 +1,119 @@
+"""The HyperSeg chapter's trained experiments as lists of runs (HyperSeg §4, Table 4's ablation).
+
+`plan(experiment, p)` turns the `hyperseg` section of params.yaml into named `Run`s;
+`run_experiment` trains each with the core loop (resuming from its checkpoint) into
+runs/hyperseg/<experiment>/<run>/, scores it on the test split and writes one row per run to
+the experiment's `results.csv`. Experiments:
+
+* ablation: a template with and without DPWConv ("w/o DPWConv", Table 4), with its EfficientNet
+  narrowed by `backbone_width` and trained from scratch, on the `multiscenes` stand-in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..core.data import Dataset, load_dataset
+from ..core.io import write_text
+from ..core.jobs import finished, train_planned
+from ..core.params import section
+from ..core.project import project_root
+from ..core.train import TrainConfig, save_run, train
+from .model import hyperseg
+from .train import Segmentation, TaskConfig, segmentation_metrics
+
+EXPERIMENTS = ("ablation",)
+RUNS_DIR = Path("runs/hyperseg")
+
+
+@dataclass
+class Run:
+    name: str  # folder name, unique within an experiment
+    seed: int
+    model: dict = field(default_factory=dict)  # hyperseg()'s arguments
+
+
+def plan(experiment: str, p: dict) -> list[Run]:
+    """The runs of `experiment` for the `hyperseg` params `p`."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    s = p[experiment]
+    return [Run(f"{s['template']}-{'dpwconv' if dyn else 'static'}-seed{k}", k,
+                {"template": s["template"], "backbone_width": s["backbone_width"], "dynamic": dyn})
+            for dyn in (True, False) for k in s["seeds"]]
+
+
+def load_data(p: dict, experiment: str) -> Dataset:
+    name = p[experiment]["data"]
+    return load_dataset(name, project_root() / "data" / name)
+
+
+def build(run: Run, data: Dataset):
+    torch.manual_seed(run.seed)
+    m = dict(run.model)
+    return hyperseg(m.pop("template"), data.num_classes, **m)
+
+
+def _task_and_config(p: dict, experiment: str, data: Dataset) -> tuple[Segmentation, TrainConfig]:
+    s = p[experiment]
+    return Segmentation(data, TaskConfig(**s["task"])), TrainConfig(**s["train"])
+
+
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
+    """Train (or read back) one run and score it on the test split; its row of results.csv."""
+    out = folder(experiment, root) / run.name
+    model = build(run, data)
+    task, cfg = _task_and_config(p, experiment, data)
+    res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
+    test = segmentation_metrics(model, data["test"].images, data["test"].labels, data.num_classes)
+    row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
+           **{f"test_{k}": v for k, v in test.items()}, "params": sum(q.numel() for q in model.parameters()),
+           "steps": res.steps, "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"]}
+    save_run(out, model, res, **row)
+    return row
+
+
+def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
+    """Train (or read back) every run of `experiment`; write its runs and results.csv (one row per run).
+    The experiment's folder holds exactly its runs: folders of runs no longer planned are removed."""
+    root = Path(root or project_root())
+    out = folder(experiment, root)
+    results = pd.DataFrame(train_planned(out, jobs(experiment, root), lambda *args: train_run(*args, root, progress)))
+    write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
+    return results
+
+
+AFTER: dict[str, str] = {}  # for hyperscale.launch: no experiment starts from another's results
+
+
+def jobs(experiment: str, root) -> list:
+    """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
+    p = section("hyperseg", Path(root) / "params.yaml")
+    data = load_data(p, experiment)
+    return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
+
+
+def train_named(experiment: str, name: str, root) -> dict:
+    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+    args = next(a for run, a in jobs(experiment, root) if run.name == name)
+    return train_run(*args, root, progress=False)
+
+
+def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
+    """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
+    task, cfg = _task_and_config(p, experiment, data)
+    return not finished(build(run, data), task, cfg, run.seed, folder(experiment, root) / run.name)
+
+
+def folder(experiment: str, root=None) -> Path:
+    """Where an experiment's runs and results.csv live."""
+    return Path(root or project_root()) / RUNS_DIR / experiment
+
+
+def results(root=None) -> dict[str, pd.DataFrame]:
+    """Every experiment's results.csv."""
+    root = Path(root or project_root())
+    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
