@@ -6,8 +6,9 @@ weight mapper, BatchNorm folding and divide_channels, §3.1-3.2), `context` (the
 and the positional encoding P, §3.1), `backbones` (the encoder b: EfficientNet-B0..B3, ResNet-18),
 `model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation), `counting`
 (parameters, FLOPs, and what pytorch-OpCounter counts), `benchmark` (DPWConv against static
-convolutions; FPS our way and the official script's), and the chapter's `evaluate`, `measures`,
-`figures` and `params` (the `hyperseg` section's schema).
+convolutions; FPS our way and the official script's), `train` (the segmentation task), `runs`
+(the trained experiments), and the chapter's `evaluate`, `measures`, `figures` and `params` (the
+`hyperseg` section's schema).
 """
 from ..core.params import register_section
 from .backbones import EfficientNet, ResNet18
