@@ -78,3 +78,11 @@ def test_ablation_measures_compare_with_and_without():
     m = ablation_measures(res)
     assert m["ablation_dpwconv_vs_static"] == {"a": [50, 51, 52], "b": {"w/o DPWConv": [48, 49, 50]}}
     assert m["converged_ablation"] == pytest.approx(5 / 6)
+
+
+def test_hyperseg_is_registered_and_rebuilds_from_its_config():
+    from hyperscale.core.models import create_model
+    model = hyperseg("S-camvid", 4, backbone_width=0.25, dynamic=False)
+    again = create_model(model.method, **model.config)
+    assert model.method == "hyperseg" and again.config == model.config
+    assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]

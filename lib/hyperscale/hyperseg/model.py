@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.models import register_model
 from .backbones import EfficientNet, ResNet18
 from .context import ContextHead, positional_encoding
 from .meta import MetaBlock, divide_channels
@@ -76,6 +77,7 @@ def _backbone(name: str, in_chans: int, width: float) -> nn.Module:
     return EfficientNet(name, in_chans=in_chans, width_mult=width)
 
 
+@register_model("hyperseg")
 class HyperSeg(nn.Module):
     """forward(x (B, C, H, W)) -> class logits (B, num_classes, H, W). Constructor: the template's
     settings (see TEMPLATES), `num_classes`, `dynamic`, `expansion`, and `backbone_width` (an
