@@ -59,7 +59,8 @@ def test_a_second_run_from_scratch_as_cluster_jobs_writes_the_same_bytes(tmp_pat
     assert len(first) > 100
     for top in WRITTEN:
         shutil.move(ROOT / top, tmp_path / top.replace("/", "_"))
-    dvc("repro", "--quiet", "--force", "build_data@atlas2d", "build_data@scenes", "build_enhancement_data")
+    dvc("repro", "--quiet", "--force", "build_data@atlas2d", "build_data@scenes", "build_data@multiscenes",
+        "build_enhancement_data")
     start = time.perf_counter()
     launched = subprocess.run([sys.executable, "-m", "hyperscale.launch", "--executor", "local", "--jobs", "2"],
                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
