@@ -31,8 +31,14 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
                             "thop_macs": 10e9} for k in rows])
     fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
                         "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
-    runs = {"ablation": pd.DataFrame({"dynamic": [True, False], "test_miou": [50.0, 49.0], "converged": [True, True]})}
-    m = measures(counts, REF, fps, runs)
+    keys = {"template": "S-camvid", "backbone": "b1", "dynamic": [True, False]}
+    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "converged": [True, True]})}
+    gwi = pd.DataFrame({"network": "HyperSeg-M", "scale": [0.5, 1.0, 2.0], "mapper_params": [200, 100, 52],
+                        "mapper_flops": [180, 100, 50]})
+    artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})
+    m = measures(counts, REF, fps, runs, gwi, artefacts)
+    assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
+    assert m["patch_border_excess"] == pytest.approx({"S": 1.25})
     assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 1.5})
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1

@@ -5,12 +5,14 @@ import pytest
 import torch
 
 from hyperscale.core.data import Dataset, Split
-from hyperscale.hyperseg import EfficientNet, hyperseg
+from hyperscale.hyperseg import EfficientNet, ResNet18, hyperseg
+from hyperscale.hyperseg.model import TEMPLATES
+from hyperscale.hyperseg.artefacts import border_pairs, border_profile, border_ratio
 from hyperscale.hyperseg.measures import ablation_measures
 from hyperscale.hyperseg.runs import build, plan
 from hyperscale.hyperseg.train import IGNORE, Segmentation, TaskConfig, segmentation_metrics
 
-ABLATION = {"ablation": {"template": "S-camvid", "backbone_width": 0.25, "seeds": [0, 1]}}
+ABLATION = {"ablation": {"templates": ["S-camvid"], "backbones": ["b1"], "backbone_width": 0.25, "seeds": [0, 1]}}
 
 
 def _scenes(n=6, k=4, side=64):
@@ -22,20 +24,39 @@ def _scenes(n=6, k=4, side=64):
 
 def test_plan_names_each_variant_and_seed():
     runs = plan("ablation", ABLATION)
-    assert [r.name for r in runs] == ["S-camvid-dpwconv-seed0", "S-camvid-dpwconv-seed1", "S-camvid-static-seed0",
-                                      "S-camvid-static-seed1"]
+    assert [r.name for r in runs] == ["S-camvid-b1-dpwconv-seed0", "S-camvid-b1-dpwconv-seed1",
+                                      "S-camvid-b1-static-seed0", "S-camvid-b1-static-seed1"]
     model = build(runs[-1], _scenes())
     assert not model.config["dynamic"] and model.config["backbone_width"] == 0.25 and model.config["num_classes"] == 4
+    grid = plan("ablation", {"ablation": {**ABLATION["ablation"], "templates": ["S-camvid", "L-camvid"],
+                                          "backbones": ["b1", "resnet18"], "seeds": [0]}})
+    assert len(grid) == 8 and len({r.name for r in grid}) == 8
+    assert {(r.model["template"], r.model["backbone"], r.model["dynamic"]) for r in grid} == {
+        (t, b, d) for t in ("S-camvid", "L-camvid") for b in ("b1", "resnet18") for d in (True, False)}
     with pytest.raises(ValueError, match="unknown experiment"):
         plan("table9", ABLATION)
 
 
-def test_backbone_width_narrows_only_efficientnets():
+@pytest.mark.parametrize("backbone", [EfficientNet, ResNet18])
+def test_backbone_width_narrows_every_backbone(backbone):
     with torch.device("meta"):
-        assert sum(p.numel() for p in EfficientNet("b1", width_mult=0.25).parameters()) < 0.1 * sum(
-            p.numel() for p in EfficientNet("b1").parameters())
-    with pytest.raises(ValueError, match="ResNet-18 has one width"):
-        hyperseg("S-camvid", 4, backbone="resnet18", backbone_width=0.5)
+        narrow, full = backbone(width_mult=0.25), backbone()
+        assert sum(p.numel() for p in narrow.parameters()) < 0.1 * sum(p.numel() for p in full.parameters())
+    assert narrow.feature_channels[-1] == 320  # the head's 1280 channels x 0.25
+    with pytest.raises(ValueError, match="width_mult must be positive"):
+        backbone(width_mult=0)
+
+
+@pytest.mark.parametrize("template", ["S-camvid", "L-camvid"])
+@pytest.mark.parametrize("backbone", ["b1", "resnet18"])
+def test_backbone_width_keeps_signal_channels_per_weight_group(template, backbone):
+    """At a quarter of the widths, g_wi is a quarter too, so every mapper's groups read as many
+    signal channels as at full width, give or take divide_channels' rounding (a factor of 2)."""
+    with torch.device("meta"):
+        full, narrow = (hyperseg(template, 11, backbone=backbone, backbone_width=w) for w in (1.0, 0.25))
+    per_group = lambda m: [b.mapper.in_channels // b.mapper.groups for b in m.blocks]  # noqa: E731
+    assert [b.mapper.groups for b in narrow.blocks] == [max(1, round(g / 4)) for g in TEMPLATES[template]["weight_groups"]]
+    assert all(0.5 <= n / f <= 2 for n, f in zip(per_group(narrow), per_group(full)))
 
 
 def test_segmentation_task_trains_and_scores():
@@ -72,12 +93,48 @@ def test_segmentation_metrics_known_answers_and_ignore():
     assert m["pixel_acc"] == pytest.approx(200 / 3) and m["miou"] == pytest.approx(100 * (1 / 2 + 1 / 2) / 2)
 
 
-def test_ablation_measures_compare_with_and_without():
-    res = pd.DataFrame({"dynamic": [True, True, True, False, False, False], "test_miou": [50, 51, 52, 48, 49, 50],
-                        "converged": [True] * 5 + [False]})
-    m = ablation_measures(res)
+def test_ablation_measures_compare_with_and_without_for_s_with_b1_only():
+    res = pd.DataFrame({"template": "S-camvid", "backbone": "b1", "dynamic": [True, True, True, False, False, False],
+                        "test_miou": [50, 51, 52, 48, 49, 50], "converged": [True] * 5 + [False]})
+    other = res.assign(backbone="resnet18", test_miou=0, converged=False)  # the paper profile's other rows
+    m = ablation_measures(pd.concat([res, other]))
     assert m["ablation_dpwconv_vs_static"] == {"a": [50, 51, 52], "b": {"w/o DPWConv": [48, 49, 50]}}
     assert m["converged_ablation"] == pytest.approx(5 / 6)
+
+
+class _Probabilities(torch.nn.Module):
+    """Returns fixed logits; its 'backbone' gives a 3 x 3 patch grid, as HyperSeg's does at 96 px."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = logits
+        self.backbone = type("B", (), {"features": staticmethod(lambda x: [torch.zeros(len(x), 1, 3, 3)])})
+
+    def forward(self, x):
+        return self.logits[:len(x)]
+
+
+def test_border_pairs_follow_dpw_conv_patches():
+    assert border_pairs(96, 3).tolist() == [31, 63]
+    assert border_pairs(10, 3).tolist() == [3, 6]  # patches of 4, 3, 3
+
+
+def test_border_ratio_known_answers():
+    images = np.zeros((2, 3, 96, 96), np.float32)
+    p = torch.linspace(0.1, 0.9, 96).expand(96, 96)  # probabilities that change alike between all column pairs
+    smooth = torch.stack([p, 1 - p]).log()[None].repeat(2, 1, 1, 1)
+    prof = border_profile(_Probabilities(smooth), images)
+    assert prof["x"] == pytest.approx(np.full(95, 2 * 0.8 / 95), rel=1e-4) and not prof["y"].any()
+    assert border_ratio(prof) == pytest.approx(1.0, rel=1e-4)
+    blocky = torch.zeros(2, 2, 96, 96)
+    blocky[:, 0, :, 32:64] = 5.0  # class 0 in the middle column of patches only
+    blocky[:, :, 30, :] += torch.tensor([0.1, 0.0])[:, None]  # one small change off the borders
+    prof = border_profile(_Probabilities(blocky), images)
+    jump = lambda a, b: 2 * (torch.sigmoid(torch.tensor(a)) - torch.sigmoid(torch.tensor(b))).item()  # noqa: E731
+    assert prof["x"][[31, 63]] == pytest.approx((95 * jump(5.0, 0.0) + jump(5.1, 0.1)) / 96, rel=1e-5)
+    assert border_ratio(prof) > 100
+    with pytest.raises(ValueError, match="no borders"):
+        border_ratio({**prof, "grid": (1, 1)})
 
 
 def test_hyperseg_is_registered_and_rebuilds_from_its_config():

@@ -128,19 +128,23 @@ class BasicBlock(nn.Module):
 
 class ResNet18(nn.Module):
     """ResNet-18. features(x) -> [F_1 (the stem conv, stride 2), F_2..F_5, head]; the head is
-    HyperSeg's fully connected (1x1) layer mapping F_5 to `head_channels` (1280)."""
+    HyperSeg's fully connected (1x1) layer mapping F_5 to `head_channels` (1280). `width_mult`
+    scales every width, the head's included, rounded as EfficientNet's are (for the cpu profile)."""
 
-    def __init__(self, num_classes: int = 0, in_chans: int = 3, head_channels: int = 1280):
+    def __init__(self, num_classes: int = 0, in_chans: int = 3, head_channels: int = 1280, width_mult: float = 1.0):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_chans, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU())
+        if width_mult <= 0:
+            raise ValueError(f"width_mult must be positive; got {width_mult}")
+        widths = tuple(round_filters(c, width_mult) for c in (64, 128, 256, 512))
+        head_channels, c = round_filters(head_channels, width_mult), widths[0]
+        self.stem = nn.Sequential(nn.Conv2d(in_chans, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), nn.ReLU())
         self.pool = nn.MaxPool2d(3, 2, 1)
-        widths, c = (64, 128, 256, 512), 64
         self.layers = nn.ModuleList()
         for i, w in enumerate(widths):
             self.layers.append(nn.Sequential(BasicBlock(c, w, 1 if i == 0 else 2), BasicBlock(w, w, 1)))
             c = w
         self.head = nn.Conv2d(c, head_channels, 1)
-        self.feature_channels = [64, *widths, head_channels]
+        self.feature_channels = [widths[0], *widths, head_channels]
         self.classifier = nn.Linear(c, num_classes) if num_classes else None
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:

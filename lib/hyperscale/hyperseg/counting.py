@@ -10,7 +10,8 @@ Two conventions side by side (Tables 2-4 say they use pytorch-OpCounter, `thop`)
   misses the dynamic convolutions (their weights are generated, they are F.conv2d / einsum
   calls) and F.interpolate.
 `dynamic_flops` is the part of `flops` inside the meta blocks' patch-wise convolutions,
-`interp_flops` the part in bilinear interpolation.
+`interp_flops` the part in bilinear interpolation, `mapper_params` and `mapper_flops` the
+weight mappers' w_i (eqs. 6-7).
 """
 from __future__ import annotations
 
@@ -43,13 +44,16 @@ def count(build: Callable[[], nn.Module], size: tuple[int, int], in_chans: int =
         x = torch.empty(1, in_chans, *size)
     with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=BILINEAR) as fc:
         model(x)
-    per_module = fc.get_flop_counts()
+    per_module = fc.get_flop_counts()  # keyed by module path, prefixed with the model's class name
     blocks = [name for name, m in model.named_modules() if isinstance(m, MetaBlock)]
     mapper = sum(int(sum(v.values())) for k, v in per_module.items() if k.endswith(".mapper"))
-    in_blocks = sum(int(sum(per_module.get(f"HyperSeg.{b}", {}).values())) for b in blocks)
+    in_blocks = sum(int(sum(per_module.get(f"{type(model).__name__}.{b}", {}).values())) for b in blocks)
+    mapper_params = sum(p.numel() for name, m in model.named_modules() if name.endswith(".mapper")
+                        for p in m.parameters())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         macs, _ = thop.profile(model, inputs=(x,), verbose=False)
     interp = sum(int(v) for op, v in per_module["Global"].items() if op in BILINEAR)
     return {"params": sum(p.numel() for p in model.parameters()), "flops": int(fc.get_total_flops()),
-            "dynamic_flops": in_blocks - mapper, "interp_flops": interp, "thop_macs": int(macs)}
+            "dynamic_flops": in_blocks - mapper, "interp_flops": interp, "thop_macs": int(macs),
+            "mapper_params": mapper_params, "mapper_flops": mapper}

@@ -2,9 +2,12 @@
 
 Builds every network of Tables 2-4 that we can (the rows of references/hyperseg.yaml with
 `ours:`), counts each by code at the paper's input size (parameters, all FLOPs, the dynamic
-convolutions' and interpolations' FLOPs, pytorch-OpCounter's MACs), times the dynamic
-patch-wise convolutions against static ones and the networks' FPS (params.yaml
-hyperseg.benchmark), reads the trained experiments' results (runs/hyperseg/), and judges the claims. Writes runs/eval/hyperseg/: counts.csv, claims.csv,
+convolutions' and interpolations' FLOPs, pytorch-OpCounter's MACs), counts the weight mappers
+with every g_wi halved and doubled, times the dynamic patch-wise convolutions against static ones
+and the networks' FPS (params.yaml hyperseg.benchmark), reads the trained experiments' results
+(runs/hyperseg/), measures the trained networks' patch-border ratios on the test split, and
+judges the claims. Writes runs/eval/hyperseg/: counts.csv, gwi.csv, artefacts.csv (one row per
+run), artefacts_profile.csv (the changes by position, for the figure), claims.csv,
 summary.json, and the measured times apart in timing/ (dpw.csv, fps.csv, claims.csv), since they
 differ from run to run.
 """
@@ -13,22 +16,29 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 import yaml
 from tqdm.auto import tqdm
 
 from ..core.claims import load_claims, write_ledgers
 from ..core.cli import run_stage
+from ..core.models import load_model
 from ..core.io import write_json, write_text
 from ..core.params import load as load_params, section
 from ..core.project import project_root
+from .artefacts import border_profile, border_ratio
 from .benchmark import dpw_vs_static, fps
 from .counting import count
 from .measures import TIMING_MEASURES, measures
-from .model import hyperseg
-from .runs import results
+from .model import TEMPLATES, hyperseg
+from .runs import folder, load_data, results
+from .train import IGNORE, segmentation_metrics
 
 OUT = Path("runs/eval/hyperseg")
+GWI_ROWS = ("HyperSeg-S EfficientNet-B1", "HyperSeg-M", "HyperSeg-L")  # hs.gwi-proportional's networks
+GWI_SCALES = (0.5, 1.0, 2.0)
 
 
 def our_rows(ref: dict) -> dict[str, dict]:
@@ -53,11 +63,62 @@ def counts_table(ref: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def gwi_table(ref: dict) -> pd.DataFrame:
+    """The weight mappers' parameters and FLOPs of each GWI_ROWS network with every g_wi times each scale."""
+    out, rows = [], our_rows(ref)
+    for name in tqdm(GWI_ROWS, desc="counting g_wi"):
+        r = rows[name]
+        for s in GWI_SCALES:
+            groups = tuple(int(g * s) for g in TEMPLATES[r["template"]]["weight_groups"])
+            c = count(partial(hyperseg, r["template"], r["classes"], weight_groups=groups, **r["overrides"]), r["size"])
+            out.append({"network": name, "scale": s, "weight_groups": " ".join(map(str, groups)),
+                        **{k: c[k] for k in ("params", "flops", "mapper_params", "mapper_flops")}})
+    return pd.DataFrame(out)
+
+
+def artefacts_tables(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each trained ablation run's patch-border ratio on the test split, and its changes by position."""
+    p = section("hyperseg", root / "params.yaml")
+    test = load_data(p, "ablation")["test"]
+    runs, profiles = [], []
+    for r in tqdm(results(root)["ablation"].itertuples(), desc="patch borders"):
+        prof = border_profile(load_model(folder("ablation", root) / r.run / "model.pt"), test.images)
+        keys = {"run": r.run, "template": r.template, "backbone": r.backbone, "dynamic": r.dynamic, "seed": r.seed}
+        runs.append({**keys, "border_ratio": border_ratio(prof)})
+        profiles += [{**keys, "axis": a, "pair": i, "change": v} for a in ("x", "y") for i, v in enumerate(prof[a])]
+    return pd.DataFrame(runs), pd.DataFrame(profiles)
+
+
+class _Constant(torch.nn.Module):
+    """Predicts one class everywhere."""
+
+    def __init__(self, k: int, num_classes: int):
+        super().__init__()
+        self.k, self.num_classes = k, num_classes
+
+    def forward(self, x):
+        return torch.nn.functional.one_hot(torch.full((len(x), *x.shape[-2:]), self.k), self.num_classes).movedim(-1, 1).float()
+
+
+def baselines(data) -> dict:
+    """What a network that learned nothing but the class frequencies scores on the ablation's data:
+    the cross-entropy of predicting the training split's class frequencies (their entropy, nats),
+    and the test mIoU of predicting the most frequent class everywhere."""
+    y = data["train"].labels
+    freq = np.bincount(y[y != IGNORE].ravel(), minlength=data.num_classes) / (y != IGNORE).sum()
+    k = int(freq.argmax())
+    test = segmentation_metrics(_Constant(k, data.num_classes), data["test"].images, data["test"].labels, data.num_classes)
+    return {"prior_entropy_nats": float(-(freq[freq > 0] * np.log(freq[freq > 0])).sum()),
+            "majority_class": data.label_names[k], "majority_test_miou": test["miou"]}
+
+
 def evaluate(root=None) -> dict:
     root = Path(root or project_root())
     ref_path = root / "references" / "hyperseg.yaml"
     ref = yaml.safe_load(ref_path.read_text())["paper"]
-    counts = counts_table(ref)
+    counts, gwi = counts_table(ref), gwi_table(ref)
+    artefacts, profile = artefacts_tables(root)
+    base = baselines(load_data(section("hyperseg", root / "params.yaml"), "ablation"))
     b = section("hyperseg", root / "params.yaml")["benchmark"]
     d, f = b["dpw"], b["fps"]
     dpw = dpw_vs_static(hyperseg(d["template"], 19), tuple(d["size"]), d["repeats"], d["warmup"])
@@ -66,12 +127,16 @@ def evaluate(root=None) -> dict:
     speed = fps(builds, tuple(f["size"]), f["repeats"], f["warmup"], f["official_batch"], f["official_repeats"])
     out = root / OUT
     write_text(out / "counts.csv", counts.to_csv(index=False))
+    write_text(out / "gwi.csv", gwi.to_csv(index=False))
+    write_text(out / "artefacts.csv", artefacts.to_csv(index=False, float_format="%.6g"))
+    write_text(out / "artefacts_profile.csv", profile.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "dpw.csv", dpw.to_csv(index=False))
     write_text(out / "timing" / "fps.csv", speed.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, results(root)), out, TIMING_MEASURES)
+    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, results(root), gwi, artefacts), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
-               "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()}}
+               "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},
+               "ablation_baselines": base}
     write_json(out / "summary.json", summary)
     return summary
 

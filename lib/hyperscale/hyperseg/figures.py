@@ -30,3 +30,21 @@ def speed_figure(dpw: pd.DataFrame, fps: pd.DataFrame):
     a2.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def border_figure(profile: pd.DataFrame, borders: list[int]):
+    """The change of the predicted class probabilities between neighbouring columns (left) and rows
+    (right), by position, averaged over the test images and over seeds, with and without DPWConv;
+    dashed lines mark the pairs that straddle a patch border."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    for ax, (axis, name) in zip(axes, (("x", "columns"), ("y", "rows"))):
+        d = profile[profile.axis == axis].groupby(["dynamic", "pair"]).change.mean()
+        for dyn, label in ((True, "with DPWConv"), (False, "w/o DPWConv")):
+            ax.plot(d[dyn].index + 0.5, d[dyn].values, label=label)
+        for b in borders:
+            ax.axvline(b + 0.5, color="grey", ls="--", lw=1)
+        ax.set(xlabel=f"position between {name} i and i + 1 (px)", title=f"neighbouring {name}")
+    axes[0].set_ylabel("mean sum_c |p_c(i) - p_c(i + 1)|")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -4,7 +4,8 @@
 number}); names starting with `paper_` are computed from the transcribed tables alone (the paper
 against itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a
 paper row); `fps` the measured timing/fps.csv, whose measures (TIMING_MEASURES) go to the timing
-ledger; `runs` the trained experiments' results.csv by experiment.
+ledger; `runs` the trained experiments' results.csv by experiment; `gwi` the weight mappers' counts with
+g_wi scaled (gwi.csv); `artefacts` the trained networks' patch-border ratios (artefacts.csv).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def _units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
     return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
 
 
-def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, runs: dict | None = None) -> dict:
+def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, runs: dict | None = None,
+             gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -50,14 +52,40 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, r
         **paper_measures(ref),
         **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
         **({} if not runs else ablation_measures(runs["ablation"])),
+        **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
+        **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
     }
+
+
+def judged(res: pd.DataFrame) -> pd.DataFrame:
+    """The runs the ablation's claims judge: HyperSeg-S with EfficientNet-B1 (the paper profile trains more)."""
+    return res[(res.template == "S-camvid") & (res.backbone == "b1")]
 
 
 def ablation_measures(res: pd.DataFrame) -> dict:
     """Table 4's ablation trained: test mIoU per seed, with DPWConv against without."""
+    res = judged(res)
     d = res.dynamic.astype(bool)
     return {"ablation_dpwconv_vs_static": {"a": res[d].test_miou.tolist(), "b": {"w/o DPWConv": res[~d].test_miou.tolist()}},
             "converged_ablation": float(res.converged.astype(bool).mean())}
+
+
+def gwi_deviation(gwi: pd.DataFrame) -> dict[str, float]:
+    """Per network: the largest |count at s g_wi x s / count at g_wi - 1| over the scales s and
+    over the mappers' parameters and FLOPs (0: exactly inversely proportional, eqs. 6-7)."""
+    out = {}
+    for net, g in gwi.groupby("network", sort=False):
+        base = g[g.scale == 1].iloc[0]
+        out[net] = max(abs(r[c] * r.scale / base[c] - 1) for _, r in g[g.scale != 1].iterrows()
+                       for c in ("mapper_params", "mapper_flops"))
+    return out
+
+
+def border_excess(artefacts: pd.DataFrame) -> dict[str, float]:
+    """HyperSeg-S's patch-border ratio with DPWConv over without (means over seeds)."""
+    a = judged(artefacts)
+    d = a.dynamic.astype(bool)
+    return {"S": float(a[d].border_ratio.mean() / a[~d].border_ratio.mean())}
 
 
 def wo_fps_ratio(fps: pd.DataFrame) -> dict[str, float]:

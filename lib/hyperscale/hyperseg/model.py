@@ -71,17 +71,19 @@ class StaticBlock(nn.Module):
 
 def _backbone(name: str, in_chans: int, width: float) -> nn.Module:
     if name == "resnet18":
-        if width != 1:
-            raise ValueError(f"backbone_width applies to EfficientNet backbones; ResNet-18 has one width (got {width})")
-        return ResNet18(in_chans=in_chans)
+        return ResNet18(in_chans=in_chans, width_mult=width)
     return EfficientNet(name, in_chans=in_chans, width_mult=width)
 
 
 @register_model("hyperseg")
 class HyperSeg(nn.Module):
     """forward(x (B, C, H, W)) -> class logits (B, num_classes, H, W). Constructor: the template's
-    settings (see TEMPLATES), `num_classes`, `dynamic`, `expansion`, and `backbone_width` (an
-    EfficientNet's widths scaled further, for the cpu profile)."""
+    settings (see TEMPLATES), `num_classes`, `dynamic`, `expansion`, and `backbone_width` (the
+    backbone's widths scaled further, for the cpu profile). `backbone_width` scales every g_wi
+    too (rounded, at least 1): the signal's channels shrink with the backbone's head, and
+    unscaled groups would leave each group of a narrow network one or two signal channels (at
+    0.25, HyperSeg-S's 320 channels give each block exactly the 64-channel minimum, and -L's six
+    blocks cannot be served at all), where the full-width network's groups read 10-20."""
 
     def __init__(self, num_classes: int, backbone: str = "b1", feature_scale=(0.25,) * 5, level_channels=None,
                  weight_groups=16, context_levels: int = 2, levels: int = 6, min_patch: int = 4, expansion: int = 2,
@@ -90,6 +92,7 @@ class HyperSeg(nn.Module):
         if not 1 <= levels <= 6:
             raise ValueError(f"HyperSeg's decoder has 1-6 levels (strides 32 down to 1); got {levels}")
         groups = list(weight_groups) if isinstance(weight_groups, (list, tuple)) else [weight_groups] * levels
+        scaled = [max(1, round(g * backbone_width)) for g in groups]
         if len(feature_scale) != 5 or len(groups) != levels or (level_channels and len(level_channels) != levels):
             raise ValueError(f"need 5 feature_scale values (F_1..F_5) and one g_wi and block width per level "
                              f"({levels}); got {len(feature_scale)}, {len(groups)}, "
@@ -112,11 +115,11 @@ class HyperSeg(nn.Module):
             specs.append(dict(c_in=c_feat + prev + 2, c_out=c_out, only_pw1=2 ** lvl < min_patch, act=not last))
             prev = c_out
         if dynamic:
-            sizes = [MetaBlock(c_phi=max(groups), expansion=expansion, g_w=1, **s).n_weights for s in specs]
-            self.signal = divide_channels(c_head, max(groups), sizes)
+            sizes = [MetaBlock(c_phi=max(scaled), expansion=expansion, g_w=1, **s).n_weights for s in specs]
+            self.signal = divide_channels(c_head, max(scaled), sizes)
             self.context = ContextHead(c_head, context_levels)
             self.blocks = nn.ModuleList(MetaBlock(c_phi=c, expansion=expansion, g_w=g, **s)
-                                        for s, c, g in zip(specs, self.signal, groups))
+                                        for s, c, g in zip(specs, self.signal, scaled))
         else:
             self.signal, self.context = None, None
             self.blocks = nn.ModuleList(StaticBlock(expansion=expansion, **s) for s in specs)

@@ -1,7 +1,7 @@
 """The `hyperseg` section of params.yaml, typed (values and their reasons: params.yaml itself)."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt
 
@@ -35,7 +35,8 @@ class Benchmark(Schema):
 
 
 class Ablation(Schema):
-    template: str
+    templates: Annotated[list[str], Field(min_length=1)]
+    backbones: Annotated[list[Literal["b0", "b1", "b2", "b3", "resnet18"]], Field(min_length=1)]
     backbone_width: Annotated[float, Field(gt=0)]
     seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
     data: str

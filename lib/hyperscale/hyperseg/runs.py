@@ -5,8 +5,10 @@
 runs/hyperseg/<experiment>/<run>/, scores it on the test split and writes one row per run to
 the experiment's `results.csv`. Experiments:
 
-* ablation: a template with and without DPWConv ("w/o DPWConv", Table 4), with its EfficientNet
-  narrowed by `backbone_width` and trained from scratch, on the `multiscenes` stand-in.
+* ablation: each template with each backbone, with and without DPWConv ("w/o DPWConv",
+  Table 4), the backbone narrowed by `backbone_width` and trained from scratch, on the
+  `multiscenes` stand-in. The cpu profile trains HyperSeg-S with EfficientNet-B1 (its budget);
+  the paper profile Table 4's whole grid (S and L, EfficientNet-B1 and ResNet-18).
 """
 from __future__ import annotations
 
@@ -41,9 +43,9 @@ def plan(experiment: str, p: dict) -> list[Run]:
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
     s = p[experiment]
-    return [Run(f"{s['template']}-{'dpwconv' if dyn else 'static'}-seed{k}", k,
-                {"template": s["template"], "backbone_width": s["backbone_width"], "dynamic": dyn})
-            for dyn in (True, False) for k in s["seeds"]]
+    return [Run(f"{t}-{b}-{'dpwconv' if dyn else 'static'}-seed{k}", k,
+                {"template": t, "backbone": b, "backbone_width": s["backbone_width"], "dynamic": dyn})
+            for t in s["templates"] for b in s["backbones"] for dyn in (True, False) for k in s["seeds"]]
 
 
 def load_data(p: dict, experiment: str) -> Dataset:
@@ -71,7 +73,8 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress:
     test = segmentation_metrics(model, data["test"].images, data["test"].labels, data.num_classes)
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
            **{f"test_{k}": v for k, v in test.items()}, "params": sum(q.numel() for q in model.parameters()),
-           "steps": res.steps, "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"]}
+           "steps": res.steps, "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"],
+           "train_loss": res.history[-1]["loss"]}  # over the last validation interval
     save_run(out, model, res, **row)
     return row
 
