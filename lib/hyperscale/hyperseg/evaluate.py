@@ -121,7 +121,7 @@ def evaluate(root=None) -> dict:
     base = baselines(load_data(section("hyperseg", root / "params.yaml"), "ablation"))
     b = section("hyperseg", root / "params.yaml")["benchmark"]
     d, f = b["dpw"], b["fps"]
-    dpw = dpw_vs_static(hyperseg(d["template"], 19), tuple(d["size"]), d["repeats"], d["warmup"])
+    dpw = dpw_vs_static(hyperseg(d["template"], d["classes"]), tuple(d["size"]), d["repeats"], d["warmup"])
     builds = {f"HyperSeg-{t.split('-')[0]}{'' if dyn else ' w/o DPWConv'}": partial(hyperseg, t, f["classes"], dynamic=dyn)
               for t in f["templates"] for dyn in (True, False)}
     speed = fps(builds, tuple(f["size"]), f["repeats"], f["warmup"], f["official_batch"], f["official_repeats"])

@@ -14,6 +14,7 @@ Size = Annotated[list[Annotated[int, Field(ge=32)]], Field(min_length=2, max_len
 
 class Dpw(Schema):
     template: str
+    classes: PositiveInt
     size: Size
     repeats: PositiveInt
     warmup: NonNegativeInt
