@@ -99,6 +99,18 @@ def test_designs_give_the_papers_shapes(net, human_final):
         assert m(torch.randn(2, 1, 32, 32)).shape == (2, 10)
 
 
+def test_resnet50_imagenet_stem_is_design_a():
+    """Fig. 1's Human Designed A: ImageNet's stem (7x7 stride 2, 3x3 stride-2 max-pool) before the same
+    stages, so at 32 px the maps are 8 px after the stem and 1 px at the end (B: 32 and 4)."""
+    cfg = dict(num_classes=10, in_chans=1, input_size=32, width_mult=0.0625)
+    a, b = create_model("resnet50", stem="imagenet", **cfg), create_model("resnet50", **cfg)
+    assert (a.feature_sizes()[0], a.feature_sizes()[-1], a.final_size()) == (8, 1, 1.0)
+    assert (b.feature_sizes()[0], b.feature_sizes()[-1], b.final_size()) == (32, 4, 4.0)
+    assert "stem" not in b.config and create_model(a.method, **a.config).config == a.config
+    with pytest.raises(ValueError, match="stem must be one of"):
+        create_model("resnet50", stem="tiny", **cfg)
+
+
 def test_fixed_shape_is_frozen_and_memory_limit_applies():
     cfg = dict(num_classes=10, in_chans=1, input_size=32, width_mult=0.0625, design="adaptor")
     fixed = create_model("vgg16", fixed_s=[0.9, 0.8, 0.7, 0.6], **cfg)

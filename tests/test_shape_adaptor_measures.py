@@ -32,6 +32,8 @@ def setup():
                                 "s_final": ["0.9 0.8 0.7 0.6", "0.6 0.7 0.8 0.9", "0.7 0.7 0.7 0.7"],
                                 "memory": [10, 20, 30]}),
         "autosc": pd.DataFrame({"test_acc": [79.0, 80.0], "macs": [60.0, 60.0]}),
+        "fig1": pd.DataFrame({"setting": ["Human Designed B"] * 2 + ["Human Designed A"] * 2,
+                              "test_acc": [85.0, 86.0, 70.0, 71.0]}),
     }
     paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
     return measures(results, paper, p)
@@ -68,3 +70,10 @@ def test_audit_measures(setup):
                                            "Aircraft MobileNetV2": 1}
     assert m["paper_table4_minus_table5_human_macs"] == {"CIFAR-100": 0.0, "Aircraft": -4.0}
     assert m["paper_autosc_over_human_macs"]["ImageNet 200M"] == pytest.approx(262 / 233, abs=1e-3)
+
+
+def test_fig1_measures(setup):
+    m = setup
+    assert m["fig1_b_vs_a"] == {"a": [85.0, 86.0], "b": {"Human Designed A": [70.0, 71.0]}}
+    assert m["schedule_share"] == pytest.approx(2 / 200)  # params.yaml's 2 epochs of the official 200
+    assert m["paper_fig1_increase"] == 15

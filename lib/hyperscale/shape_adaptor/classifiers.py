@@ -115,6 +115,7 @@ class Wrapped(nn.Module):
 class ShapeNet(nn.Module):
     """Common body: stem -> cells -> global average pool -> linear, plus the adaptors' bookkeeping."""
 
+    n_stem = 0  # halvings in the stem, whatever the design (ResNet-50's ImageNet stem has 2)
 
     def __init__(self, num_classes: int = 10, in_chans: int = 3, input_size: int = 32, width_mult: float = 1.0,
                  design: str = "human", n_adaptors: int | None = None, r_min: float = 0.5, r_max: float = 1.0,
@@ -173,7 +174,7 @@ class ShapeNet(nn.Module):
 
     def final_size(self) -> float:
         """D_cout: the final feature size the current shape gives (real-valued, as eq. 4)."""
-        d = self.config["input_size"] * 0.5 ** self.n_human
+        d = self.config["input_size"] * 0.5 ** (self.n_human + self.n_stem)
         for s in self.shape_factors():
             d *= s
         return d
@@ -242,9 +243,20 @@ class VGG16(ShapeNet):
 
 @register_model("resnet50")
 class ResNet50(ShapeNet):
-    """ResNet-50 (He et al. 2016), CIFAR stem (3x3, no pooling); human design strides 2 entering stages 2-4."""
+    """ResNet-50 (He et al. 2016); human design strides 2 entering stages 2-4. `stem`: "cifar" (3x3,
+    no pooling: the CIFAR design, Fig. 1's Human Designed B) or "imagenet" (a 7x7 stride-2
+    convolution and a 3x3 stride-2 max-pool: the ImageNet design, Fig. 1's Human Designed A)."""
 
     STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
+    STEMS = ("cifar", "imagenet")
+
+    def __init__(self, *args, stem: str = "cifar", **kwargs):
+        if stem not in self.STEMS:
+            raise ValueError(f"ResNet-50's stem must be one of {self.STEMS}; got {stem!r}")
+        self.stem_kind, self.n_stem = stem, 2 * (stem == "imagenet")  # read by build() and final_size()
+        super().__init__(*args, **kwargs)
+        if stem != "cifar":  # recorded only when set, so the CIFAR design's config stays as it was
+            self.config["stem"] = stem
 
     def cell_specs(self, width_mult):
         return [(_ch(m, width_mult), i == 0 and s > 0) for s, (m, n) in enumerate(self.STAGES) for i in range(n)]
@@ -254,7 +266,9 @@ class ResNet50(ShapeNet):
 
     def build(self, width_mult, human, adaptor_of):
         stem_c = _ch(64, width_mult)
-        stem = conv_bn(self.config["in_chans"], stem_c)
+        stem = conv_bn(self.config["in_chans"], stem_c, **({"k": 7, "stride": 2} if self.stem_kind == "imagenet" else {}))
+        if self.stem_kind == "imagenet":
+            stem = nn.Sequential(stem, nn.MaxPool2d(3, 2, 1))
         cells, cin = [], stem_c
         for i, (mid, _) in enumerate(self.cell_specs(width_mult)):
             cells.append(Bottleneck(cin, mid, 2 if i in human else 1, adaptor_of.get(i)))

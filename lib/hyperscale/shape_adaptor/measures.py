@@ -64,6 +64,11 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
     m["init_final_s_spread"] = float((finals.max(0) - finals.min(0)).mean()) if len(inits) > 1 else float("nan")
     largest = max(n_runs, key=lambda k: int(k.split("=")[1]))
     m["n_largest_below_best"] = float(max(n_runs.values()) - n_runs[largest])
+    f1 = results["fig1"]
+    m["fig1_b_vs_a"] = {"a": f1[f1.setting == "Human Designed B"].test_acc.tolist(),
+                        "b": {"Human Designed A": f1[f1.setting == "Human Designed A"].test_acc.tolist()}}
+    m["schedule_share"] = p["train"]["epochs"] / paper["text"]["official_epochs"]
+    m["paper_fig1_increase"] = paper["text"]["fig1_increase_percent"]
     # The paper's own tables, for the internal-consistency claims.
     m["paper_table1_sa_minus_human"] = {f"{d} {f}": round(v[1] - v[0], 2) for d, row in paper["table1"].items()
                                         for f, v in row.items()}

@@ -32,6 +32,7 @@ class ShapeAdaptorParams(Schema):
     width_mult: Annotated[float, Field(gt=0.0)]
     adaptor: Adaptor
     seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    fig1_seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
     ablation_net: Nets
     n_adaptors: Annotated[list[PositiveInt], Field(min_length=1)]
     init_s: Annotated[list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1)]

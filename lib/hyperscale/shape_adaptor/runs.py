@@ -13,6 +13,7 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 * random: random frozen shapes under the memory limit (Fig. 5).
 * autosc: AutoSC on MobileNetV2 (Table 5).
 * s_grad: the "grid" estimator of grad s against the official "detach" (our ablation).
+* fig1: ResNet-50's two human designs, for CIFAR (B) and for ImageNet (A), every fig1 seed (Fig. 1).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from ..core.train import save_run, train
 from .adaptor import n_adaptors as eq3_n_adaptors
 from .train import AlgConfig, Classification, stratified_subset
 
-EXPERIMENTS = ("table1", "n_adaptors", "init", "fix", "random", "autosc", "s_grad")
+EXPERIMENTS = ("table1", "n_adaptors", "init", "fix", "random", "autosc", "s_grad", "fig1")
 RUNS_DIR = Path("runs/shape_adaptor")
 
 
@@ -93,6 +94,9 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
     if experiment == "autosc":
         return [Run(f"mobilenetv2-autosc-seed{s}", "mobilenetv2", "autosc", s, "AutoSC",
                     {"width_mult": p["autosc_width_mult"]}) for s in p["seeds"]]
+    if experiment == "fig1":  # the CIFAR design (Human Designed B) and ImageNet's (A) of ResNet-50
+        return [Run(f"resnet50-{k}-seed{s}", "resnet50", "human", s, f"Human Designed {k}", {"stem": stem} if k == "A" else {})
+                for k, stem in (("B", "cifar"), ("A", "imagenet")) for s in p["fig1_seeds"]]
     return [Run(f"{net}-grid-seed{s}", net, "adaptor", s, "s_grad=grid", {"s_grad": "grid"}) for s in p["seeds"]]
 
 
