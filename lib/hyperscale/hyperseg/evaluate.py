@@ -76,13 +76,12 @@ def gwi_table(ref: dict) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def artefacts_tables(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each trained ablation run's patch-border ratio on the test split, and its changes by position."""
-    p = section("hyperseg", root / "params.yaml")
-    test = load_data(p, "ablation")["test"]
+def artefacts_tables(ablation: pd.DataFrame, test_images: np.ndarray, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each trained ablation run's (rows of its results.csv) patch-border ratio on the test images, and its
+    changes by position."""
     runs, profiles = [], []
-    for r in tqdm(results(root)["ablation"].itertuples(), desc="patch borders"):
-        prof = border_profile(load_model(folder("ablation", root) / r.run / "model.pt"), test.images)
+    for r in tqdm(ablation.itertuples(), desc="patch borders"):
+        prof = border_profile(load_model(folder("ablation", root) / r.run / "model.pt"), test_images)
         keys = {"run": r.run, "template": r.template, "backbone": r.backbone, "dynamic": r.dynamic, "seed": r.seed}
         runs.append({**keys, "border_ratio": border_ratio(prof)})
         profiles += [{**keys, "axis": a, "pair": i, "change": v} for a in ("x", "y") for i, v in enumerate(prof[a])]
@@ -116,11 +115,12 @@ def evaluate(root=None) -> dict:
     root = Path(root or project_root())
     ref_path = root / "references" / "hyperseg.yaml"
     ref = yaml.safe_load(ref_path.read_text())["paper"]
+    p, trained = section("hyperseg", root / "params.yaml"), results(root)
+    data = load_data(p, "ablation")
     counts, gwi = counts_table(ref), gwi_table(ref)
-    artefacts, profile = artefacts_tables(root)
-    base = baselines(load_data(section("hyperseg", root / "params.yaml"), "ablation"))
-    b = section("hyperseg", root / "params.yaml")["benchmark"]
-    d, f = b["dpw"], b["fps"]
+    artefacts, profile = artefacts_tables(trained["ablation"], data["test"].images, root)
+    base = baselines(data)
+    d, f = p["benchmark"]["dpw"], p["benchmark"]["fps"]
     dpw = dpw_vs_static(hyperseg(d["template"], d["classes"]), tuple(d["size"]), d["repeats"], d["warmup"])
     builds = {f"HyperSeg-{t.split('-')[0]}{'' if dyn else ' w/o DPWConv'}": partial(hyperseg, t, f["classes"], dynamic=dyn)
               for t in f["templates"] for dyn in (True, False)}
@@ -132,7 +132,7 @@ def evaluate(root=None) -> dict:
     write_text(out / "artefacts_profile.csv", profile.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "dpw.csv", dpw.to_csv(index=False))
     write_text(out / "timing" / "fps.csv", speed.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, results(root), gwi, artefacts), out, TIMING_MEASURES)
+    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, trained, gwi, artefacts), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},

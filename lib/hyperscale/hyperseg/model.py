@@ -83,7 +83,7 @@ class HyperSeg(nn.Module):
     too (rounded, at least 1): the signal's channels shrink with the backbone's head, and
     unscaled groups would leave each group of a narrow network one or two signal channels (at
     0.25, HyperSeg-S's 320 channels give each block exactly the 64-channel minimum, and -L's six
-    blocks cannot be served at all), where the full-width network's groups read 10-20."""
+    blocks cannot be served at all), where the full-width network's groups read 4-24."""
 
     def __init__(self, num_classes: int, backbone: str = "b1", feature_scale=(0.25,) * 5, level_channels=None,
                  weight_groups=16, context_levels: int = 2, levels: int = 6, min_patch: int = 4, expansion: int = 2,
