@@ -52,6 +52,8 @@ def R() -> Results:
     prior = pd.DataFrame([{"model": "SSHN", "r": r, "seed": 0, "split": sp, "dice": 0.6 + r} for r in (0.0, 0.05)
                           for sp in ("train", "test")]
                          + [{"model": "Fixed", "r": np.nan, "seed": s, "split": sp, "dice": 0.62} for s in SEEDS
+                            for sp in ("train", "test")]
+                         + [{"model": "Fixed, prior's cap", "r": np.nan, "seed": 0, "split": sp, "dice": 0.55}
                             for sp in ("train", "test")])
     separate = pd.DataFrame([{**{f"phi_{i}": v for i, v in enumerate(c)}, "dice": 0.5 + 0.2 * c[0], "gmacs": 1 + sum(c) / 4,
                               "seed": 0} for c in itertools.product([0.25, 0.5], repeat=4)])
@@ -178,6 +180,7 @@ def test_analysis_measures(R):
     M = measures(R)
     assert M["size_dependence"] == pytest.approx(0.2)  # only the smaller label loses at phi = 1/8
     assert M["prior_steps"] == pytest.approx({"r 0→0.05": 0.05}) and M["prior_r0_minus_fixed"] == pytest.approx(-0.02)
+    assert M["prior_r0_minus_fixed_equal_budget"] == pytest.approx(0.05)  # against the Fixed run at the prior's cap
     assert M["transfer_advantage"] == pytest.approx({"φ=0.4": 0.15, "φ=0.6": 0.15})  # T-Fixed drops 0.2, T-SSHN 0.05
     assert M["separate_influence"] == pytest.approx({"phi_0": 0.05, "phi_1": 0, "phi_2": 0, "phi_3": 0})
     assert M["separate_best_phi0"] == 0.5 and M["cv_peak_depth"] == 0.5
@@ -261,3 +264,14 @@ def test_measures_of_the_audit_claims(R):
     table5 = M["paper_table5_below_table1_best"]
     assert table5["WBC stochastic"] == 0.9 and table5["PanDental film"] == 0.3 and table5["OASIS sshn"] == 0.0
     assert M["paper_table2_sshn_minus_fixed"]["φ=0.05"] == -0.1
+
+
+def test_prior_experiment_holds_its_equal_budget_control(R):
+    """Issue 11's control: a Fixed U-Net at the prior's centre, trained with the prior runs' seeds and cap."""
+    from hyperscale.sshn.runs import config_of, plan
+
+    runs = plan("prior", R.p)
+    fixed = [r for r in runs if r.method == "fixed"]
+    assert [r.seed for r in fixed] == R.p["prior"]["seeds"] and {r.model["phi"] for r in fixed} == {0.5}
+    assert len(runs) == len(fixed) * (1 + len(R.p["prior"]["rs"]))
+    assert {config_of(r, R.p).max_steps for r in runs} == {R.p["prior"]["max_steps"] or R.p["train"]["max_steps"]}

@@ -147,15 +147,15 @@ class Evaluator:
         return pd.DataFrame(rows)
 
     def prior(self) -> pd.DataFrame:
-        """Fig. 8: train and test Dice at the centre phi, beside the Fixed model there."""
+        """Fig. 8: train and test Dice at the centre phi, beside the Fixed models there: the main one
+        ("Fixed", trained to its plateau) and the prior experiment's ("Fixed, prior's cap")."""
         c, rows = self.p["prior"]["center"], []
-        for run in sorted(plan("prior", self.p), key=lambda r: r.seed):
-            net = materialize(self.model(run), c)
-            rows += [{"model": "SSHN", "r": run.info["r"], "seed": run.seed, "split": sp, "dice": self.dice(net, c, self.ds[sp])}
-                     for sp in ("train", "test")]
-        for s in self.p["main"]["seeds"]:
-            net = self.model(self._main_run("fixed", s, phi=c))
-            rows += [{"model": "Fixed", "r": np.nan, "seed": s, "split": sp, "dice": self.dice(net, c, self.ds[sp])}
+        nets = [(("SSHN", run.info["r"]), run.seed, materialize(self.model(run), c)) if run.method == "sshn" else
+                (("Fixed, prior's cap", np.nan), run.seed, self.model(run))
+                for run in sorted(plan("prior", self.p), key=lambda r: r.seed)]
+        nets += [(("Fixed", np.nan), s, self.model(self._main_run("fixed", s, phi=c))) for s in self.p["main"]["seeds"]]
+        for (model, r), seed, net in nets:
+            rows += [{"model": model, "r": r, "seed": seed, "split": sp, "dice": self.dice(net, c, self.ds[sp])}
                      for sp in ("train", "test")]
         return pd.DataFrame(rows)
 

@@ -204,7 +204,8 @@ def paper_table3(R: Results) -> pd.DataFrame:
 
 
 def prior_width(R: Results):
-    """Fig. 8: Dice at the centre phi for each prior width, train and test, beside Fixed and the main SSHN."""
+    """Fig. 8: Dice at the centre phi for each prior width, train and test, beside Fixed (the main one, and
+    one trained to the prior runs' cap) and the main SSHN."""
     pr, c = R.t["prior"], R.p["prior"]["center"]
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, sp in enumerate(("train", "test")):
@@ -213,6 +214,8 @@ def prior_width(R: Results):
                     label=f"SSHN, {sp}")
         ax.axhline(pr[(pr.model == "Fixed") & (pr.split == sp)]["dice"].mean(), color=f"C{i}", ls="--", lw=1,
                    label=f"Fixed φ={c:g}, {sp}")
+    ax.axhline(R.fixed_c_test_of("Fixed, prior's cap"), color="C1", ls="-.", lw=1,
+               label=f"Fixed φ={c:g} at the prior runs' cap, test")
     lo, hi = R.p["hyper"]["phi_range"]
     ax.axhline(R.sshn_curve.loc[c, "mean"], color="grey", ls=":", label=f"main SSHN (U({lo:g}, {hi:g})), test")
     ax.set(xlabel="width 2r of the training prior", ylabel=f"Dice at φ = {c:g}", title="prior width")

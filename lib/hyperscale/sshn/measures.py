@@ -228,10 +228,14 @@ class Results:
         pr = self.t["prior"]
         return pr[(pr.model == "SSHN") & (pr.split == "test")].groupby("r")["dice"].mean()
 
+    def fixed_c_test_of(self, model: str) -> float:
+        pr = self.t["prior"]
+        return pr[(pr.model == model) & (pr.split == "test")]["dice"].mean()
+
     @property
     def fixed_c_test(self) -> float:
-        pr = self.t["prior"]
-        return pr[(pr.model == "Fixed") & (pr.split == "test")]["dice"].mean()
+        """The main Fixed U-Net at the prior's centre (trained to its plateau)."""
+        return self.fixed_c_test_of("Fixed")
 
     # Separate factors (App. C.2)
     @property
@@ -416,6 +420,8 @@ def measures(R: Results) -> dict:
         "size_dependence": float(abs(size_gap[small].mean() - size_gap[~small].mean())),
         "size_gap_mean": float(size_gap.mean()),
         "prior_r0_minus_fixed": float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan"),
+        "prior_r0_minus_fixed_equal_budget": (float(pr_test[0.0] - R.fixed_c_test_of("Fixed, prior's cap"))
+                                              if 0.0 in pr_test.index else float("nan")),
         "prior_steps": {f"r {a:g}→{b:g}": float(pr_test[b] - pr_test[a]) for a, b in zip(pr_test.index, pr_test.index[1:])},
         "prior_widest_minus_fixed": float(pr_test.iloc[-1] - R.fixed_c_test),
         "prior_widest_vs_full": float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"])),

@@ -8,7 +8,9 @@ Experiments, with what they reproduce:
 * main: Fixed U-Nets at `main.fixed_phis`, SSHN (per hypernetwork parametrisation), Stochastic
   and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5). Trained until
   validation Dice plateaus (`train.patience_steps`); `train.max_steps` is only a cap.
-* prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8).
+* prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8), and a
+  Fixed U-Net at the centre trained to the same cap: at r = 0 the two differ only by the
+  hypernetwork, at equal training (issue 11's control).
 * separate: SSHN with one phi per resizing step (App. C.2).
 * arch: Fixed and SSHN with other primary networks (App. C.1, Fig. 10).
 * registration: every method as a registration network (§4.1, Table 2).
@@ -81,8 +83,9 @@ def plan(experiment: str, p: dict) -> list[Run]:
                 + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film") for s in m["seeds"]])
     if experiment == "prior":
         c = p["prior"]["center"]
-        return [_single("prior", "sshn", s, p, [c], f"sshn-r{r:g}-seed{s}", phi_range=[c - r, c + r], info={"r": r})
-                for r in p["prior"]["rs"] for s in p["prior"]["seeds"]]
+        return ([_fixed("prior", c, s) for s in p["prior"]["seeds"]]
+                + [_single("prior", "sshn", s, p, [c], f"sshn-r{r:g}-seed{s}", phi_range=[c - r, c + r], info={"r": r})
+                   for r in p["prior"]["rs"] for s in p["prior"]["seeds"]])
     if experiment == "separate":
         n = p["model"]["n_stages"] - 1
         return [_single("separate", "sshn", s, p, [(v,) * n for v in val], f"sshn-seed{s}", separate=True)
