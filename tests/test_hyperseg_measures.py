@@ -32,7 +32,8 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
                         "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
     keys = {"template": "S-camvid", "backbone": "b1", "dynamic": [True, False]}
-    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "converged": [True, True]})}
+    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "converged": [True, True]}),
+            "tradeoff": pd.DataFrame({"width": [3, 3, 4], "test_miou": [40.0, 41.0, 45.0], "converged": [True, False, True]})}
     gwi = pd.DataFrame({"network": "HyperSeg-M", "scale": [0.5, 1.0, 2.0], "mapper_params": [200, 100, 52],
                         "mapper_flops": [180, 100, 50]})
     artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})
@@ -40,6 +41,8 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
     assert m["patch_border_excess"] == pytest.approx({"S": 1.25})
     assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 1.5})
+    assert m["tradeoff_vs_unet"] == {"a": [50.0], "b": {"U-Net width 3": [40.0, 41.0], "U-Net width 4": [45.0]}}
+    assert m["converged_tradeoff"] == pytest.approx(2 / 3)
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1
     assert m["gflops_over_thop_gmacs"] == pytest.approx(8.21 / 10)  # median of 8.21, 7.5, 17.0 over 10

@@ -1,15 +1,20 @@
 """HyperSeg's trained ablation: the run plan, the segmentation task, its metrics and the measures its claim reads."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from hyperscale.core.data import Dataset, Split
+from hyperscale.core.params import profile
 from hyperscale.hyperseg import EfficientNet, ResNet18, hyperseg
 from hyperscale.hyperseg.model import TEMPLATES
 from hyperscale.hyperseg.artefacts import border_pairs, border_profile, border_ratio
+from hyperscale.hyperseg.counting import count
 from hyperscale.hyperseg.measures import ablation_measures
-from hyperscale.hyperseg.runs import build, plan
+from hyperscale.hyperseg.runs import _task_and_config, build, plan
+from hyperscale.hyperseg.unet import UNet
 from hyperscale.hyperseg.train import IGNORE, Segmentation, TaskConfig, segmentation_metrics
 
 ABLATION = {"ablation": {"templates": ["S-camvid"], "backbones": ["b1"], "backbone_width": 0.25, "seeds": [0, 1]}}
@@ -143,3 +148,38 @@ def test_hyperseg_is_registered_and_rebuilds_from_its_config():
     again = create_model(model.method, **model.config)
     assert model.method == "hyperseg" and again.config == model.config
     assert [p.shape for p in again.parameters()] == [p.shape for p in model.parameters()]
+
+
+def test_tradeoff_plans_unets_trained_as_the_ablation_with_their_code_in_the_key():
+    p = {**ABLATION, "ablation": {**ABLATION["ablation"], "task": {"eval_batch_size": 2},
+                                  "train": {"batch_size": 2, "max_steps": 3, "eval_every": 1}},
+         "tradeoff": {"unet_widths": [3, 4], "unet_depth": 4, "seeds": [0, 1]}}
+    runs = plan("tradeoff", p)
+    assert [r.name for r in runs] == ["unet-w3-seed0", "unet-w3-seed1", "unet-w4-seed0", "unet-w4-seed1"]
+    data = _scenes()
+    model = build(runs[2], data)
+    assert isinstance(model, UNet) and model.config == {"num_classes": 4, "width": 4, "depth": 4, "in_chans": 3}
+    unet_task, cfg = _task_and_config(p, runs[0], data)
+    ablation_task, cfg_a = _task_and_config(p, plan("ablation", p)[0], data)
+    assert cfg == cfg_a and unet_task.describe() == ablation_task.describe()
+    assert set(unet_task.code) - set(ablation_task.code) == {Path(__file__).parents[1] / "lib/hyperscale/hyperseg/unet.py"}
+
+
+@pytest.mark.parametrize("name", ["cpu", "paper"])
+def test_tradeoff_unet_widths_bracket_hyperseg_s_flops(name):
+    """The rule of hs.tradeoff-unet: one U-Net cheaper and one dearer than HyperSeg-S at the training size."""
+    p = profile(name)
+    a, t = p["hyperseg"]["ablation"], p["hyperseg"]["tradeoff"]
+    side = p["data"][a["data"]]["size"]
+    hs = count(lambda: hyperseg("S-camvid", 11, backbone="b1", backbone_width=a["backbone_width"]), (side, side))["flops"]
+    ratios = [count(lambda: UNet(11, w, t["unet_depth"]), (side, side))["flops"] / hs for w in t["unet_widths"]]
+    assert min(ratios) < 1 < max(ratios), ratios
+
+
+def test_unet_keeps_the_input_size_and_says_what_is_wrong():
+    net = UNet(5, width=2, depth=3).eval()
+    assert net(torch.randn(2, 3, 24, 40)).shape == (2, 5, 24, 40)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        net(torch.randn(1, 3, 20, 40))
+    with pytest.raises(ValueError, match="width and depth >= 1"):
+        UNet(5, width=0)

@@ -154,7 +154,8 @@ CLASSIFIER_TINY = dict(num_classes=3, in_chans=1, input_size=16, width_mult=0.06
 OTHER_TINY = {"hc_unet": (dict(n_fwd=4, n_embed=4, n_hid=8), (2, 4, 32, 32), ()),
               "vdn": (dict(div=16, hc=True, n_hid=4), (2, 3, 16, 16), ()),
               "hyperseg": (dict(num_classes=3, backbone="b0", backbone_width=0.25, level_channels=(8, 8, 8, 8, 8),
-                                weight_groups=(4, 4, 4, 4, 4), context_levels=1, levels=5, min_patch=8), (2, 3, 64, 64), ())}
+                                weight_groups=(4, 4, 4, 4, 4), context_levels=1, levels=5, min_patch=8), (2, 3, 64, 64), ()),
+              "seg_unet": (dict(num_classes=3, width=2, depth=2), (2, 3, 20, 12), ())}
 
 
 @pytest.mark.parametrize("method", sorted(MODELS))

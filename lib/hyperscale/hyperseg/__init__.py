@@ -7,7 +7,7 @@ and the positional encoding P, §3.1), `backbones` (the encoder b: EfficientNet-
 `model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation), `counting`
 (parameters, FLOPs, and what pytorch-OpCounter counts), `benchmark` (DPWConv against static
 convolutions; FPS our way and the official script's), `train` (the segmentation task), `runs`
-(the trained experiments), and the chapter's `evaluate`, `measures`, `figures` and `params` (the
+(the trained experiments), `unet` (a plain U-Net, the trade-off baseline), and the chapter's `evaluate`, `measures`, `figures` and `params` (the
 `hyperseg` section's schema).
 """
 from ..core.params import register_section
@@ -17,8 +17,9 @@ from .context import ContextHead, positional_encoding
 from .dpwconv import dpw_conv, patch_sizes
 from .meta import MetaBlock, divide_channels
 from .params import HyperSegParams
+from .unet import UNet
 
 register_section("hyperseg", HyperSegParams)
 
 __all__ = ["TEMPLATES", "ContextHead", "EfficientNet", "HyperSeg", "MetaBlock", "ResNet18", "divide_channels", "dpw_conv",
-           "hyperseg", "patch_sizes", "positional_encoding"]
+           "UNet", "hyperseg", "patch_sizes", "positional_encoding"]

@@ -7,9 +7,9 @@ with every g_wi halved and doubled, times the dynamic patch-wise convolutions ag
 and the networks' FPS (params.yaml hyperseg.benchmark), reads the trained experiments' results
 (runs/hyperseg/), measures the trained networks' patch-border ratios on the test split, and
 judges the claims. Writes runs/eval/hyperseg/: counts.csv, gwi.csv, artefacts.csv (one row per
-run), artefacts_profile.csv (the changes by position, for the figure), claims.csv,
-summary.json, and the measured times apart in timing/ (dpw.csv, fps.csv, claims.csv), since they
-differ from run to run.
+run), artefacts_profile.csv (the changes by position, for the figure), tradeoff.csv (each trained
+network's accuracy and cost), claims.csv, summary.json, and the measured times apart in timing/
+(dpw.csv, fps.csv, tradeoff_fps.csv, claims.csv), since they differ from run to run.
 """
 from __future__ import annotations
 
@@ -24,14 +24,15 @@ from tqdm.auto import tqdm
 
 from ..core.claims import load_claims, write_ledgers
 from ..core.cli import run_stage
-from ..core.models import load_model
+from ..core.benchmark import interleaved_ms
+from ..core.models import create_model, load_model
 from ..core.io import write_json, write_text
 from ..core.params import load as load_params, section
 from ..core.project import project_root
 from .artefacts import border_profile, border_ratio
 from .benchmark import dpw_vs_static, fps
 from .counting import count
-from .measures import TIMING_MEASURES, measures
+from .measures import TIMING_MEASURES, judged, measures
 from .model import TEMPLATES, hyperseg
 from .runs import folder, load_data, results
 from .train import IGNORE, segmentation_metrics
@@ -88,6 +89,29 @@ def artefacts_tables(ablation: pd.DataFrame, test_images: np.ndarray, root: Path
     return pd.DataFrame(runs), pd.DataFrame(profiles)
 
 
+def tradeoff_tables(trained: dict, size: tuple[int, int], repeats: int, warmup: int, root: Path
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figs. 1 and 4 at our scale, per trained network (HyperSeg-S with and without DPWConv from the
+    ablation, each U-Net of the tradeoff experiment): test mIoU over seeds, parameters and FLOPs of
+    one image at the training `size` (counted), and apart, measured, images/s at batch 1 there
+    (eval mode, BatchNorm unfolded in every network alike, interleaved median)."""
+    a = judged(trained["ablation"])
+    groups = {("HyperSeg-S" if d else "HyperSeg-S w/o DPWConv"): ("ablation", g) for d, g in a.groupby(a.dynamic.astype(bool))}
+    groups |= {f"U-Net width {w}": ("tradeoff", g) for w, g in trained["tradeoff"].groupby("width")}
+    rows, nets = [], {}
+    for name, (experiment, g) in sorted(groups.items()):
+        nets[name] = load_model(folder(experiment, root) / g.run.iloc[0] / "model.pt").eval()
+        c = count(lambda: create_model(nets[name].method, **nets[name].config), size)
+        rows.append({"network": name, "params": c["params"], "flops": c["flops"], "seeds": len(g),
+                     "test_miou_mean": g.test_miou.mean(), "test_miou_std": g.test_miou.std(),
+                     "converged": int(g.converged.astype(bool).sum())})
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0))
+    ms = interleaved_ms({k: (lambda n=n: n(x).argmax(1)) for k, n in nets.items()}, repeats, warmup)
+    speed = pd.DataFrame([{"network": k, "input": f"{size[0]}x{size[1]}", "fps_batch1": 1000 / v, "repeats": repeats,
+                           "threads": torch.get_num_threads()} for k, v in ms.items()])
+    return pd.DataFrame(rows), speed
+
+
 class _Constant(torch.nn.Module):
     """Predicts one class everywhere."""
 
@@ -121,6 +145,7 @@ def evaluate(root=None) -> dict:
     artefacts, profile = artefacts_tables(trained["ablation"], data["test"].images, root)
     base = baselines(data)
     d, f = p["benchmark"]["dpw"], p["benchmark"]["fps"]
+    tradeoff, tradeoff_fps = tradeoff_tables(trained, tuple(data["test"].images.shape[-2:]), f["repeats"], f["warmup"], root)
     dpw = dpw_vs_static(hyperseg(d["template"], d["classes"]), tuple(d["size"]), d["repeats"], d["warmup"])
     builds = {f"HyperSeg-{t.split('-')[0]}{'' if dyn else ' w/o DPWConv'}": partial(hyperseg, t, f["classes"], dynamic=dyn)
               for t in f["templates"] for dyn in (True, False)}
@@ -132,6 +157,8 @@ def evaluate(root=None) -> dict:
     write_text(out / "artefacts_profile.csv", profile.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "dpw.csv", dpw.to_csv(index=False))
     write_text(out / "timing" / "fps.csv", speed.to_csv(index=False))
+    write_text(out / "tradeoff.csv", tradeoff.to_csv(index=False, float_format="%.6g"))
+    write_text(out / "timing" / "tradeoff_fps.csv", tradeoff_fps.to_csv(index=False))
     ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed, trained, gwi, artefacts), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},

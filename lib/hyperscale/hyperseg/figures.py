@@ -48,3 +48,21 @@ def border_figure(profile: pd.DataFrame, borders: list[int]):
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def tradeoff_figure(tradeoff: pd.DataFrame, speed: pd.DataFrame):
+    """Figs. 1 and 4 at our scale: each trained network's test mIoU (mean ± std over seeds) against
+    its FLOPs per image (left) and its measured images/s at batch 1 (right), at the training size."""
+    t = tradeoff.merge(speed[["network", "fps_batch1", "input"]], on="network")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, (col, label) in zip(axes, (("flops", "MFLOPs per image (2 per multiply-accumulate)"),
+                                       ("fps_batch1", "images/s, batch 1, this CPU"))):
+        for i, r in enumerate(t.itertuples()):
+            x = getattr(r, col) / (1e6 if col == "flops" else 1)
+            ax.errorbar(x, r.test_miou_mean, yerr=r.test_miou_std, fmt="os^D"[i % 4], color=f"C{i}", capsize=3,
+                        label=r.network)
+        ax.set(xlabel=label, title=f"at {t.input.iloc[0]} px")
+    axes[0].set_ylabel("test mIoU (%)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

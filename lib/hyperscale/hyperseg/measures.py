@@ -52,6 +52,7 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, r
         **paper_measures(ref),
         **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
         **({} if not runs else ablation_measures(runs["ablation"])),
+        **({} if not runs else tradeoff_measures(runs["ablation"], runs["tradeoff"])),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
         **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
     }
@@ -68,6 +69,14 @@ def ablation_measures(res: pd.DataFrame) -> dict:
     d = res.dynamic.astype(bool)
     return {"ablation_dpwconv_vs_static": {"a": res[d].test_miou.tolist(), "b": {"w/o DPWConv": res[~d].test_miou.tolist()}},
             "converged_ablation": float(res.converged.astype(bool).mean())}
+
+
+def tradeoff_measures(ablation: pd.DataFrame, tradeoff: pd.DataFrame) -> dict:
+    """Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against each plain U-Net's."""
+    a = judged(ablation)
+    return {"tradeoff_vs_unet": {"a": a[a.dynamic.astype(bool)].test_miou.tolist(),
+                                 "b": {f"U-Net width {w}": g.test_miou.tolist() for w, g in tradeoff.groupby("width")}},
+            "converged_tradeoff": float(tradeoff.converged.astype(bool).mean())}
 
 
 def gwi_deviation(gwi: pd.DataFrame) -> dict[str, float]:

@@ -45,6 +45,13 @@ class Ablation(Schema):
     train: TrainConfig
 
 
+class Tradeoff(Schema):
+    unet_widths: Annotated[list[PositiveInt], Field(min_length=1)]
+    unet_depth: PositiveInt
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+
+
 class HyperSegParams(Schema):
     ablation: Ablation
+    tradeoff: Tradeoff
     benchmark: Benchmark

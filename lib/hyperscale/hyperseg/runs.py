@@ -9,6 +9,9 @@ the experiment's `results.csv`. Experiments:
   Table 4), the backbone narrowed by `backbone_width` and trained from scratch, on the
   `multiscenes` stand-in. The cpu profile trains HyperSeg-S with EfficientNet-B1 (its budget);
   the paper profile Table 4's whole grid (S and L, EfficientNet-B1 and ResNet-18).
+* tradeoff: plain U-Nets (hyperseg/unet.py) at `unet_widths`, trained exactly as the ablation's
+  runs (its data, task and train settings): the baselines of the speed-accuracy trade-off
+  (Figs. 1 and 4), beside the ablation's HyperSeg-S with and without DPWConv.
 """
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ from ..core.project import project_root
 from ..core.train import TrainConfig, save_run, train
 from .model import hyperseg
 from .train import Segmentation, TaskConfig, segmentation_metrics
+from .unet import CODE as UNET_CODE, UNet
 
-EXPERIMENTS = ("ablation",)
+EXPERIMENTS = ("ablation", "tradeoff")
 RUNS_DIR = Path("runs/hyperseg")
 
 
@@ -35,7 +39,7 @@ RUNS_DIR = Path("runs/hyperseg")
 class Run:
     name: str  # folder name, unique within an experiment
     seed: int
-    model: dict = field(default_factory=dict)  # hyperseg()'s arguments
+    model: dict = field(default_factory=dict)  # hyperseg()'s arguments, or UNet's (with "unet": True)
 
 
 def plan(experiment: str, p: dict) -> list[Run]:
@@ -43,32 +47,40 @@ def plan(experiment: str, p: dict) -> list[Run]:
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
     s = p[experiment]
+    if experiment == "tradeoff":
+        return [Run(f"unet-w{w}-seed{k}", k, {"unet": True, "width": w, "depth": s["unet_depth"]})
+                for w in s["unet_widths"] for k in s["seeds"]]
     return [Run(f"{t}-{b}-{'dpwconv' if dyn else 'static'}-seed{k}", k,
                 {"template": t, "backbone": b, "backbone_width": s["backbone_width"], "dynamic": dyn})
             for t in s["templates"] for b in s["backbones"] for dyn in (True, False) for k in s["seeds"]]
 
 
 def load_data(p: dict, experiment: str) -> Dataset:
-    name = p[experiment]["data"]
+    name = p["ablation"]["data"]  # the tradeoff's U-Nets train on the ablation's data
     return load_dataset(name, project_root() / "data" / name)
 
 
 def build(run: Run, data: Dataset):
     torch.manual_seed(run.seed)
     m = dict(run.model)
+    if m.pop("unet", False):
+        return UNet(data.num_classes, **m)
     return hyperseg(m.pop("template"), data.num_classes, **m)
 
 
-def _task_and_config(p: dict, experiment: str, data: Dataset) -> tuple[Segmentation, TrainConfig]:
-    s = p[experiment]
-    return Segmentation(data, TaskConfig(**s["task"])), TrainConfig(**s["train"])
+def _task_and_config(p: dict, run: Run, data: Dataset) -> tuple[Segmentation, TrainConfig]:
+    s = p["ablation"]  # the tradeoff's U-Nets train exactly as the ablation's networks
+    task = Segmentation(data, TaskConfig(**s["task"]))
+    if run.model.get("unet"):
+        task.code = task.code + UNET_CODE  # the U-Net's source is part of its runs' key
+    return task, TrainConfig(**s["train"])
 
 
 def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
     out = folder(experiment, root) / run.name
     model = build(run, data)
-    task, cfg = _task_and_config(p, experiment, data)
+    task, cfg = _task_and_config(p, run, data)
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     test = segmentation_metrics(model, data["test"].images, data["test"].labels, data.num_classes)
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
@@ -107,7 +119,7 @@ def train_named(experiment: str, name: str, root) -> dict:
 
 def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    task, cfg = _task_and_config(p, experiment, data)
+    task, cfg = _task_and_config(p, run, data)
     return not finished(build(run, data), task, cfg, run.seed, folder(experiment, root) / run.name)
 
 
