@@ -55,8 +55,9 @@ def plan(experiment: str, p: dict) -> list[Run]:
             for t in s["templates"] for b in s["backbones"] for dyn in (True, False) for k in s["seeds"]]
 
 
-def load_data(p: dict, experiment: str) -> Dataset:
-    name = p["ablation"]["data"]  # the tradeoff's U-Nets train on the ablation's data
+def load_data(p: dict) -> Dataset:
+    """Every experiment's data: the ablation's (the tradeoff's U-Nets train on it too)."""
+    name = p["ablation"]["data"]
     return load_dataset(name, project_root() / "data" / name)
 
 
@@ -107,7 +108,7 @@ AFTER: dict[str, str] = {}  # for hyperscale.launch: no experiment starts from a
 def jobs(experiment: str, root) -> list:
     """The runs of `experiment`, each as (run, the arguments `train_run` needs)."""
     p = section("hyperseg", Path(root) / "params.yaml")
-    data = load_data(p, experiment)
+    data = load_data(p)
     return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
 
 

@@ -10,7 +10,7 @@ Experiments, with what they reproduce:
   validation Dice plateaus (`train.patience_steps`); `train.max_steps` is only a cap.
 * prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8), and a
   Fixed U-Net at the centre trained to the same cap: at r = 0 the two differ only by the
-  hypernetwork, at equal training (issue 11's control).
+  hypernetwork, at equal training (the control that separates it from the cost of the prior).
 * separate: SSHN with one phi per resizing step (App. C.2).
 * arch: Fixed and SSHN with other primary networks (App. C.1, Fig. 10).
 * registration: every method as a registration network (§4.1, Table 2).
