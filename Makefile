@@ -24,6 +24,8 @@ TCMALLOC := /usr/lib/$(shell uname -m)-linux-gnu/libtcmalloc_minimal.so.4
 # Extra pip arguments, e.g. PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
 # where torch==2.13.0 would otherwise resolve to a CUDA build.
 PIP_ARGS ?=
+# GPU=1: a CUDA build of torch 2.13.0 is wanted (the paper profile on a GPU; README, "GPUs").
+GPU ?= 0
 
 export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
@@ -75,7 +77,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(PIP_ARGS) -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@$(BIN)/python -c 'import sys, torch; sys.exit("a CUDA build of torch got installed; this study pins the CPU build (torch==2.13.0, see README)" if torch.version.cuda else 0)'
+	@$(BIN)/python -c 'import sys, torch; sys.exit("a CUDA build of torch got installed; this study pins the CPU build (torch==2.13.0): install that, or run make with GPU=1 for a GPU (see README)" if torch.version.cuda and not $(GPU) else 0)'
 	touch $@
 
 # params.yaml as committed is the cpu profile; the others are overlays on it (profiles/).

@@ -28,7 +28,7 @@ def test_params_yaml_validates_whatever_profile_it_holds():
     params = P.load(ROOT / "params.yaml")
     assert params["profile"] in P.PROFILES
     for name in params:
-        if name != "profile":
+        if name not in P.SCALARS:
             P.validate(name, params[name])
 
 
@@ -41,8 +41,9 @@ def test_every_profile_is_the_cpu_base_plus_a_valid_overlay(profile, tmp_path):
     full = P.profile(profile, root=tmp_path)
     assert full["profile"] == profile
     for name in full:
-        if name != "profile":
+        if name not in P.SCALARS:
             P.validate(name, full[name], profile)
+    assert full["device"] == {"smoke": "cpu", "paper": "auto"}[profile]  # the paper profile takes a GPU if there is one
 
 
 def test_overlay_keys_must_exist():

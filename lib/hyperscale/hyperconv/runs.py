@@ -1,8 +1,8 @@
 """The HyperConv chapter's trained experiments as lists of runs (HyperConv §5.2-5.4).
 
 `plan(experiment, p)` turns the `hyperconv` section of params.yaml into named `Run`s;
-`run_experiment` trains each with the core loop (resuming from its checkpoint) into
-runs/hyperconv/<experiment>/<run>/, scores it on the test split and writes one row per run to
+`run_experiment` trains each with the core loop (resuming from its checkpoint) on params.yaml's
+`device` into runs/hyperconv/<experiment>/<run>/, scores it on the test split and writes one row per run to
 the experiment's `results.csv`. Experiments:
 
 * sweep: the UNet-like network with HyperConvolutions at n_fwd = n_embed = 8 and growing MLPs
@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from ..core.data import Dataset, load_dataset
+from ..core.device import from_params as device_from_params
 from ..core.io import write_text
 from ..core.jobs import finished, train_planned
 from ..core.models import create_model
@@ -81,20 +82,21 @@ def build(run: Run):
     return create_model("hc_unet", **run.model)
 
 
-def _task_and_config(p: dict, data: Dataset) -> tuple[Restoration, TrainConfig]:
+def _task_and_config(p: dict, data: Dataset, device="cpu") -> tuple[Restoration, TrainConfig]:
     s = p["sweep"]  # table1 trains as the sweep does
-    return Restoration(data, TaskConfig(**s["task"])), TrainConfig(**s["train"])
+    return Restoration(data, TaskConfig(**s["task"]), device), TrainConfig(**s["train"])
 
 
 def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
-    out = folder(experiment, root) / run.name
-    model = build(run)
-    task, cfg = _task_and_config(p, data)
+    out, device = folder(experiment, root) / run.name, device_from_params(root)
+    model = build(run).to(device)
+    task, cfg = _task_and_config(p, data, device)
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     c = count(lambda: create_model("hc_unet", **run.model), tuple(data["train"].images.shape[1:]))
     test, fit = (image_metrics(model, x, y) for x, y in
                  ((data["test"].images, data["test"].labels), (task.x.numpy(), task.y.numpy())))
+    model.cpu()
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **({"row": run.row} if run.row else {}),
            **run.model, **{f"test_{k}": v for k, v in test.items()}, **{f"train_{k}": v for k, v in fit.items()},
            "params": c["params"], "flops": c["flops"], "mlp_flops": c["mlp_flops"], "steps": res.steps,

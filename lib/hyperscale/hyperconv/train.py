@@ -10,7 +10,8 @@ scales (64, 32 and 16 px) with the standard weights renormalised; SSIM and MS-SS
 standard Gaussian window of sigma 1.5, 11 px wide. The loss's MS-SSIM is `ms_ssim_loss`, the same
 formula with the window applied as two 1-D passes: torchmetrics' 11 x 11 window cost as much as
 the whole network's training step at 64 px, this one half that (tests pin it to torchmetrics,
-values and gradients).
+values and gradients). Minibatches go to the task's device; validation and test images go to
+the model's, and the predictions come back to the CPU for the metrics (core.device).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from pydantic import PositiveInt
 
 from ..core.data import Dataset
+from ..core.device import device_of
 from ..core.io import checksum_arrays
 from ..core.metrics import ms_ssim, psnr, ssim
 from ..core.params import Schema
@@ -39,16 +41,16 @@ class TaskConfig(Schema):
     eval_batch_size: PositiveInt = 64
 
 
-def _window(dtype) -> torch.Tensor:
+def _window(dtype, device) -> torch.Tensor:
     r = int(3.5 * SIGMA + 0.5)  # torchmetrics' window radius for a Gaussian of SIGMA: 5 (11 px)
-    g = torch.exp(-torch.arange(-r, r + 1, dtype=dtype) ** 2 / (2 * SIGMA ** 2))
+    g = torch.exp(-torch.arange(-r, r + 1, dtype=dtype, device=device) ** 2 / (2 * SIGMA ** 2))
     return g / g.sum()
 
 
 def _ssim_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per image: SSIM over every pixel, and the contrast-structure term over the pixels whose
     window lies inside the image (torchmetrics' conventions, reflect padding)."""
-    g = _window(x.dtype)
+    g = _window(x.dtype, x.device)
     r, n, c = len(g) // 2, x.shape[0], x.shape[1]
     xy = F.pad(torch.cat([x, y]), (r,) * 4, mode="reflect")
     px, py = xy[:n], xy[n:]
@@ -66,7 +68,7 @@ def _ssim_terms(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.T
 def ms_ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """1 - MS-SSIM over SCALES scales, mean over images: core.metrics.ms_ssim's value (torchmetrics,
     negative terms clipped at 0), differentiable and with a separable window."""
-    w = torch.tensor(WEIGHTS, dtype=pred.dtype)
+    w = torch.tensor(WEIGHTS, dtype=pred.dtype, device=pred.device)
     terms = []
     for i in range(SCALES):
         sim, cs = _ssim_terms(pred, target)
@@ -79,7 +81,8 @@ def ms_ssim_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def image_metrics(model, images: np.ndarray, targets: np.ndarray, batch_size: int = 64) -> dict[str, float]:
     """Mean PSNR (dB), MS-SSIM and SSIM of `model` over a split (means over images)."""
     model.eval()
-    pred = torch.cat([model(torch.from_numpy(images[i:i + batch_size])).clamp(0, 1)
+    device = device_of(model)
+    pred = torch.cat([model(torch.from_numpy(images[i:i + batch_size]).to(device)).clamp(0, 1).cpu()
                       for i in range(0, len(images), batch_size)])
     y = torch.from_numpy(targets)
     return {"psnr": psnr(pred, y), "ms_ssim": ms_ssim(pred, y, SCALES), "ssim": ssim(pred, y)}
@@ -93,21 +96,21 @@ class Restoration:
     score_name = "val_ms_ssim"
     code = CODE
 
-    def __init__(self, data: Dataset, cfg: TaskConfig):
+    def __init__(self, data: Dataset, cfg: TaskConfig, device: torch.device | str = "cpu"):
         train = data["train"]
         if cfg.n_train > len(train):
             raise ValueError(f"n_train={cfg.n_train} exceeds the {len(train)} training pairs of {data.name}; "
                              f"lower it or build more (params.yaml data.{data.name}.per_photo)")
         idx = np.sort(np.random.default_rng(0).permutation(len(train))[: cfg.n_train])
         self.x, self.y = torch.from_numpy(train.images[idx]), torch.from_numpy(train.labels[idx])
-        self.val, self.cfg = data["val"], cfg
+        self.val, self.cfg, self.device = data["val"], cfg, torch.device(device)
 
     def __len__(self) -> int:
         return len(self.x)
 
     def sample(self, gen: torch.Generator, batch_size: int, step: int):
         i = torch.randint(0, len(self.x), (batch_size,), generator=gen)
-        return self.x[i], self.y[i]
+        return self.x[i].to(self.device), self.y[i].to(self.device)
 
     def score(self, model) -> dict[str, float]:
         return {f"val_{k}": v for k, v in image_metrics(model, self.val.images, self.val.labels,

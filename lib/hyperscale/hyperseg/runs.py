@@ -1,8 +1,8 @@
 """The HyperSeg chapter's trained experiments as lists of runs (HyperSeg §4, Table 4's ablation).
 
 `plan(experiment, p)` turns the `hyperseg` section of params.yaml into named `Run`s;
-`run_experiment` trains each with the core loop (resuming from its checkpoint) into
-runs/hyperseg/<experiment>/<run>/, scores it on the test split and writes one row per run to
+`run_experiment` trains each with the core loop (resuming from its checkpoint) on params.yaml's
+`device` into runs/hyperseg/<experiment>/<run>/, scores it on the test split and writes one row per run to
 the experiment's `results.csv`. Experiments:
 
 * ablation: each template with each backbone, with and without DPWConv ("w/o DPWConv",
@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from ..core.data import Dataset, load_dataset
+from ..core.device import from_params as device_from_params
 from ..core.io import write_text
 from ..core.jobs import finished, train_planned
 from ..core.params import section
@@ -69,9 +70,9 @@ def build(run: Run, data: Dataset):
     return hyperseg(m.pop("template"), data.num_classes, **m)
 
 
-def _task_and_config(p: dict, run: Run, data: Dataset) -> tuple[Segmentation, TrainConfig]:
+def _task_and_config(p: dict, run: Run, data: Dataset, device="cpu") -> tuple[Segmentation, TrainConfig]:
     s = p["ablation"]  # the tradeoff's U-Nets train exactly as the ablation's networks
-    task = Segmentation(data, TaskConfig(**s["task"]))
+    task = Segmentation(data, TaskConfig(**s["task"]), device)
     if run.model.get("unet"):
         task.code = task.code + UNET_CODE  # the U-Net's source is part of its runs' key
     return task, TrainConfig(**s["train"])
@@ -79,11 +80,12 @@ def _task_and_config(p: dict, run: Run, data: Dataset) -> tuple[Segmentation, Tr
 
 def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
-    out = folder(experiment, root) / run.name
-    model = build(run, data)
-    task, cfg = _task_and_config(p, run, data)
+    out, device = folder(experiment, root) / run.name, device_from_params(root)
+    model = build(run, data).to(device)
+    task, cfg = _task_and_config(p, run, data, device)
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     test = segmentation_metrics(model, data["test"].images, data["test"].labels, data.num_classes)
+    model.cpu()
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
            **{f"test_{k}": v for k, v in test.items()}, "params": sum(q.numel() for q in model.parameters()),
            "steps": res.steps, "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"],

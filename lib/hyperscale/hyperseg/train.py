@@ -5,6 +5,8 @@ bootstrapped cross-entropy (the hardest pixels only), which the paper does not m
 with lr and betas from params.yaml. Validation scores mIoU over the validation split's
 accumulated confusion matrix (core.metrics.mean_iou; higher is better: early stopping and model
 selection use it); the test split is scored once, after training (`segmentation_metrics`).
+Minibatches go to the task's device; validation and test images go to the model's, and the
+predictions come back to the CPU for the metrics (core.device).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from pydantic import PositiveInt
 
 from ..core.data import Dataset
+from ..core.device import device_of
 from ..core.io import checksum_arrays
 from ..core.metrics import mean_iou
 from ..core.params import Schema
@@ -35,10 +38,10 @@ def segmentation_metrics(model, images: np.ndarray, labels: np.ndarray, num_clas
                          batch_size: int = 32) -> dict[str, float]:
     """mIoU (%) from one confusion matrix over the split, and pixel accuracy (%), IGNORE left out."""
     model.eval()
-    metric, correct, counted = mean_iou(num_classes, ignore_index=IGNORE), 0, 0
+    metric, correct, counted, device = mean_iou(num_classes, ignore_index=IGNORE), 0, 0, device_of(model)
     for i in range(0, len(images), batch_size):
         y = torch.from_numpy(labels[i:i + batch_size]).long()
-        pred = model(torch.from_numpy(images[i:i + batch_size])).argmax(1)
+        pred = model(torch.from_numpy(images[i:i + batch_size]).to(device)).argmax(1).cpu()
         metric.update(pred, y)
         keep = y != IGNORE
         correct, counted = correct + int((pred[keep] == y[keep]).sum()), counted + int(keep.sum())
@@ -52,16 +55,16 @@ class Segmentation:
     score_name = "val_miou"
     code = CODE
 
-    def __init__(self, data: Dataset, cfg: TaskConfig):
+    def __init__(self, data: Dataset, cfg: TaskConfig, device: torch.device | str = "cpu"):
         self.x, self.y = torch.from_numpy(data["train"].images), torch.from_numpy(data["train"].labels).long()
-        self.val, self.cfg, self.num_classes = data["val"], cfg, data.num_classes
+        self.val, self.cfg, self.num_classes, self.device = data["val"], cfg, data.num_classes, torch.device(device)
 
     def __len__(self) -> int:
         return len(self.x)
 
     def sample(self, gen: torch.Generator, batch_size: int, step: int):
         i = torch.randint(0, len(self.x), (batch_size,), generator=gen)
-        return self.x[i], self.y[i]
+        return self.x[i].to(self.device), self.y[i].to(self.device)
 
     def loss(self, model, batch, phase: str) -> torch.Tensor:
         x, y = batch

@@ -98,7 +98,7 @@ def resize(x: Tensor, size: int, s=None) -> Tensor:
         return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=True)
     d = x.shape[-1]
     # Output pixel j sits at input coordinate j (d - 1) / (s d - 1); in [-1, 1] units: -1 + 2 j / (s d - 1).
-    coords = -1 + 2 * torch.arange(size, dtype=x.dtype) / (s * d - 1).clamp_min(1e-6)
+    coords = -1 + 2 * torch.arange(size, dtype=x.dtype, device=x.device) / (s * d - 1).clamp_min(1e-6)
     grid = torch.stack(torch.broadcast_tensors(coords[None, :], coords[:, None]), -1)  # (size, size, [x, y])
     return F.grid_sample(x, grid.expand(len(x), -1, -1, -1), mode="bilinear", padding_mode="border",
                          align_corners=True)

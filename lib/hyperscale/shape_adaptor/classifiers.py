@@ -189,7 +189,7 @@ class ShapeNet(nn.Module):
     def feature_shapes(self) -> list[tuple[int, int, int]]:
         """(C, H, W) after the stem and after every cell, for the current shape (Fig. 3, Fig. 5's memory)."""
         d = self.config["input_size"]
-        x = torch.zeros(1, self.config["in_chans"], d, d)
+        x = torch.zeros(1, self.config["in_chans"], d, d, device=self.head.weight.device)
         training = self.training
         self.eval()
         with torch.no_grad():

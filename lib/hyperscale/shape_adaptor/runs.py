@@ -1,8 +1,8 @@
 """The Shape Adaptor chapter's experiments as lists of runs (Shape Adaptor §4-5).
 
 `plan(experiment, p)` turns the `shape_adaptor` section of params.yaml into named `Run`s;
-`run_experiment` trains each with the core loop (resuming from its checkpoint) into
-runs/shape_adaptor/<experiment>/<run>/, measures it and writes one row per run to the
+`run_experiment` trains each with the core loop (resuming from its checkpoint) on params.yaml's
+`device` into runs/shape_adaptor/<experiment>/<run>/, measures it and writes one row per run to the
 experiment's `results.csv`. Experiments, with the paper's table or figure:
 
 * table1: every network, human vs shape adaptor, every seed (Table 1).
@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from ..core.data import Dataset, Split, load_dataset
+from ..core.device import from_params as device_from_params
 from ..core.flops import count_macs
 from ..core.io import read_json, write_text
 from ..core.jobs import finished, train_planned
@@ -125,11 +126,12 @@ def build(run: Run, p: dict, data: Dataset):
 
 def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
     """Train (or read back) one run and measure it; its row of results.csv."""
-    out = folder(experiment, root) / run.name
-    model = build(run, p, data)
+    out, device = folder(experiment, root) / run.name, device_from_params(root)
+    model = build(run, p, data).to(device)
     s_init = model.shape_factors()
-    task = Classification(data, AlgConfig(**p["train"]))
+    task = Classification(data, AlgConfig(**p["train"]), device)
     res = train(model, task, task.train_config(), run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
+    model.cpu()  # measured on the CPU, as every other run
     shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
     model.eval()
     rho = model.update_rho()  # the memory penalty the final shape runs with

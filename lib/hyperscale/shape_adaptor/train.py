@@ -13,7 +13,9 @@ the best epoch on the test set flatters every method (the loop keeps the last we
 test accuracy of every epoch is only recorded). Weight optimiser: SGD, momentum 0.9, weight
 decay 5e-4, cosine learning-rate decay (the supplementary with the paper's exact choice is not
 in our copy). Augmentation: random crop with 4-pixel zero padding and horizontal flip, the
-usual recipe for 32x32 sets.
+usual recipe for 32x32 sets. Augmentation runs on the CPU (the run's random generator lives
+there), then the minibatch goes to the task's device; test images go to the model's, and the
+predictions come back to the CPU (core.device).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 from pydantic import PositiveInt, model_validator
 
 from ..core.data import Dataset, Split
+from ..core.device import device_of
 from ..core.io import checksum_arrays
 from ..core.params import Schema
 from ..core.train import OptimizerConfig, TrainConfig
@@ -79,8 +82,8 @@ def augment(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor
 def accuracy(model, split: Split, mean: torch.Tensor, std: torch.Tensor, batch_size: int = 256) -> float:
     """Top-1 accuracy in % of `model` on `split`."""
     model.eval()
-    x, y = torch.from_numpy(split.images), torch.from_numpy(split.labels)
-    correct = sum(int((model((x[i:i + batch_size] - mean) / std).argmax(1) == y[i:i + batch_size]).sum())
+    x, y, device = torch.from_numpy(split.images), torch.from_numpy(split.labels), device_of(model)
+    correct = sum(int((model((x[i:i + batch_size].to(device) - mean) / std).argmax(1).cpu() == y[i:i + batch_size]).sum())
                   for i in range(0, len(x), batch_size))
     return 100.0 * correct / len(x)
 
@@ -93,11 +96,13 @@ class Classification:
     score_name = "test_acc"
     code = CODE
 
-    def __init__(self, data: Dataset, cfg: AlgConfig):
+    def __init__(self, data: Dataset, cfg: AlgConfig, device: torch.device | str = "cpu"):
         idx = stratified_subset(data["train"].labels, cfg.n_train)
         self.x = torch.from_numpy(data["train"].images[idx])
         self.y = torch.from_numpy(data["train"].labels[idx])
-        self.mean, self.std = self.x.mean((0, 2, 3), keepdim=True), self.x.std((0, 2, 3), keepdim=True)
+        self.device = torch.device(device)
+        self.mean, self.std = (v.to(self.device) for v in (self.x.mean((0, 2, 3), keepdim=True),
+                                                           self.x.std((0, 2, 3), keepdim=True)))
         self.test, self.cfg = data["test"], cfg
         self.steps_per_epoch = len(self.x) // cfg.batch_size  # the last partial batch is dropped
         self.order, self.s_trace = None, []
@@ -110,7 +115,8 @@ class Classification:
         if b == 0:
             self.order = torch.randperm(len(self.x), generator=gen)
         i = self.order[b * batch_size:(b + 1) * batch_size]
-        return augment(self.x[i], gen) if self.cfg.augment else self.x[i], self.y[i]
+        x = augment(self.x[i], gen) if self.cfg.augment else self.x[i]
+        return x.to(self.device), self.y[i].to(self.device)
 
     def loss(self, model, batch, phase: str) -> torch.Tensor:
         x, y = batch
