@@ -9,13 +9,15 @@ import torch
 from hyperscale.core import device as D
 from hyperscale.core.data import Dataset, Split
 from hyperscale.core.models import create_model
-from hyperscale.core.params import ParamsError
+from hyperscale.core.params import ParamsError, profile, validate
 from hyperscale.hyperconv.train import Restoration, TaskConfig as RestorationConfig, image_metrics
 from hyperscale.hyperseg.model import hyperseg
 from hyperscale.hyperseg.train import Segmentation, TaskConfig as SegmentationConfig, segmentation_metrics
 from hyperscale.hyperseg.unet import UNet
 from hyperscale.shape_adaptor.adaptor import resize
 from hyperscale.shape_adaptor.train import AlgConfig, Classification, accuracy
+from hyperscale.sshn import runs as sshn_runs
+from hyperscale.sshn.tasks import dice_scores
 
 META = torch.device("meta")
 
@@ -50,6 +52,25 @@ def _step_on_meta(model, task):
     loss = task.loss(model, task.sample(torch.Generator().manual_seed(0), 2, 0), task.phases[0])
     loss.backward()
     assert loss.device == META and all(p.grad.device == META for p in model.parameters() if p.grad is not None)
+
+
+def _atlas():
+    data = _dataset("atlas2d", list("abc"), (1, 32, 32), lambda g, n: g.integers(0, 3, (n, 32, 32)).astype(np.uint8))
+    return Dataset(data.name, data.label_names, data.splits, {"params": {"copies": {"train": 2, "val": 2, "test": 2}}})
+
+
+def test_sshn_trains_on_the_models_device():
+    p = validate("sshn", profile("smoke")["sshn"])
+    data, seen = _atlas(), set()
+    for experiment in ("main", "separate", "arch", "registration"):
+        for run in sshn_runs.plan(experiment, p):
+            key = (run.method, run.task, repr(run.model))
+            if key not in seen:  # each network once (the seeds are the same network)
+                seen.add(key)
+                model = sshn_runs.build(run, p, data)
+                _step_on_meta(model, sshn_runs.task_of(run, model, p, data, META))
+    assert {(m, t) for m, t, _ in seen} == {(m, t) for m in ("fixed", "stochastic", "film", "sshn")
+                                             for t in ("segmentation", "registration")}
 
 
 SEG = lambda: _dataset("multiscenes", list("abcd"), (3, 64, 64),  # noqa: E731
@@ -88,7 +109,7 @@ class _Elsewhere(torch.nn.Module):
         super().__init__()
         self.w, self.out = torch.nn.Parameter(torch.zeros(1, device=META)), out
 
-    def forward(self, x):
+    def forward(self, x, *condition):
         assert x.device == META, "inputs must go to the model's device"
         return self.out.expand(len(x), *self.out.shape)
 
@@ -101,6 +122,10 @@ def test_score_functions_feed_the_models_device_and_measure_on_the_cpu():
     target = np.full((2, 3, 64, 64), 0.5, np.float32)
     assert image_metrics(_Elsewhere(torch.full((3, 64, 64), 0.5)), np.zeros((2, 4, 32, 32), np.float32), target)["psnr"] \
         == np.inf
+    one = torch.zeros(3, 4, 4)
+    one[1] = 1.0  # label 1 everywhere
+    split = Split(np.zeros((2, 1, 4, 4), np.float32), np.ones((2, 4, 4), np.uint8))
+    assert dice_scores(_Elsewhere(one), split, 0.25, 3)[:, 0].tolist() == [1.0, 1.0]
     test = Split(np.zeros((3, 1, 4, 4), np.float32), np.array([2, 2, 2]))
     one_hot = torch.tensor([0.0, 0.0, 1.0])
     assert accuracy(_Elsewhere(one_hot), test, torch.zeros(1, device=META), torch.ones(1, device=META)) == 100.0

@@ -51,8 +51,10 @@ def from_params(root=None) -> torch.device:
     return resolve(params.get("device", "cpu"))
 
 
-def device_of(model: torch.nn.Module) -> torch.device:
-    """Where `model`'s inputs must go: its parameters' (or buffers') device; the CPU for a model
-    with neither (a fixed function, such as a baseline that predicts the labels it was given)."""
+def device_of(model) -> torch.device:
+    """Where `model`'s inputs must go: its parameters' (or buffers') device; the CPU for a plain
+    function or a module with neither (a baseline that predicts the labels it was given)."""
+    if not isinstance(model, torch.nn.Module):
+        return torch.device("cpu")
     t = next(itertools.chain(model.parameters(), model.buffers()), None)
     return torch.device("cpu") if t is None else t.device

@@ -64,7 +64,7 @@ class FiLM(nn.Module):
 
     def film(self, phi: float) -> Theta:
         """conv name -> (gamma, beta) at phi."""
-        z = self.generator(torch.tensor([[phi, 1.0 - phi]], dtype=torch.float32))[0]
+        z = self.generator(torch.tensor([[phi, 1.0 - phi]], dtype=torch.float32, device=self.out.weight.device))[0]
         out, i = {}, 0
         for name, c in self.channels.items():
             out[name] = (1 + z[i:i + c], z[i + c:i + 2 * c])

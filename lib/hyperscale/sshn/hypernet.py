@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..core.device import device_of
 from ..core.models import register_model
 from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, check_sizes, conv_layout,
                    resize_factors, unet_apply)
@@ -82,7 +83,8 @@ class HyperNet(nn.Module):
 
     def _z(self, phis: list[float]) -> Tensor:
         """The trunk's output for the factors `phis`, encoded as [phi_0, 1 - phi_0, phi_1, 1 - phi_1, ...]."""
-        return self.trunk(torch.tensor([[v for p in phis for v in (p, 1.0 - p)]], dtype=torch.float32))[0]
+        code = torch.tensor([[v for p in phis for v in (p, 1.0 - p)]], dtype=torch.float32, device=device_of(self))
+        return self.trunk(code)[0]
 
     def forward(self, phis: list[float]) -> Theta:
         """Weights for the factors `phis`."""

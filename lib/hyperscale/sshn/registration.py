@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..core.device import device_of
 from ..core.metrics import dice_per_label
 
 PENALTIES = ("l1", "l2")
@@ -26,7 +27,8 @@ PENALTIES = ("l1", "l2")
 def _grid(flow: Tensor) -> Tensor:
     """Sampling grid for grid_sample (align_corners=True): pixel p + flow(p) in [-1, 1] units, (x, y) order."""
     _, _, h, w = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=flow.dtype), torch.arange(w, dtype=flow.dtype), indexing="ij")
+    axis = lambda n: torch.arange(n, dtype=flow.dtype, device=flow.device)  # noqa: E731
+    ys, xs = torch.meshgrid(axis(h), axis(w), indexing="ij")
     y = (ys + flow[:, 0]) * (2 / max(h - 1, 1)) - 1
     x = (xs + flow[:, 1]) * (2 / max(w - 1, 1)) - 1
     return torch.stack((x, y), -1)
@@ -81,10 +83,11 @@ def same_slice_pairs(n: int, copies: int) -> np.ndarray:
 @torch.no_grad()
 def registration_dice(net, images: Tensor, labels: Tensor, pairs: np.ndarray, num_classes: int,
                       phi: float | None = None, batch_size: int = 32) -> Tensor:
-    """Dice (n_pairs, K - 1) of each moving label map warped onto its fixed image's labels."""
-    scores = []
+    """Dice (n_pairs, K - 1) of each moving label map warped onto its fixed image's labels (the
+    images go to the network's device, the flows come back to the CPU)."""
+    scores, device = [], device_of(net)
     for i in range(0, len(pairs), batch_size):
         m, f = pairs[i:i + batch_size, 0], pairs[i:i + batch_size, 1]
-        _, flow = register(net, images[m], images[f], phi)
-        scores.append(dice_per_label(warp_labels(labels[m], flow), labels[f], num_classes))
+        _, flow = register(net, images[m].to(device), images[f].to(device), phi)
+        scores.append(dice_per_label(warp_labels(labels[m], flow.cpu()), labels[f], num_classes))
     return torch.cat(scores)

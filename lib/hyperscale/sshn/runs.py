@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from ..core.data import load_dataset
+from ..core.device import from_params as device_from_params
 from ..core.io import write_text
 from ..core.jobs import finished, train_planned
 from ..core.models import create_model
@@ -114,12 +115,12 @@ def build(run: Run, p: dict, data) -> torch.nn.Module:
     return create_model(run.method, **io, **p["model"], **run.model)
 
 
-def task_of(run: Run, model, p: dict, data):
+def task_of(run: Run, model, p: dict, data, device="cpu"):
     prior, bs = prior_of(model), p["train"]["eval_batch_size"]
     if run.task == "registration":
         r = p["registration"]
-        return Registration(data, prior, run.val_phis, r["lam"], r["penalty"], eval_batch_size=bs)
-    return Segmentation(data, prior, run.val_phis, eval_batch_size=bs)
+        return Registration(data, prior, run.val_phis, r["lam"], r["penalty"], eval_batch_size=bs, device=device)
+    return Segmentation(data, prior, run.val_phis, eval_batch_size=bs, device=device)
 
 
 def config_of(run: Run, p: dict) -> TrainConfig:
@@ -141,10 +142,12 @@ def run_dir(run: Run, root=None) -> Path:
 
 
 def train_run(run: Run, p: dict, data, root, progress: bool = True) -> dict:
-    """Train (or read back) one run into its folder; its row of runs.csv."""
-    model = build(run, p, data)
-    res = train(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root),
+    """Train (or read back) one run into its folder on params.yaml's `device`; its row of runs.csv."""
+    device = device_from_params(root)
+    model = build(run, p, data).to(device)
+    res = train(model, task_of(run, model, p, data, device), config_of(run, p), run.seed, run_dir(run, root),
                 progress=progress, desc=f"{run.experiment}/{run.name}")
+    model.cpu()
     summary = save_run(run_dir(run, root), model, res, experiment=run.experiment, name=run.name, seed=run.seed,
                        **run.info)
     return {"run": run.name, **run.info, **{k: summary[k] for k in (

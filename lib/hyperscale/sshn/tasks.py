@@ -4,7 +4,9 @@ A task draws each step's minibatch and rescaling factor: a Fixed U-Net always us
 phi (no draw), every single-model method (SSHN, Stochastic, FiLM) draws phi ~ U(phi_range)
 (§3, eq. 2), one per resizing step for separate factors (App. C.2). Segmentation trains
 with cross-entropy, then optionally soft Dice (§4.1); registration with MSE + lambda L_reg.
-Both are scored by mean Dice on the validation split, averaged over `val_phis`.
+Both are scored by mean Dice on the validation split, averaged over `val_phis`. Minibatches go
+to the task's device; validation images go to the model's, and predictions come back to the
+CPU for the Dice (core.device).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import torch
 from torch import Tensor
 
 from ..core.data import Dataset, Split
+from ..core.device import device_of
 from ..core.losses import LOSSES
 from ..core.metrics import dice_per_label, mean_dice
 from .registration import PENALTIES, register, registration_dice, registration_loss, same_slice_pairs
@@ -70,7 +73,9 @@ def dice_scores(model, split: Split, phi, num_classes: int, batch_size: int = 64
     """Dice per image and foreground label (N, K-1) of `model` at `phi` on `split`."""
     model.eval()
     x, y = to_tensors(split)
-    return torch.cat([dice_per_label(model(x[i:i + batch_size], phi).argmax(1), y[i:i + batch_size], num_classes)
+    device = device_of(model)
+    return torch.cat([dice_per_label(model(x[i:i + batch_size].to(device), phi).argmax(1).cpu(), y[i:i + batch_size],
+                                     num_classes)
                       for i in range(0, len(x), batch_size)])
 
 
@@ -80,10 +85,11 @@ class _PhiTask:
     score_name = "val_dice"
     code = CODE
 
-    def __init__(self, data: Dataset, prior, val_phis, eval_batch_size: int):
+    def __init__(self, data: Dataset, prior, val_phis, eval_batch_size: int, device: torch.device | str = "cpu"):
         if not val_phis:
             raise ValueError("val_phis is empty: a run needs at least one phi to validate at")
         self.data, self.prior, self.val_phis, self.eval_batch_size = data, prior, list(val_phis), eval_batch_size
+        self.device = torch.device(device)
 
     def sample(self, gen: torch.Generator, batch_size: int, step: int):
         idx = torch.randperm(len(self), generator=gen)[:batch_size]
@@ -106,8 +112,8 @@ class Segmentation(_PhiTask):
 
     phases = ("ce", "dice")
 
-    def __init__(self, data: Dataset, prior, val_phis, eval_batch_size: int = 64):
-        super().__init__(data, prior, val_phis, eval_batch_size)
+    def __init__(self, data: Dataset, prior, val_phis, eval_batch_size: int = 64, device: torch.device | str = "cpu"):
+        super().__init__(data, prior, val_phis, eval_batch_size, device)
         self.x, self.y = to_tensors(data["train"])
 
     def __len__(self) -> int:
@@ -115,7 +121,7 @@ class Segmentation(_PhiTask):
 
     def loss(self, model, batch, phase: str) -> Tensor:
         idx, phi = batch
-        return LOSSES[phase](model(self.x[idx], phi), self.y[idx])
+        return LOSSES[phase](model(self.x[idx].to(self.device), phi), self.y[idx].to(self.device))
 
     def score_at(self, model, phi) -> float:
         return mean_dice(dice_scores(model, self.data["val"], phi, self.data.num_classes, self.eval_batch_size))
@@ -127,10 +133,11 @@ class Registration(_PhiTask):
 
     phases = ("mse+reg",)
 
-    def __init__(self, data: Dataset, prior, val_phis, lam: float, penalty: str = "l1", eval_batch_size: int = 64):
+    def __init__(self, data: Dataset, prior, val_phis, lam: float, penalty: str = "l1", eval_batch_size: int = 64,
+                 device: torch.device | str = "cpu"):
         if lam < 0 or penalty not in PENALTIES:
             raise ValueError(f"registration needs lam >= 0 and penalty in {PENALTIES}; got {lam}, {penalty!r}")
-        super().__init__(data, prior, val_phis, eval_batch_size)
+        super().__init__(data, prior, val_phis, eval_batch_size, device)
         self.lam, self.penalty = lam, penalty
         self.x = torch.from_numpy(data["train"].images)
         self.pairs = pairs_of(data, "train")
@@ -141,8 +148,9 @@ class Registration(_PhiTask):
     def loss(self, model, batch, phase: str) -> Tensor:
         idx, phi = batch
         m, f = self.pairs[idx.numpy()].T
-        moved, flow = register(model, self.x[m], self.x[f], phi)
-        return registration_loss(moved, self.x[f], flow, self.lam, self.penalty)
+        moving, fixed = self.x[m].to(self.device), self.x[f].to(self.device)
+        moved, flow = register(model, moving, fixed, phi)
+        return registration_loss(moved, fixed, flow, self.lam, self.penalty)
 
     def score_at(self, model, phi) -> float:
         return split_dice(model, self.data, "val", phi, self.eval_batch_size)
