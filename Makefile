@@ -7,9 +7,12 @@
 # Other targets:
 #   make publish                      push every output to the DVC remote (.dvc/config: a folder
 #                                     beside this checkout unless you point it elsewhere); a
-#                                     reader's `dvc pull` then gets results and book, no training
+#                                     reader's `make pull` then gets results and book, no training
+#   make pull                         fetch every output from that remote (one line saying what to
+#                                     do where this machine cannot reach it)
 #   make launch EXECUTOR=slurm JOBS=N train the profile's pending runs as cluster jobs (submitit;
 #                                     EXECUTOR=local here), then `make study` records them
+#   make study JOBS=N                 train N runs at a time (default: one per core)
 #   setup, profile P=smoke|cpu|paper, book, clean
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,13 +31,18 @@ PIP_ARGS ?=
 GPU ?= 0
 
 export PATH := $(BIN):$(PATH)
+# Runs train side by side, one thread each (lib/hyperscale/core/pool.py): JOBS runs at a time
+# (default: one per core; `make study JOBS=1` for one at a time), HYPERSCALE_THREADS threads each
+# (default 1). Both are checked where they are read, with one line saying what is allowed.
+export JOBS
+export HYPERSCALE_THREADS
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 # tcmalloc: 1.1-1.3x faster training steps at 64x64 here, 1.8x at 160x192; decided when a
 # recipe runs, because `make setup` may have just installed it.
 WITH_TCMALLOC = if [ -e $(TCMALLOC) ]; then export LD_PRELOAD=$(TCMALLOC); fi;
 
-.PHONY: study test setup system-packages test-packages profile book publish launch clean
+.PHONY: study test setup system-packages test-packages profile book publish pull launch clean
 
 study: setup
 	$(WITH_TCMALLOC) python -m hyperscale.core.progress
@@ -46,7 +54,7 @@ test: setup test-packages
 	rm -rf .smoke && mkdir .smoke
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
-	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) dvc repro --quiet
+	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) JOBS=2 dvc repro --quiet
 	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
 	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider notebooks/
 	@echo "make test: all passed"
@@ -93,15 +101,14 @@ book: setup
 	@echo "Book: $(abspath book/_build/html/index.html)"
 
 publish: setup
-	@url=$$(dvc config remote.$$(dvc config core.remote).url); \
-	case "$$url" in *://*) ;; *) mkdir -p "$$(cd .dvc && realpath -m "$$url")";; esac
-	dvc push
-	@echo "Pushed every output to $$(dvc remote list | awk '/default/ {print $$2}'); readers: git clone, then dvc pull"
+	python -m hyperscale.core.share push
+
+pull: setup
+	python -m hyperscale.core.share pull
 
 EXECUTOR ?= local
-JOBS ?= 1
 launch: setup
-	$(WITH_TCMALLOC) python -m hyperscale.launch --executor $(EXECUTOR) --jobs $(JOBS)
+	$(WITH_TCMALLOC) python -m hyperscale.launch --executor $(EXECUTOR)
 
 clean:
 	rm -rf .smoke book/_build book/generated runs data/atlas2d data/scenes

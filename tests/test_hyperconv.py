@@ -64,8 +64,18 @@ def test_hc_unet_maps_packed_raw_to_rgb_at_twice_the_size(hc, size):
 
 @pytest.mark.parametrize("size", [(40, 48), (16, 16)])
 def test_hc_unet_rejects_sizes_it_cannot_pool(size):
-    with pytest.raises(ValueError, match="multiples of 16 and at least 32"):
+    with pytest.raises(ValueError, match="at least 32 px and multiples of 16"):
         HCUNet(8, 8, 16)(torch.rand(1, 4, *size))
+
+
+@pytest.mark.parametrize("x, message", [
+    (torch.rand(1, 3, 32, 32), r"expected images shaped \(N, 4, H, W\)"),
+    (torch.rand(1, 4, 32, 32).double(), "expected float32 images"),
+    (torch.rand(0, 4, 32, 32), "empty batch"),
+])
+def test_hc_unet_names_bad_images(x, message):
+    with pytest.raises(ValueError, match=message):
+        HCUNet(8, 8, 16)(x)
 
 
 def test_counts_of_one_block_follow_eqs_1_and_2():

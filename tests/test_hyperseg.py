@@ -7,6 +7,7 @@ from hyperscale.hyperseg import (ContextHead, EfficientNet, MetaBlock, ResNet18,
                                  positional_encoding)
 from hyperscale.hyperseg.counting import count
 from hyperscale.hyperseg.model import TEMPLATES, hyperseg
+from hyperscale.hyperseg.unet import UNet
 
 
 def _same_everywhere(w, nh, nw, b):
@@ -236,8 +237,28 @@ def test_hyperseg_bad_settings_say_so_in_one_line():
         hyperseg("XL", 19)
     with pytest.raises(ValueError, match="one g_wi and block width per level"):
         hyperseg("M-cityscapes", 19, levels=6)
-    with pytest.raises(ValueError, match="at least 32 px"):
-        hyperseg("M-cityscapes", 3)(torch.randn(1, 3, 16, 64))
+    with pytest.raises(ValueError, match="at least 33 px"):
+        hyperseg("M-cityscapes", 3)(torch.randn(1, 3, 32, 64))
+
+
+@pytest.mark.parametrize("x, message", [
+    (torch.rand(2, 1, 64, 64), r"expected images shaped \(N, 3, H, W\); got \(2, 1, 64, 64\)"),
+    (torch.rand(3, 64, 64), r"Single images need a batch dimension"),
+    (torch.rand(2, 3, 64, 64).double(), "expected float32 images; got torch.float64"),
+    (torch.zeros(2, 3, 64, 64, dtype=torch.uint8), "expected float32 images; got torch.uint8"),
+    (torch.rand(0, 3, 64, 64), r"empty batch"),
+    (torch.rand(2, 3, 64, 64).numpy(), "Convert numpy arrays"),
+])
+def test_hyperseg_and_its_unet_name_bad_images(x, message):
+    """Issue 28: HyperSeg and the trade-off U-Net lacked SSHN's channel, dtype and empty-batch checks."""
+    for net in (hyperseg("S-camvid", 11, backbone_width=0.25), UNet(11, width=3, depth=4)):
+        with pytest.raises(ValueError, match=message):
+            net(x)
+
+
+def test_dpw_conv_with_more_patches_than_pixels_says_so():
+    with pytest.raises(ValueError, match="cannot cut 3 pixels into 4 patches"):
+        dpw_conv(torch.randn(1, 4, 3, 8), torch.randn(1, 4, 4, 1, 1, 4, 2))  # once "step is 0" deep in unfold
 
 
 @pytest.mark.parametrize("backbone", ["b1", "resnet18"])

@@ -1,8 +1,9 @@
 """The pipeline as a whole, on a tree where `dvc repro` has just run (make test runs these in its
 smoke copy with HYPERSCALE_PIPELINE=1; elsewhere they are skipped): every file a stage writes is
-a declared output; a second run from scratch, its training done as cluster jobs (submitit's
-local executor), writes the same bytes, measured times aside; and what `make publish` pushes
-gives a fresh clone the same book through `dvc pull`, with nothing left to run."""
+a declared output; runs trained one at a time (JOBS=1) write the bytes of runs trained side by
+side (JOBS=2, make test's run); a second run from scratch, its training done as cluster jobs
+(submitit's local executor), writes the same bytes, measured times aside; and what `make publish` pushes
+gives a fresh clone the same book through `make pull`, with nothing left to run."""
 import hashlib
 import os
 import shutil
@@ -50,8 +51,29 @@ def test_every_file_a_stage_writes_is_a_declared_output():
     assert not undeclared, f"written but not declared in dvc.yaml: {undeclared[:10]}"
 
 
-def dvc(*args, cwd=ROOT) -> str:
-    return subprocess.run(["dvc", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+def dvc(*args, cwd=ROOT, **env) -> str:
+    return subprocess.run(["dvc", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env=os.environ | env).stdout
+
+
+# One experiment of each paper: trained side by side in make test's run (JOBS=2), then one at a time here.
+RETRAINED = {"train_sshn@main": "runs/sshn/main", "train_shape_adaptor@table1": "runs/shape_adaptor/table1",
+             "train_hyperconv@sweep": "runs/hyperconv/sweep", "train_hyperseg@ablation": "runs/hyperseg/ablation"}
+
+
+def test_runs_trained_one_at_a_time_write_the_bytes_of_runs_trained_side_by_side():
+    """Issue 24: a run's bytes depend neither on JOBS nor on which process trained it."""
+    assert all((ROOT / ".logs" / folder.removeprefix("runs/")).is_dir() for folder in RETRAINED.values()), \
+        "make test's run did not train these in the worker pool"
+    first = fingerprints()
+    for folder in RETRAINED.values():
+        shutil.rmtree(ROOT / folder)
+    start = time.perf_counter()
+    dvc("repro", "--quiet", "--force", "--single-item", *RETRAINED, JOBS="1")
+    print(f"JOBS=1 retrain: {time.perf_counter() - start:.1f} s")
+    second = fingerprints()
+    changed = sorted(k for k in first.keys() | second.keys() if first.get(k) != second.get(k))
+    assert not changed, f"{len(changed)} files differ between JOBS=2 and JOBS=1: {changed[:10]}"
 
 
 def test_a_second_run_from_scratch_as_cluster_jobs_writes_the_same_bytes(tmp_path):
@@ -82,14 +104,14 @@ def test_published_results_give_a_fresh_clone_the_same_book_without_running_anyt
     dvc("remote", "modify", "--local", "shared", "url", str(remote))
     timings = {}
     start = time.perf_counter()
-    dvc("push")
+    subprocess.run([sys.executable, "-m", "hyperscale.core.share", "push"], cwd=ROOT, check=True, capture_output=True)
     timings["push"] = time.perf_counter() - start
     skip = {"data", "runs", "book/generated", "book/_build", ".dvc/cache", ".dvc/tmp"}
     shutil.copytree(ROOT, clone, ignore=lambda d, names: [n for n in names if os.path.relpath(
         Path(d) / n, ROOT) in skip or n in {".pytest_cache", "__pycache__"}])
     dvc("remote", "modify", "--local", "shared", "url", str(remote), cwd=clone)
     start = time.perf_counter()
-    dvc("pull", cwd=clone)
+    subprocess.run([sys.executable, "-m", "hyperscale.core.share", "pull"], cwd=clone, check=True, capture_output=True)
     timings["pull"] = time.perf_counter() - start
     assert "up to date" in dvc("status", cwd=clone)
     start = time.perf_counter()

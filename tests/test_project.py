@@ -68,10 +68,64 @@ def _sshn_with(**train):
     ({"optimizer": {"name": "adam", "lr": "1e-3"}}, r"sshn\.train\.optimizer\.lr: Input should be a valid number"),
     ({"optimizer": {"name": "adam", "learning_rate": 0.1}}, r"sshn\.train\.optimizer\.learning_rate: Extra inputs"),
     ({"patience_steps": 0}, r"sshn\.train\.patience_steps: Input should be greater than 0"),
+    ({"batch_size": 4096}, r"sshn\.train\.batch_size: Value error, at most 256: more does not fit the memory"),
+    ({"optimizer": {"name": "adam", "lr": float("inf")}}, r"sshn\.train\.optimizer\.lr: Input should be a finite number"),
+    ({"optimizer": {"name": "adam", "betas": [0.9, 1.5]}}, r"sshn\.train\.optimizer\.betas\.1: Input should be less than 1"),
+    ({"val_phis": [0.25, 0.5, 0.25]}, r"sshn\.train\.val_phis: Value error, lists 0\.25 more than once"),
 ])
 def test_bad_params_fail_in_one_line_naming_the_key(change, message):
     with pytest.raises(P.ParamsError, match=message) as e:
         P.validate("sshn", _sshn_with(**change))
+    assert "\n" not in str(e.value)
+
+
+def _with(section: str, path: str, value) -> dict:
+    """params.yaml's `section` with the value at dotted `path` replaced."""
+    import copy
+
+    s = copy.deepcopy(P.load(ROOT / "params.yaml")[section])
+    *parents, leaf = path.split(".")
+    node = s
+    for k in parents:
+        node = node[k]
+    node[leaf] = value
+    return s
+
+
+@pytest.mark.parametrize("section, path, value, message", [
+    # sizes past what the machines hold (issue 28: a depth of 12 grew to 21.8 GB)
+    ("hyperseg", "tradeoff.unet_depth", 12, r"hyperseg\.tradeoff\.unet_depth: Value error, at most 5"),
+    ("hyperseg", "tradeoff.unet_widths", [3, 4096], r"hyperseg\.tradeoff\.unet_widths\.1: Value error, at most 64"),
+    ("hyperconv", "eq4.draws", 10**9, r"hyperconv\.eq4\.draws: Value error, at most 1000000"),
+    ("hyperconv", "benchmark.grouped.sizes", [64, 100000], r"hyperconv\.benchmark\.grouped\.sizes\.1: Value error"),
+    ("hyperseg", "benchmark.fps.size", [288, 99999], r"hyperseg\.benchmark\.fps\.size\.1: Value error, at most"),
+    ("sshn", "model.width", 1024, r"sshn\.model\.width: Value error, at most 64"),
+    ("data", "scenes.size", 100000, r"data\.scenes\.size: Value error, at most 256"),
+    ("data", "atlas2d.copies.train", 1000, r"data\.atlas2d\.copies\.train: Value error, at most 64"),
+    ("shape_adaptor", "train.batch_size", 100000, r"shape_adaptor\.train\.batch_size: Value error, at most 1024"),
+    # what the models need
+    ("hyperseg", "ablation.templates", ["S-camvd"], r"hyperseg\.ablation\.templates\.0: Input should be 'L-voc', .* \(got 'S-camvd'\)"),
+    ("hyperseg", "benchmark.dpw.template", "M", r"hyperseg\.benchmark\.dpw\.template: Input should be"),
+    ("data", "multiscenes.size", 32, r"data\.multiscenes\.size: Input should be greater than or equal to 64"),
+    ("data", "multiscenes.size", 100, r"data\.multiscenes\.size: Input should be a multiple of 32"),
+    ("data", "isp.patch", 80, r"data\.isp\.patch: Input should be a multiple of 32"),
+    ("hyperseg", "ablation.train.batch_size", 1, r"BatchNorm normalises over the batch"),
+    ("shape_adaptor", "train.batch_size", 1, r"shape_adaptor\.train\.batch_size: Input should be greater than or equal to 2"),
+    ("hyperconv", "sweep.train.optimizers", {"weigths": {"name": "adam"}}, r"hyperconv\.sweep\.train\.optimizers\.weigths\.\[key\]: Input should be 'weights' or 'alpha'"),
+    ("hyperconv", "sweep.train.optimizers.weights.lr", float("inf"), r"Input should be a finite number"),
+    ("shape_adaptor", "train.optimizer.momentum", 1.5, r"shape_adaptor\.train\.optimizer\.momentum: Input should be less than 1"),
+    # duplicates: the same run or row twice
+    ("hyperseg", "ablation.seeds", [0, 1, 0], r"hyperseg\.ablation\.seeds: Value error, lists 0 more than once"),
+    ("hyperseg", "ablation.templates", ["S-camvid", "S-camvid"], r"lists 'S-camvid' more than once"),
+    ("hyperconv", "sweep.n_hid", [16, 64, 16], r"hyperconv\.sweep\.n_hid: Value error, lists 16 more than once"),
+    ("hyperseg", "tradeoff.unet_widths", [3, 3], r"lists 3 more than once"),
+    ("sshn", "main.seeds", [0, 0], r"sshn\.main\.seeds: Value error, lists 0 more than once"),
+    ("shape_adaptor", "nets", ["vgg16", "vgg16", "mobilenetv2"], r"lists 'vgg16' more than once"),
+])
+def test_schema_bounds_and_needs_fail_in_one_line(section, path, value, message):
+    """Issue 28's schema gaps: each ended in a deep traceback or the out-of-memory killer."""
+    with pytest.raises(P.ParamsError, match=message) as e:
+        P.validate(section, _with(section, path, value))
     assert "\n" not in str(e.value)
 
 
@@ -191,12 +245,38 @@ def test_temporaries_a_killed_run_left_are_swept_and_ignored(tmp_path):
 
 
 def test_import_fixes_the_thread_count():
-    """Convolutions sum in another order on another thread count: every run uses HYPERSCALE_THREADS."""
-    code = "import torch; torch.set_num_threads(1); import hyperscale; print(torch.get_num_threads())"
-    for env, want in (({}, "2"), ({"HYPERSCALE_THREADS": "1"}, "1")):
+    """Convolutions sum in another order on another thread count: every process uses HYPERSCALE_THREADS,
+    one by default whatever the machine's cores (runs use the cores side by side)."""
+    code = "import torch; torch.set_num_threads(3); import hyperscale; print(torch.get_num_threads())"
+    for env, want in (({}, "1"), ({"HYPERSCALE_THREADS": "2"}, "2")):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={k: v for k, v in os.environ.items() if k != "HYPERSCALE_THREADS"} | env)
         assert r.stdout.strip() == want, r.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5"])
+def test_a_bad_thread_count_fails_in_one_line(value):
+    r = subprocess.run([sys.executable, "-c", "import hyperscale"], capture_output=True, text=True,
+                       env=os.environ | {"HYPERSCALE_THREADS": value})
+    assert r.returncode == 1 and r.stderr == (f"error: HYPERSCALE_THREADS={value!r}: expected a whole number of "
+                                              f"threads per process, at least 1 (default 1; unset it, and use JOBS "
+                                              f"to train runs side by side)\n")
+
+
+def test_every_input_error_is_shown_in_one_line():
+    """The notebook runner knows a cell's error by name only: core.errors.NAMES lists every InputError."""
+    import importlib
+
+    from hyperscale.core import errors
+    from hyperscale.launch import PAPERS  # noqa: F401  (imports every package)
+
+    for m in ("hyperscale.data", "hyperscale.core.share", "hyperscale.core.device"):
+        importlib.import_module(m)
+
+    def subclasses(c):
+        return {c.__name__} | {n for s in c.__subclasses__() for n in subclasses(s)}
+
+    assert subclasses(errors.InputError) == set(errors.NAMES)
 
 
 def test_study_progress_line_counts_stages_and_estimates_from_the_last_run():
@@ -209,3 +289,128 @@ def test_study_progress_line_counts_stages_and_estimates_from_the_last_run():
     assert status_line("a", ["a"], ["a"], 3725, {}) == "[1/1] a: 1:02:05 elapsed, no earlier run timed here"
     # a stage the dry run did not foresee still counts, with its own last time
     assert status_line("c", ["a", "b", "c"], ["a", "b"], 10, last) == "[3/3] c: 0:10 elapsed, about 0:30 left"
+
+
+def test_pull_without_the_publishers_remote_says_so_in_one_line(tmp_path):
+    """A fresh clone's default remote is a folder beside the publisher's checkout: `make pull` says
+    where results come from instead of DVC's line per missing file (issue 28)."""
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc/config").write_text("[core]\n    no_scm = true\n    remote = shared\n"
+                                          "['remote \"shared\"']\n    url = ../../absent-remote\n")
+    for name in ("dvc.yaml", "params.yaml"):
+        (tmp_path / name).write_text("{}\n")
+    r = subprocess.run([sys.executable, "-m", "hyperscale.core.share", "pull"], cwd=tmp_path, capture_output=True,
+                       text=True, env=os.environ | {"DVC_NO_ANALYTICS": "1"})
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("error: no results to pull: DVC remote 'shared' is the folder ") and \
+        "make study" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition, timeout=60.0) -> bool:
+    import time
+
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_dead_kernel_ends_the_stage_in_one_line(tmp_path):
+    """The out-of-memory killer took a kernel and the runner waited forever (issue 28)."""
+    import signal
+
+    from hyperscale.core.processes import children
+
+    nb = _notebook(tmp_path, "import pathlib, time; pathlib.Path('busy').touch(); time.sleep(600)")
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.Popen([sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: (tmp_path / "busy").exists())  # the kernel is in a cell
+        kernel = children(proc.pid)[0]
+        os.kill(kernel, signal.SIGKILL)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1].startswith(f"error: {nb}: its kernel died"), err
+    assert "Traceback" not in err and not out.exists() and not list(tmp_path.glob(".out.ipynb.*"))
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_the_runner_and_its_kernel_die_with_their_parent(tmp_path, how):
+    """Killing `dvc repro` left the runner training with parent 1, beside the rerun (issue 28)."""
+    import signal
+
+    from hyperscale.core.processes import children
+
+    nb, out = _notebook(tmp_path, "import time; time.sleep(600)"), tmp_path / "out.ipynb"
+    # What DVC does: a parent process that starts the runner and waits for it.
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])",
+                               sys.executable, "-m", "hyperscale.core.notebook", str(nb), str(out)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runner = kernel = 0
+    try:
+        assert _wait_for(lambda: children(parent.pid) and list(tmp_path.glob(".out.ipynb.*")))
+        runner = children(parent.pid)[0]
+        assert _wait_for(lambda: children(runner))
+        kernel = children(runner)[0]
+        parent.send_signal(getattr(signal, how))
+        parent.wait(timeout=10)
+        assert _wait_for(lambda: not _alive(runner), 30), "the runner outlived its parent"
+        assert _wait_for(lambda: not _alive(kernel), 30), "the kernel outlived the runner"
+    finally:
+        parent.kill()
+        for pid in (runner, kernel):
+            if pid and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert not out.exists() and not list(tmp_path.glob(".out.ipynb.*"))
+
+
+def _project(tmp_path, **changes) -> Path:
+    """A folder the library takes for the project: dvc.yaml and params.yaml (with `changes`)."""
+    params = P.load(ROOT / "params.yaml") | changes
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def _module(args, cwd, **env):
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True,
+                          env=os.environ | env)
+
+
+def test_launch_checks_params_before_submitting_anything(tmp_path):
+    """Issue 28: a bad device failed every job after queueing, with a 55-line traceback each."""
+    project = _project(tmp_path, device="cuda:3")
+    r = _module(["hyperscale.launch", "--executor", "local"], project)
+    assert r.returncode == 1 and r.stderr.startswith("error: params.yaml: device: cuda:3 but torch sees 0 GPU")
+    assert r.stderr.count("\n") == 1 and not (project / ".launch").exists()
+    r = _module(["hyperscale.launch", "--executor", "slurm"], _project(tmp_path, device="cuda"))
+    assert r.returncode == 1 and "device: cuda, but the jobs ask for no GPU; add --gpus 1" in r.stderr
+    r = _module(["hyperscale.launch", "--slurm", "partition"], project)
+    assert r.returncode == 2 and "--slurm takes KEY=VALUE options (e.g. --slurm partition=gpu), not partition" \
+        in r.stderr and "Traceback" not in r.stderr
+    r = _module(["hyperscale.launch", "--executor", "local"], project, JOBS="abc")
+    assert r.returncode == 1 and r.stderr.startswith("error: JOBS='abc': expected a whole number")
+
+
+def test_a_stage_outside_the_project_or_before_its_inputs_says_so_in_one_line(tmp_path):
+    r = _module(["hyperscale.hyperseg.evaluate"], tmp_path)
+    assert r.returncode == 1 and r.stderr == (f"error: {tmp_path.resolve()} is not inside the study (no folder with "
+                                              f"dvc.yaml and params.yaml at or above it); run the command from the "
+                                              f"project's folder\n")
+    from hyperscale.core.io import UnreadableFile
+    from hyperscale.hyperseg import runs
+
+    with pytest.raises(UnreadableFile, match=r"ablation/results\.csv: no such file; the stage that writes it has "
+                                             r"not run: run `dvc repro`"):
+        runs.results(_project(tmp_path))

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import hyperscale.core.losses as losses
+from hyperscale.core.errors import DivergedError
 from hyperscale.core.io import UnreadableFile, load_torch, save_torch
 from hyperscale.core.models import create_model, load_model
 from hyperscale.core.train import TrainConfig, save_run, train
@@ -64,6 +65,30 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
         torch.testing.assert_close(p, q)
 
 
+def test_resumed_run_writes_the_bytes_of_an_uninterrupted_one(toy_data, tmp_path, monkeypatch, capsys):
+    """DVC hashes checkpoint.pt: a run resumed after a crash must record the same bytes (issue 28),
+    and say so without naming local paths (its page is published)."""
+    cfg = {"finetune_steps": 10}
+    fit(fresh(), toy_data, cfg, run_dir=tmp_path / "full", desc="main/run")
+    ce, calls = losses.LOSSES["ce"], {"n": 0}
+
+    def crash_at_step_25(logits, target):
+        calls["n"] += 1
+        if calls["n"] == 25:
+            raise KeyboardInterrupt
+        return ce(logits, target)
+
+    monkeypatch.setitem(losses.LOSSES, "ce", crash_at_step_25)
+    with pytest.raises(KeyboardInterrupt):
+        fit(fresh(), toy_data, cfg, run_dir=tmp_path / "resumed", desc="main/run")
+    monkeypatch.setitem(losses.LOSSES, "ce", ce)
+    capsys.readouterr()
+    fit(fresh(), toy_data, cfg, run_dir=tmp_path / "resumed", desc="main/run")
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err.strip() == "main/run: resumed at step 20"
+    assert (tmp_path / "full/checkpoint.pt").read_bytes() == (tmp_path / "resumed/checkpoint.pt").read_bytes()
+
+
 def test_run_interrupted_in_its_second_phase_resumes_with_that_phases_schedule(toy_data, tmp_path, monkeypatch):
     cfg = {"finetune_steps": 10, "optimizers": {"weights": {"lr": 1e-2, "schedule": "cosine"}}}
     full = fit(fresh(), toy_data, cfg)
@@ -87,7 +112,7 @@ def test_run_interrupted_in_its_second_phase_resumes_with_that_phases_schedule(t
 def test_checkpoint_of_another_configuration_is_ignored(toy_data, tmp_path, capsys):
     fit(fresh(), toy_data, run_dir=tmp_path)
     other = fit(fresh(), toy_data, {"optimizers": {"weights": {"lr": 1e-3}}}, run_dir=tmp_path)
-    assert "ignoring" in capsys.readouterr().out
+    assert "ignoring" in capsys.readouterr().err
     assert other.steps == CFG["max_steps"]
 
 
@@ -188,7 +213,7 @@ def test_checkpoint_of_other_data_is_ignored(toy_data, tmp_path, capsys):
     fit(fresh(), toy_data, run_dir=tmp_path)
     toy_data["train"].images[0, 0, 0, 0] += 1.0
     fit(fresh(), toy_data, run_dir=tmp_path)
-    assert "ignoring" in capsys.readouterr().out
+    assert "ignoring" in capsys.readouterr().err
 
 
 def test_finished_checkpoint_returns_the_result_without_training(toy_data, tmp_path):
@@ -227,7 +252,8 @@ def test_tampered_checkpoint_is_refused_and_never_runs(toy_data, tmp_path, capsy
     with pytest.raises(UnreadableFile, match="not written by this project"):
         load_torch(path)
     res = fit(fresh(), toy_data, run_dir=tmp_path)  # training refuses it and starts over
-    out = capsys.readouterr().out
+    cap = capsys.readouterr()
+    out = cap.out + cap.err
     assert "the payload ran" not in out and "ignoring checkpoint" in out and res.steps == CFG["max_steps"]
 
 
@@ -236,7 +262,7 @@ def test_truncated_checkpoint_restarts_the_run_and_names_the_file(toy_data, tmp_
     path = tmp_path / "checkpoint.pt"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     res = fit(fresh(), toy_data, run_dir=tmp_path)
-    assert f"ignoring checkpoint: {path} is not a readable torch file" in capsys.readouterr().out
+    assert f"ignoring checkpoint: {path} is not a readable torch file" in capsys.readouterr().err
     assert res.steps == CFG["max_steps"] and load_torch(path)["result"]["steps"] == CFG["max_steps"]
 
 
@@ -271,3 +297,11 @@ def test_pickled_objects_are_refused_by_the_model_loader(tmp_path):
     (tmp_path / "p.pt").write_bytes(pickle.dumps(_RunsCode()))
     with pytest.raises(UnreadableFile):
         load_model(tmp_path / "p.pt")
+
+
+def test_a_diverging_run_stops_in_one_line_naming_run_step_and_learning_rate(toy_data, tmp_path):
+    """lr 1e9 once gave NaN losses and still wrote results (issue 28): it stops, and no result is written."""
+    with pytest.raises(DivergedError, match=r"^main/run diverged: its training loss is nan at step \d+ "
+                                            r"\(learning rate: weights 1e\+09\); lower the learning rate"):
+        fit(fresh("fixed"), toy_data, {"optimizers": {"weights": {"lr": 1e9}}}, run_dir=tmp_path, desc="main/run")
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "model.pt").exists()

@@ -7,7 +7,7 @@ scaling in CNNs. One package per paper, on a core that never imports a paper:
 - `data`: the embedded datasets built offline from packaged data, and loaders for the
   papers' real datasets.
 - `sshn`: Scale-Space HyperNetworks and its earlier version Hyper-UNet.
-- `shape_adaptor`: Shape Adaptor.
+- `shape_adaptor`, `hyperconv`, `hyperseg`: Shape Adaptor, HyperConv, HyperSeg.
 
 Importing it pins the code paths of the CPU math libraries (unless you set them yourself):
 MKL picks its GEMM kernels per CPU vendor and oneDNN its convolution kernels per instruction
@@ -16,15 +16,43 @@ costs nothing measurable here; `ONEDNN_MAX_CPU_ISA=AVX512_CORE` makes every AVX-
 (Intel or AMD) run the same convolution kernels. Both are read when the libraries first
 compute, so import hyperscale before running any torch computation.
 
-It also fixes torch's thread count (`HYPERSCALE_THREADS`, default 2, the cpu profile's
-laptop): convolutions split their sums across threads, so 1 and 2 threads give different
-weights after 15 training steps, and by default torch takes one thread per core.
+It also fixes torch's thread count: one thread per process (`HYPERSCALE_THREADS`, default 1).
+Convolutions split their sums across threads, so 1 and 2 threads give different weights after
+15 training steps: a run's bytes must not depend on the machine's core count. And two threads
+on two cores collapse 10-20x as soon as anything else runs (OpenMP threads wait on each other at
+every op), where one thread keeps its pace: the cores are used by training runs side by side
+(`JOBS`, core/pool.py), not by threads.
+
+Errors about input (`core.errors.InputError`) that nothing catches print one line, not a traceback.
 """
 import os
+import sys
+
+from .core.errors import InputError, SettingsError
+
+
+def _one_line(kind, err, tb, _default=sys.excepthook):
+    if isinstance(err, InputError):
+        print(f"error: {err}", file=sys.stderr)
+    else:
+        _default(kind, err, tb)
+
+
+sys.excepthook = _one_line
 
 os.environ.setdefault("MKL_CBWR", "AVX2")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")
-THREADS = int(os.environ.setdefault("HYPERSCALE_THREADS", "2"))
+
+
+def _threads() -> int:
+    raw = os.environ["HYPERSCALE_THREADS"] = os.environ.get("HYPERSCALE_THREADS") or "1"  # (make exports it empty)
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise SettingsError(f"HYPERSCALE_THREADS={raw!r}: expected a whole number of threads per process, at least 1 "
+                            f"(default 1; unset it, and use JOBS to train runs side by side)")
+    return int(raw)
+
+
+THREADS = _threads()
 
 import torch  # noqa: E402  (after the pins above, which the libraries read on their first computation)
 

@@ -17,7 +17,11 @@ from pathlib import Path
 
 from . import THREADS
 from .core.cli import run_stage
-from .core.jobs import Job, executor, launch
+from .core.device import resolve
+from .core.jobs import Job, executor, launch, pending_jobs
+from .core.pool import workers
+from .core.params import ParamsError, validate_all
+from .core.params import load as load_params
 from .core.project import project_root
 from .hyperconv import runs as hyperconv_runs
 from .hyperseg import runs as hyperseg_runs
@@ -30,39 +34,50 @@ PAPERS = {"sshn": sshn_runs, "shape_adaptor": shape_adaptor_runs, "hyperconv": h
           "hyperseg": hyperseg_runs}
 
 
-def pending_jobs(root: Path, papers=PAPERS, wave: int = 0) -> list[Job]:
+def pending(root: Path, papers=PAPERS, wave: int = 0) -> list[Job]:
     """The runs of every paper's experiments in `wave` (0: those that start from scratch,
     1: those that start from another experiment's results) that have training left."""
-    out = []
-    for paper, mod in papers.items():
-        for experiment in mod.EXPERIMENTS:
-            if (experiment in mod.AFTER) != bool(wave):
-                continue
-            for run, args in mod.jobs(experiment, root):
-                if mod.pending(*args, root):
-                    # A job gets names, not data: it loads its own (pickled arrays would be GBs)
-                    out.append(Job(f"{paper}/{experiment}/{run.name}", mod.train_named,
-                                   (experiment, run.name, str(root))))
-    return out
+    return [job for paper, mod in papers.items() for experiment in mod.EXPERIMENTS
+            if (experiment in mod.AFTER) == bool(wave) for job in pending_jobs(mod, paper, experiment, root)]
+
+
+def check_params(root: Path, executor_kind: str, gpus: int) -> None:
+    """params.yaml checked before anything is submitted (a bad value once failed every job, after
+    queueing): every section, and a device the jobs will have. Local jobs run here, so the device
+    must exist here; cluster jobs run elsewhere, so only its name and a GPU request are checked."""
+    params = load_params(root / "params.yaml")
+    validate_all(params)
+    device = params.get("device", "cpu")
+    if executor_kind == "local":
+        resolve(device)
+    elif device.startswith("cuda") and gpus < 1:
+        raise ParamsError(f"params.yaml: device: {device}, but the jobs ask for no GPU; add --gpus 1 "
+                          f"(or set device: auto or cpu)")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executor", choices=["local", "slurm"], default="local")
-    parser.add_argument("--jobs", type=int, default=1, help="jobs at a time (each trains its share of the runs)")
+    parser.add_argument("--jobs", type=int, help="jobs at a time, each training its share of the runs "
+                                                 "(default: JOBS, else one per core)")
     parser.add_argument("--timeout-min", type=int, default=24 * 60)
     parser.add_argument("--gpus", type=int, default=0, help="GPUs per job")
     parser.add_argument("--slurm", nargs="*", default=[], metavar="KEY=VALUE", help="e.g. partition=gpu")
     args = parser.parse_args(argv)
+    args.jobs = workers() if args.jobs is None else args.jobs
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
+    bad = [kv for kv in args.slurm if not kv.partition("=")[0] or "=" not in kv]
+    if bad:
+        parser.error(f"--slurm takes KEY=VALUE options (e.g. --slurm partition=gpu), not {' '.join(bad)}")
     root = Path(project_root())
+    check_params(root, args.executor, args.gpus)
     ex = executor(args.executor, root / ".launch", args.jobs, THREADS, args.timeout_min, args.gpus)
     if args.slurm:
         ex.update_parameters(**{f"slurm_{k}": v for k, v in (kv.split("=", 1) for kv in args.slurm)})
     trained = []
     for wave in (0, 1):  # the second wave's plans read the first wave's results
-        jobs = pending_jobs(root, wave=wave)
+        jobs = pending(root, wave=wave)
         print(f"{len(jobs)} pending runs" + (" that start from finished ones" if wave else ""))
         trained += launch(jobs, ex, args.jobs)
     print(f"trained {len(trained)} runs; now `dvc repro` records them")

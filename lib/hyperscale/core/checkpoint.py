@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 from .io import UnreadableFile, load_torch, read_json, save_torch, write_json
@@ -41,10 +42,11 @@ def load(path, key: str) -> dict | None:
     try:
         ck = load_torch(path)
     except UnreadableFile as e:
-        print(f"ignoring checkpoint: {e}; training from scratch")
+        print(f"ignoring checkpoint: {e}; training from scratch", file=sys.stderr)
         return None
     if ck.get("key") != key:
-        print(f"ignoring {path}: it belongs to another configuration, seed, dataset or code version")
+        print(f"ignoring {Path(path).parent.name}/{Path(path).name}: it belongs to another configuration, seed, "
+              f"dataset or code version", file=sys.stderr)
         return None
     return ck
 

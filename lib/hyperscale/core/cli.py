@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from .data import DataMissingError
-from .io import UnreadableFile
-from .params import ParamsError
+from .errors import InputError
 
 
 def run_stage(main) -> None:
-    """Call `main()`; an input error (bad params, missing data, unreadable file) exits with its
+    """Call `main()`; an input error (bad params, missing data, unreadable file, divergence) exits with its
     message alone, since it already says what was wrong and how to fix it."""
     try:
         main()
-    except (ParamsError, DataMissingError, UnreadableFile) as e:
+    except InputError as e:
         sys.exit(f"error: {e}")

@@ -16,12 +16,13 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import InputError
 from .io import checksum_arrays, load_arrays, read_json, save_arrays, write_json
 
 SPLITS = ("train", "val", "test")
 
 
-class DataMissingError(FileNotFoundError):
+class DataMissingError(InputError, FileNotFoundError):
     """A dataset or the package that provides its raw files is not on this machine."""
 
 

@@ -19,23 +19,38 @@ import json
 import math
 import os
 import pickle
+import sys
 import tempfile
 import zipfile
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from .errors import InputError
+
 # numpy's savez stamps the current time into the zip; a fixed stamp keeps files identical.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class UnreadableFile(ValueError):
+class UnreadableFile(InputError, ValueError):
     """A file we wrote is missing, truncated, corrupt or not ours; the message names it and the fix."""
 
 
 def _temp_glob(path: Path) -> str:
     return f".{path.name}.*.tmp{path.suffix}"
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows (os.umask can only set it)."""
+    try:
+        line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("Umask:"))
+        return int(line.split()[1], 8)
+    except (OSError, StopIteration):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 @contextmanager
@@ -51,6 +66,7 @@ def atomic_path(path: str | os.PathLike):
         stale.unlink(missing_ok=True)
     # Same suffix as the target: some writers (papermill) check the extension.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the mode any new file gets
     os.close(fd)
     try:
         yield Path(tmp)
@@ -80,6 +96,16 @@ def _finite(obj):
     return obj
 
 
+def read_csv(path, **kw):
+    """pandas.read_csv; a missing file (its stage has not run) stops in one line naming it."""
+    import pandas as pd
+
+    if not Path(path).exists():
+        raise UnreadableFile(f"{path}: no such file; the stage that writes it has not run: run `dvc repro` "
+                             f"(or `make study`) first")
+    return pd.read_csv(path, **kw)
+
+
 def write_json(path, obj) -> None:
     write_text(path, json.dumps(_finite(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
@@ -100,8 +126,15 @@ def save_arrays(path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_arrays(path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    """What `save_arrays` wrote; `UnreadableFile` naming the file when it is missing, truncated or corrupt."""
+    if not Path(path).exists():
+        raise UnreadableFile(f"{path}: no such file; rerun the stage that writes it")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise UnreadableFile(f"{path} is truncated or corrupt ({type(e).__name__}: {str(e).strip()[:120]}); "
+                             f"delete it and rerun the stage that writes it") from None
 
 
 def checksum_arrays(arrays: dict[str, np.ndarray]) -> str:
@@ -141,12 +174,32 @@ def content_hash(obj) -> str:
     return h.hexdigest()
 
 
+def _canonical(obj):
+    """`obj` rebuilt so that its pickle depends on its values only, not on its history.
+
+    pickle writes an object seen before as a back-reference: a string key shared by two dicts
+    (a model's state and the best state copied from it) is written once in a fresh run but twice
+    after a resume (the loaded copies are distinct objects), so equal checkpoints got different
+    bytes. Here every container is new (never shared) and every string is interned (always shared).
+    """
+    if type(obj) is str:
+        return sys.intern(obj)
+    if type(obj) in (dict, OrderedDict):  # a state_dict is an OrderedDict with a _metadata attribute
+        out = type(obj)((_canonical(k), _canonical(v)) for k, v in obj.items())
+        if type(obj) is OrderedDict:
+            out.__dict__.update(_canonical(vars(obj)))
+        return out
+    if type(obj) in (list, tuple):
+        return type(obj)(_canonical(v) for v in obj)
+    return obj
+
+
 def save_torch(obj, path) -> None:
     """torch.save `obj` with its content hash, atomically and byte-deterministically."""
     import torch
 
     buf = io.BytesIO()
-    torch.save({"sha256": content_hash(obj), "payload": obj}, buf)
+    torch.save(_canonical({"sha256": content_hash(obj), "payload": obj}), buf)
     write_bytes(path, buf.getvalue())
 
 

@@ -1,10 +1,12 @@
-"""Training runs as jobs on a cluster engine: submitit, with SLURM or its local executor.
+"""An experiment's runs as jobs: side by side inside a stage (`core.pool`), or on a cluster engine
+(submitit, with SLURM or its local executor: `make launch`).
 
 Every run is independent and idempotent (a finished checkpoint returns its result at once), so
-a profile's pending runs can train anywhere that sees the workspace; `dvc repro` on the head
-node then reads them back and records them. We schedule nothing ourselves: the pending runs are
-cut into `n_jobs` shares, each share is one submitit job that trains its runs one after another,
-and the engine runs the jobs.
+its training can happen anywhere that sees the workspace: a stage first trains its pending runs
+in the worker pool, then reads every run back in order and writes the experiment's table; on a
+cluster, `dvc repro` on the head node reads back what the jobs trained. For the cluster we
+schedule nothing ourselves: the pending runs are cut into `n_jobs` shares, each share is one
+submitit job that trains its runs one after another, and the engine runs the jobs.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 from . import checkpoint as ckpt
+from .pool import train_side_by_side, workers
+from .project import project_root
 
 
 def finished(model, task, cfg, seed: int, run_dir) -> bool:
@@ -31,21 +35,39 @@ def finished(model, task, cfg, seed: int, run_dir) -> bool:
     return ck is not None and ck["phase"] >= n_phases
 
 
-def train_planned(out: Path, planned: list, train_one: Callable) -> list:
-    """`train_one(*args)` for every (run, args) of `planned` (training a run or reading it back),
-    after removing the folders under `out` of runs no longer planned, so that an experiment's
-    folder holds exactly its runs. Returns what each call returned (one row per run)."""
-    for stale in (d for d in Path(out).glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
-        shutil.rmtree(stale)
-    return [train_one(*args) for _, args in planned]
-
-
 @dataclass(frozen=True)
 class Job:
-    """One run to train: `label` names it; `fn(*args)` trains it (a module-level function)."""
+    """One run to train: `label` names it; `fn(*args, progress=...)` trains it (a module-level
+    function that loads its own data: a job is sent to another process by name, not by value)."""
     label: str
     fn: Callable
     args: tuple
+
+
+def pending_jobs(runs, paper: str, experiment: str, root, planned=None) -> list[Job]:
+    """The runs of `experiment` with training left, as jobs. `runs` is a paper's run-plan module:
+    jobs(experiment, root) -> [(run, args)], pending(*args, root), train_named(experiment, name, root)."""
+    planned = runs.jobs(experiment, root) if planned is None else planned
+    return [Job(f"{paper}/{experiment}/{run.name}", runs.train_named, (experiment, run.name, str(root)))
+            for run, args in planned if runs.pending(*args, root)]
+
+
+def train_planned(out: Path, planned: list, train_one: Callable, pending: Callable[[], list[Job]] | None = None,
+                  root=None) -> list:
+    """`train_one(*args)` for every (run, args) of `planned` (training a run or reading it back),
+    after removing the folders under `out` of runs no longer planned, so that an experiment's
+    folder holds exactly its runs. Returns what each call returned (one row per run).
+
+    With `pending` (the runs with training left, as jobs) and JOBS > 1, those runs first train in
+    the worker pool, `JOBS` at a time; `train_one` then reads them back. Their bytes are the same
+    either way (one thread per run, its own seed)."""
+    for stale in (d for d in Path(out).glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
+        shutil.rmtree(stale)
+    n = workers()
+    todo = pending() if pending is not None and n > 1 else []
+    if len(todo) > 1:  # one run trains here (a worker would first spend seconds importing torch)
+        train_side_by_side(todo, n, Path(root) if root else project_root())
+    return [train_one(*args) for _, args in planned]
 
 
 def _train_share(share: list[Job]) -> list[str]:

@@ -15,6 +15,26 @@ from .io import UnreadableFile, load_torch, save_torch
 MODELS: dict[str, type[torch.nn.Module]] = {}
 
 
+def check_images(x, in_channels: int, min_side: int = 1, side_multiple: int = 1, model: str = "the network") -> None:
+    """Images as every network here takes them, (N, in_channels, H, W) float32, or a ValueError
+    that says how to get there (before a convolution deep inside fails on them)."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{model} expected a torch.Tensor of images (N, {in_channels}, H, W); got "
+                         f"{type(x).__name__}. Convert numpy arrays with torch.from_numpy(x).float().")
+    if x.ndim != 4 or x.shape[1] != in_channels:
+        raise ValueError(f"{model} expected images shaped (N, {in_channels}, H, W); got {tuple(x.shape)}. "
+                         f"Single images need a batch dimension (x[None]); the channel count is set "
+                         f"by the dataset (in_channels={in_channels}).")
+    if x.dtype != torch.float32:
+        raise ValueError(f"{model} expected float32 images; got {x.dtype}. Convert with x.float().")
+    if min(x.shape) == 0:
+        raise ValueError(f"{model} got an empty batch or image {tuple(x.shape)}; images need at least 1x1 pixels")
+    if any(s < min_side or s % side_multiple for s in x.shape[-2:]):
+        raise ValueError(f"{model} needs H and W of at least {min_side} px" +
+                         (f" and multiples of {side_multiple}" if side_multiple > 1 else "") +
+                         f"; got {tuple(x.shape)}. Crop or pad the input.")
+
+
 def register_model(name: str):
     def add(cls):
         if MODELS.get(name, cls) is not cls:

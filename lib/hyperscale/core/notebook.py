@@ -6,7 +6,9 @@ parsed as YAML). `{name}` in the notebook's first markdown cell is replaced by t
 parameter's value, so pages from one notebook get their own titles in the book.
 
 papermill executes it into a temporary file that replaces OUT only when every cell ran, so a
-failed or killed stage never leaves a half-executed notebook (or a busy kernel) behind. The kernel talks over
+failed or killed stage never leaves a half-executed notebook (or a busy kernel) behind; a kernel
+that dies (out of memory, killed) ends the stage at once, and the runner dies with its parent
+(`core.processes`), so killing `dvc repro` leaves no stage training behind it. The kernel talks over
 local IPC sockets (not TCP). The record keeps no timestamps and no stderr (progress bars), so
 the same inputs give the same notebook wherever no measured time is displayed. A failing
 cell is reported in one line first (notebook, cell, error), then its traceback unless the
@@ -26,18 +28,20 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from . import errors
 from .io import atomic_path
+from .processes import die_with_parent, kill_children
 
-# The library's errors about input (their messages name what was wrong and how to fix it).
-INPUT_ERRORS = ("ParamsError", "DataMissingError", "UnreadableFile")
 
 
 def _kernel_manager(sockets: Path):
     """A kernel manager whose IPC sockets live under `sockets` (by default they land in the working
     directory, one file per channel, and a killed kernel leaves them there)."""
-    from jupyter_client.manager import KernelManager
+    # The asynchronous manager: nbclient polls it while a cell runs and stops at once when the
+    # kernel dies (killed, out of memory); with the synchronous one it waited forever.
+    from jupyter_client.manager import AsyncKernelManager
 
-    class IPCKernelManager(KernelManager):
+    class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kw):
             super().__init__(transport="ipc", ip=str(sockets / "kernel"), **kw)
 
@@ -71,25 +75,13 @@ def _scrub(nb, output: Path) -> None:
                                                        "".join(html))
 
 
-def _kill_children() -> None:
-    """Kill this process's children (the kernel): a stopped stage must not leave a busy kernel behind."""
-    me = str(os.getpid())
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = stat.read_text().rsplit(")", 1)[1].split()[1]
-            if ppid == me:
-                os.kill(int(stat.parent.name), signal.SIGKILL)
-        except (OSError, IndexError):
-            continue
-
-
 def _stop_on_signals(tmp: Path, sockets: Path) -> None:
-    """On SIGTERM (kill, a CI timeout) or Ctrl-C: remove the half-executed notebook, kill the kernel
+    """On SIGTERM (kill, a CI timeout, the parent's death) or Ctrl-C: remove the half-executed notebook, kill the kernel
     and exit at once. (An exception raised here would surface only when the kernel's current
     cell ended, which in a training stage can be an hour.)"""
     def stop(signum, frame):
         tmp.unlink(missing_ok=True)
-        _kill_children()
+        kill_children()
         shutil.rmtree(sockets, ignore_errors=True)
         os._exit(128 + signum)
 
@@ -102,6 +94,7 @@ def run(input_path: Path, output: Path, parameters: dict) -> None:
 
     with atomic_path(output) as tmp, tempfile.TemporaryDirectory(prefix="hyperscale-kernel-") as sockets:
         _stop_on_signals(tmp, Path(sockets))
+        die_with_parent()  # SIGTERM when DVC dies: the handler above stops the kernel too
         # The kernel's output streams to this terminal (progress bars included) as it runs.
         papermill.execute_notebook(str(input_path), str(tmp), parameters=parameters, progress_bar=False,
                                    stdout_file=sys.stdout, stderr_file=sys.stderr,
@@ -134,11 +127,18 @@ def main(argv=None) -> None:
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         parser.error(f"{args.input} has no parameter(s) {unknown}; its parameters cell declares {sorted(declared)}")
+    from nbclient.exceptions import DeadKernelError
+
     try:
         run(args.input, args.output, parameters)
+    except (DeadKernelError, RuntimeError) as e:
+        if not isinstance(e, DeadKernelError) and "Kernel died" not in str(e):  # (before it replied, nbclient says so)
+            raise
+        sys.exit(f"error: {args.input}: its kernel died (killed, or by the out-of-memory killer: see `dmesg`); "
+                 f"nothing was written. Free memory or lower the sizes in params.yaml, then rerun")
     except papermill.PapermillExecutionError as e:
         print(f"error: {args.input}, cell {e.exec_count}: {e.ename}: {e.evalue}", file=sys.stderr)
-        if e.ename not in INPUT_ERRORS:
+        if e.ename not in errors.NAMES:  # an input error's message says what to fix
             print(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(e.traceback)), file=sys.stderr)
         sys.exit(1)
 

@@ -6,6 +6,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
+from .errors import SettingsError
+
 PACKAGES = ("torch", "numpy", "scipy", "nibabel", "scikit-image", "pandas", "matplotlib", "ptflops", "torchmetrics",
             "pydantic", "dvc", "papermill", "jupyter-book")
 # Environment variables that change numbers (hyperscale/__init__.py) or speed.
@@ -22,7 +24,8 @@ def project_root(start: str | os.PathLike | None = None) -> Path:
     for d in (here, *here.parents):
         if (d / "dvc.yaml").exists() and (d / "params.yaml").exists():
             return d
-    raise FileNotFoundError(f"no project root (a folder with dvc.yaml and params.yaml) at or above {here}")
+    raise SettingsError(f"{here} is not inside the study (no folder with dvc.yaml and params.yaml at or above "
+                        f"it); run the command from the project's folder")
 
 
 def tcmalloc_loaded() -> bool:

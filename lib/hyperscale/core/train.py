@@ -9,7 +9,7 @@ step interval) per parameter group.
 
 Every step: the task draws a minibatch from the run's generator, one backward pass, then
 each optimizer whose interval has come steps. Every `eval_every` steps and at a phase's cap
-the task scores the model. A phase stops at its cap, or on a plateau: `patience_steps`
+the task scores the model; a loss that is not finite stops the run (`DivergedError`). A phase stops at its cap, or on a plateau: `patience_steps`
 steps in which no validation beat the score that last reset the count by more than
 `min_delta` (patience counts steps, not validations, so changing `eval_every` does not change
 when a run may stop). With `restore_best` the next phase (and the result) starts from the best
@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Callable, Literal, Protocol
 
 import pandas as pd
 import torch
@@ -31,31 +32,35 @@ from pydantic import Field, NonNegativeInt, PositiveInt
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
+from .errors import DivergedError
 from .io import write_json, write_text
 from .models import save_model
-from .params import Schema
+from .params import ParamsError, Schema, upto
 from .project import environment_info
 
 class OptimizerConfig(Schema):
     name: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0)
-    betas: Annotated[list[float], Field(min_length=2, max_length=2)] = [0.9, 0.999]  # adam
-    momentum: float = Field(0.0, ge=0)  # sgd
-    weight_decay: float = Field(0.0, ge=0)
+    lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
+    betas: Annotated[list[Annotated[float, Field(ge=0, lt=1)]], Field(min_length=2, max_length=2)] = [0.9, 0.999]  # adam
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     schedule: Literal["constant", "cosine"] = "constant"  # cosine: lr x 0.5 (1 + cos(pi t / T)), T the phase's cap
     every: int = Field(1, ge=1)  # step every `every` training steps (Shape Adaptor's alpha_s)
 
 
+GROUPS = ("weights", "alpha")  # the tasks' parameter groups: every weight; Shape Adaptor's alpha beside them
+
+
 class TrainConfig(Schema):
-    batch_size: PositiveInt
+    batch_size: upto(1024)
     max_steps: PositiveInt  # cap of the first phase
     eval_every: PositiveInt  # steps between validations
     patience_steps: PositiveInt | None = None  # steps without a validation gain > min_delta before a phase stops (None: never)
-    min_delta: float = Field(0.0, ge=0)  # the gain in score that counts as progress
+    min_delta: float = Field(0.0, ge=0, allow_inf_nan=False)  # the gain in score that counts as progress
     finetune_steps: NonNegativeInt = 0  # cap of the task's second phase, if it has one (0: none)
     checkpoint_every: PositiveInt = 200
     restore_best: bool = True  # continue from (and return) the best validation weights
-    optimizers: dict[str, OptimizerConfig] = {"weights": OptimizerConfig()}
+    optimizers: dict[Literal[GROUPS], OptimizerConfig] = {"weights": OptimizerConfig()}
 
 
 class Task(Protocol):
@@ -90,8 +95,8 @@ def _optimizers(model, task, cfg: TrainConfig, cap: int):
     groups = task.param_groups(model) if hasattr(task, "param_groups") else {"weights": list(model.parameters())}
     unknown = set(groups) - set(cfg.optimizers)
     if unknown:
-        raise ValueError(f"the task trains parameter groups {sorted(groups)}; train.optimizers configures "
-                         f"{sorted(cfg.optimizers)} (missing {sorted(unknown)})")
+        raise ParamsError(f"the task trains parameter groups {sorted(groups)}; train.optimizers configures "
+                          f"{sorted(cfg.optimizers)}: add {sorted(unknown)} to params.yaml")
     opts, scheds = {}, {}
     for name, params in groups.items():
         if not params:  # e.g. a network without shape adaptors has no alpha
@@ -109,12 +114,13 @@ def _optimizers(model, task, cfg: TrainConfig, cap: int):
 
 
 def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_dir: str | Path | None = None,
-          progress: bool = True, desc: str | None = None) -> TrainResult:
+          progress: bool | Callable[[int, int], None] = True, desc: str | None = None) -> TrainResult:
     """Train `model` in place on `task`; returns the record (history, best step, why each phase stopped).
 
     Seed the model's initial weights before building it (torch.manual_seed(seed)); `seed` here
     drives the task's sampling. With `run_dir`, checkpoints go to run_dir/checkpoint.pt and
-    timings to run_dir/timing.json.
+    timings to run_dir/timing.json. `progress`: a bar, none, or a function given (step, total
+    steps) after every step (how a worker of `core.pool` reports).
     """
     if len(task) < cfg.batch_size:
         raise ValueError(f"train.batch_size={cfg.batch_size} exceeds the {len(task)} training examples")
@@ -144,7 +150,8 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
         best_state, res = ck["best_state"], TrainResult(**ck["result"])
         phase, phase_step, ref, improved_at, loss_sum, loss_n = (
             ck[k] for k in ("phase", "phase_step", "ref", "improved_at", "loss_sum", "loss_n"))
-        print(f"resumed from {path} at step {res.steps}")
+        # stderr: progress, not part of the record (a resumed run's page equals an uninterrupted one's)
+        print(f"{desc or 'run'}: resumed at step {res.steps}", file=sys.stderr)
         res.timing = ckpt.load_timing(path, key)
     env = environment_info()
 
@@ -164,8 +171,10 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
             ckpt.save_timing(path, key, res.timing, env)
 
     start, steps_before = time.perf_counter() - res.timing["wall_seconds"], res.steps
-    bar = tqdm(total=sum(caps[:len(phases)]), initial=res.steps, desc=desc or type(model).__name__,
-               disable=not progress, mininterval=1.0)
+    total = sum(caps[:len(phases)])
+    report = progress if callable(progress) else None
+    bar = tqdm(total=total, initial=res.steps, desc=desc or type(model).__name__,
+               disable=not progress or report is not None, mininterval=1.0)
     patience = cfg.patience_steps or math.inf
     while phase < len(phases):
         while phase_step < caps[phase] and phase_step - improved_at < patience:
@@ -173,6 +182,12 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
             t0 = time.perf_counter()
             batch = task.sample(gen, cfg.batch_size, res.steps)
             loss = task.loss(model, batch, phases[phase])
+            value = loss.item()
+            if not math.isfinite(value):  # stop here: later steps and validations would only hide it
+                lrs = ", ".join(f"{k} {o.param_groups[0]['lr']:g}" for k, o in opts.items())
+                raise DivergedError(f"{desc or type(model).__name__} diverged: its training loss is {value} at step "
+                                    f"{res.steps + 1} (learning rate: {lrs}); lower the learning rate in "
+                                    f"params.yaml. No result was written")
             for o in opts.values():
                 o.zero_grad(set_to_none=True)
             loss.backward()
@@ -187,8 +202,10 @@ def train(model: torch.nn.Module, task: Task, cfg: TrainConfig, seed: int, run_d
             res.timing["timed_steps"] += 1
             if hasattr(task, "after_step"):
                 task.after_step(model, res.steps, stepped)
-            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+            loss_sum, loss_n = loss_sum + value, loss_n + 1
             bar.update()
+            if report:
+                report(res.steps, total)
             if phase_step % cfg.eval_every == 0 or phase_step == caps[phase]:
                 model.eval()
                 with torch.no_grad():

@@ -22,7 +22,7 @@ from typing import Annotated
 from pydantic import Field, PositiveInt
 
 from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
-from ..core.params import Schema, register_section, section
+from ..core.params import Schema, register_section, section, upto
 from . import atlas2d, classification, enhancement, multiscenes, scenes, segmentation, semantic
 
 for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "multiscenes": load_npz_dataset,
@@ -35,10 +35,18 @@ for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
 
 
+# Bounds: the paper profile's sizes (atlas2d 160 x 192, scenes 64 px, multiscenes 192 px, 6000
+# training images, isp 256-px patches) with room to spare, held in memory at once in float32.
 class Splits(Schema):
-    train: int
-    val: int
-    test: int
+    train: upto(10_000)
+    val: upto(10_000)
+    test: upto(10_000)
+
+
+class Copies(Schema):  # synthetic subjects per atlas slice
+    train: upto(64)
+    val: upto(64)
+    test: upto(64)
 
 
 class Augment(Schema):  # atlas2d.AUGMENT
@@ -53,12 +61,12 @@ class Augment(Schema):  # atlas2d.AUGMENT
 
 
 class Atlas2dParams(Schema):
-    size: Annotated[list[int], Field(min_length=2, max_length=2)]
-    warp_factor: int
+    size: Annotated[list[upto(512, lo=16)], Field(min_length=2, max_length=2)]
+    warp_factor: upto(4)
     fov_mm: float
     min_brain_fraction: float
     split_pattern: Annotated[list[int], Field(min_length=6, max_length=6)]
-    copies: Splits
+    copies: Copies
     seed: int
     templates_dir: str
     augment: Augment
@@ -71,7 +79,7 @@ class Bands(Schema):
 
 
 class ScenesParams(Schema):
-    size: int
+    size: upto(256, lo=16)
     n: Splits
     crop_frac: float
     object_scale: Pair
@@ -81,9 +89,9 @@ class ScenesParams(Schema):
 
 
 class MultiScenesParams(Schema):  # multiscenes.build
-    size: Annotated[int, Field(ge=32)]
+    size: Annotated[upto(384, lo=64), Field(multiple_of=32)]  # HyperSeg: a whole stride-32 patch grid, at least 2 x 2
     n: Splits
-    objects: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
+    objects: Annotated[list[upto(20)], Field(min_length=2, max_length=2)]
     crop_frac: float
     object_scale: Pair
     mask_threshold: float
@@ -92,11 +100,12 @@ class MultiScenesParams(Schema):  # multiscenes.build
 
 
 class EnhancementParams(Schema):  # enhancement.build
-    patch: PositiveInt
-    per_photo: PositiveInt
-    downscale: PositiveInt
-    n_val: PositiveInt
-    n_test: PositiveInt
+    # HyperConv's U-Net takes the packed RAW (half the side): a multiple of 16, at least 32 (hyperconv/unet.py)
+    patch: Annotated[upto(512, lo=64), Field(multiple_of=32)]
+    per_photo: upto(128)
+    downscale: upto(8)
+    n_val: upto(20)
+    n_test: upto(20)
     seed: int
 
 

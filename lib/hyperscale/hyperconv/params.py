@@ -3,58 +3,61 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt
 
-from ..core.params import Schema
+from ..core.params import Schema, Unique, upto
 from ..core.train import TrainConfig
 from .train import TaskConfig
 
-Size = Annotated[list[PositiveInt], Field(min_length=2, max_length=2)]
-Ints = Annotated[list[PositiveInt], Field(min_length=1)]
+# Counted sizes are built on the meta device (no memory); measured ones are allocated.
+Counted = Annotated[list[upto(16384)], Field(min_length=2, max_length=2)]
+Measured = Annotated[list[upto(2048)], Field(min_length=2, max_length=2)]
+Width = upto(8192)  # paper: n_hid up to 4096 (Table 1's 4000)
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), Unique]
 
 
 class Sweep(Schema):
-    n_fwd: PositiveInt
-    n_embed: PositiveInt
-    n_hid: Annotated[list[PositiveInt], Field(min_length=2)]
-    no_hc_widths: Annotated[list[PositiveInt], Field(min_length=2)]
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    n_fwd: upto(512)
+    n_embed: upto(512)
+    n_hid: Annotated[list[Width], Field(min_length=2), Unique]
+    no_hc_widths: Annotated[list[upto(512)], Field(min_length=2), Unique]
+    seeds: Seeds
     data: str
     task: TaskConfig
     train: TrainConfig
 
 
 class Table1(Schema):
-    rows: Annotated[list[Annotated[list[PositiveInt | None], Field(min_length=3, max_length=3)]], Field(min_length=1)]
-    divisor: PositiveInt
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    rows: Annotated[list[Annotated[list[Width | None], Field(min_length=3, max_length=3)]], Field(min_length=1), Unique]
+    divisor: upto(64)
+    seeds: Seeds
 
 
 class Block(Schema):
-    c_in: PositiveInt
-    c_out: PositiveInt
-    c_hyper: PositiveInt
-    n_hid: PositiveInt
+    c_in: Width
+    c_out: Width
+    c_hyper: Width
+    n_hid: Width
 
 
 class Eq4(Schema):
-    c_in: Ints
-    draws: PositiveInt
+    c_in: Annotated[list[upto(1024)], Field(min_length=1), Unique]
+    draws: upto(1_000_000)
     seed: NonNegativeInt
 
 
 class Grouped(Schema):
-    batches: Ints
-    sizes: Ints
-    channels: PositiveInt
-    repeats: PositiveInt
+    batches: Annotated[list[upto(64)], Field(min_length=1), Unique]
+    sizes: Annotated[list[upto(2048)], Field(min_length=1), Unique]
+    channels: upto(256)
+    repeats: upto(1000)
     warmup: NonNegativeInt
 
 
 class Networks(Schema):
-    raw_size: Size
-    vdn_size: Size
-    repeats: PositiveInt
+    raw_size: Measured
+    vdn_size: Measured
+    repeats: upto(1000)
     warmup: NonNegativeInt
 
 
@@ -64,12 +67,12 @@ class Benchmark(Schema):
 
 
 class HyperConvParams(Schema):
-    count_raw_size: Size
-    vdn_size: Size
-    vdn_n_hid: PositiveInt
+    count_raw_size: Counted
+    vdn_size: Counted
+    vdn_n_hid: Width
     sweep: Sweep
     table1: Table1
-    ratio_sizes: Ints
+    ratio_sizes: Annotated[list[upto(16384)], Field(min_length=1), Unique]
     ratio_block: Block
     eq4: Eq4
     benchmark: Benchmark

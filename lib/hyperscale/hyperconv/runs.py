@@ -13,6 +13,7 @@ the experiment's `results.csv`. Experiments:
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +22,8 @@ import torch
 
 from ..core.data import Dataset, load_dataset
 from ..core.device import from_params as device_from_params
-from ..core.io import write_text
-from ..core.jobs import finished, train_planned
+from ..core.io import read_csv, write_text
+from ..core.jobs import finished, pending_jobs, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -87,11 +88,15 @@ def _task_and_config(p: dict, data: Dataset, device="cpu") -> tuple[Restoration,
     return Restoration(data, TaskConfig(**s["task"]), device), TrainConfig(**s["train"])
 
 
-def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
+def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
+    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    return build(run).to(device), *_task_and_config(p, data, device)
+
+
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=True) -> dict:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
-    out, device = folder(experiment, root) / run.name, device_from_params(root)
-    model = build(run).to(device)
-    task, cfg = _task_and_config(p, data, device)
+    out = folder(experiment, root) / run.name
+    model, task, cfg = setup(run, experiment, p, data, device_from_params(root))
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     c = count(lambda: create_model("hc_unet", **run.model), tuple(data["train"].images.shape[1:]))
     test, fit = (image_metrics(model, x, y) for x, y in
@@ -111,7 +116,9 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     out = folder(experiment, root)
     planned = jobs(experiment, root)
-    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress)))
+    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
+                                         lambda: pending_jobs(sys.modules[__name__], "hyperconv", experiment, root, planned),
+                                         root))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
@@ -126,16 +133,15 @@ def jobs(experiment: str, root) -> list:
     return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
 
 
-def train_named(experiment: str, name: str, root) -> dict:
-    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+def train_named(experiment: str, name: str, root, progress=False) -> dict:
+    """Train the run `name` of `experiment` (what a job does; it loads its own data)."""
     args = next(a for run, a in jobs(experiment, root) if run.name == name)
-    return train_run(*args, root, progress=False)
+    return train_run(*args, root, progress=progress)
 
 
 def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    task, cfg = _task_and_config(p, data)
-    return not finished(build(run), task, cfg, run.seed, folder(experiment, root) / run.name)
+    return not finished(*setup(run, experiment, p, data), run.seed, folder(experiment, root) / run.name)
 
 
 def folder(experiment: str, root=None) -> Path:
@@ -146,4 +152,4 @@ def folder(experiment: str, root=None) -> Path:
 def results(root=None) -> dict[str, pd.DataFrame]:
     """Every experiment's results.csv."""
     root = Path(root or project_root())
-    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
+    return {e: read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}

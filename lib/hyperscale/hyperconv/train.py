@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import PositiveInt
 
 from ..core.data import Dataset
 from ..core.device import device_of
 from ..core.io import checksum_arrays
 from ..core.metrics import ms_ssim, psnr, ssim
-from ..core.params import Schema
+from ..core.params import Schema, upto
 
 _HERE = Path(__file__).parent
 CODE = tuple(_HERE / f for f in ("train.py", "layers.py", "unet.py"))
@@ -37,8 +36,8 @@ WEIGHTS = (0.0448, 0.2856, 0.3001)  # the standard MS-SSIM weights of our scales
 
 class TaskConfig(Schema):
     """params.yaml hyperconv.<experiment>.task."""
-    n_train: PositiveInt  # training pairs (the first of a seeded permutation of the split)
-    eval_batch_size: PositiveInt = 64
+    n_train: upto(100_000)  # training pairs (the first of a seeded permutation of the split)
+    eval_batch_size: upto(1024) = 64
 
 
 def _window(dtype, device) -> torch.Tensor:

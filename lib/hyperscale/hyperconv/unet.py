@@ -16,7 +16,7 @@ Where the appendix code is ambiguous or cannot run, we implement the evident int
   their output to [0, 1]. We clamp.
 - The scale-1/16 HyperConv takes its filter input from the scale-1/8 embedding (no 1/16 one).
 The packed input's sides must be multiples of 16 (four 2x poolings) and at least 32 (so every
-embedding's last pooling keeps a pixel); `check_input` says so in one line.
+embedding's last pooling keeps a pixel); the forward pass says so in one line.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.models import register_model
+from ..core.models import check_images, register_model
 from .layers import HyperConv, StaticConv
 
 MIN_SIDE, SIDE_MULTIPLE = 32, 16
@@ -74,14 +74,8 @@ class HCUNet(nn.Module):
         self.hc2_8 = conv(h, 2 * e, h, n_hid // 2)
         self.hc1_16 = conv(h, 2 * e, h, n_hid // 2)
 
-    @staticmethod
-    def check_input(x: torch.Tensor) -> None:
-        if x.dim() != 4 or any(s < MIN_SIDE or s % SIDE_MULTIPLE for s in x.shape[-2:]):
-            raise ValueError(f"HCUNet needs packed RAW input (N, C, H, W) with H and W multiples of {SIDE_MULTIPLE} "
-                             f"and at least {MIN_SIDE}; got {tuple(x.shape)}. Crop or pad the input.")
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.check_input(x)
+        check_images(x, self.config["in_chans"], MIN_SIDE, SIDE_MULTIPLE, "HCUNet (packed RAW input)")
         up = lambda t: F.interpolate(t, scale_factor=2.0, mode="bilinear", align_corners=True)  # noqa: E731
         pool = lambda t: F.max_pool2d(t, 2)  # noqa: E731
         e = self.embed(x) if self.hc else None

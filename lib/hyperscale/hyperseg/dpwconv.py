@@ -45,6 +45,7 @@ def dpw_conv(x: torch.Tensor, weight: torch.Tensor, groups: int = 1, padding_mod
         raise ValueError(f"weights {tuple(weight.shape)} do not fit input {tuple(x.shape)} with groups={groups}: need "
                          f"(B, C_out, C_in / groups, K_h, K_w, N_h, N_w) with B = {b}, C_in / groups = {c_in // groups}")
     c_out, kh, kw, nh, nw = weight.shape[1], *weight.shape[3:]
+    patch_sizes(h, nh), patch_sizes(w, nw)  # a clear error where the grid has more patches than pixels
     if kh % 2 == 0 or kw % 2 == 0 or c_out % groups:
         raise ValueError(f"need odd kernels and C_out divisible by groups; got {kh}x{kw}, C_out {c_out}, groups {groups}")
     ph, pw = kh // 2, kw // 2

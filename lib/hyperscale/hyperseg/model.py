@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.models import register_model
+from ..core.models import check_images, register_model
 from .backbones import EfficientNet, ResNet18
 from .context import ContextHead, positional_encoding
 from .meta import MetaBlock, divide_channels
@@ -35,6 +35,9 @@ from .meta import MetaBlock, divide_channels
 # The official configs (facts): backbone, r_i for F_1..F_5, block output channels from coarse to
 # fine (None: the level's feature channels), g_wi per block (coarse to fine), h's levels, and the
 # number of decoder levels (6 reaches the image; 5 stops at stride 2).
+# The stride-32 backbone must leave the context head a map of 2 x 2 or more to pool (32 px gives 1 x 1).
+MIN_SIDE = 33
+
 TEMPLATES = {
     "L-voc": dict(backbone="b3", feature_scale=(0.25,) * 5, level_channels=None, weight_groups=(16,) * 6,
                   context_levels=3, levels=6, min_patch=4),
@@ -125,8 +128,7 @@ class HyperSeg(nn.Module):
             self.blocks = nn.ModuleList(StaticBlock(expansion=expansion, **s) for s in specs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or min(x.shape[-2:]) < 32:
-            raise ValueError(f"HyperSeg needs (B, C, H, W) images of at least 32 px a side; got {tuple(x.shape)}")
+        check_images(x, self.config["in_chans"], MIN_SIDE, model="HyperSeg")
         *fs, head = self.backbone.features(x)
         inputs = ([r(f) for r, f in zip(self.reduce, fs)][::-1] + [x])[:len(self.blocks)]
         phis = self.context(head).split(self.signal, 1) if self.context is not None else [None] * len(self.blocks)

@@ -3,31 +3,35 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt
+from pydantic import Field, NonNegativeInt, model_validator
 
-from ..core.params import Schema
+from ..core.params import Schema, Unique, upto
 from ..core.train import TrainConfig
+from .model import TEMPLATES
 from .train import TaskConfig
 
-Size = Annotated[list[Annotated[int, Field(ge=32)]], Field(min_length=2, max_length=2)]
+# Timed inputs, at batch 1 and the official script's batch (paper: up to 1024 x 2048, Cityscapes)
+Size = Annotated[list[upto(2048, lo=32)], Field(min_length=2, max_length=2)]
+Template = Literal[tuple(TEMPLATES)]
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), Unique]
 
 
 class Dpw(Schema):
-    template: str
-    classes: PositiveInt
+    template: Template
+    classes: upto(1000)
     size: Size
-    repeats: PositiveInt
+    repeats: upto(1000)
     warmup: NonNegativeInt
 
 
 class Fps(Schema):
-    templates: Annotated[list[str], Field(min_length=1)]
-    classes: PositiveInt
+    templates: Annotated[list[Template], Field(min_length=1), Unique]
+    classes: upto(1000)
     size: Size
-    repeats: PositiveInt
+    repeats: upto(1000)
     warmup: NonNegativeInt
-    official_batch: PositiveInt
-    official_repeats: PositiveInt
+    official_batch: upto(32)
+    official_repeats: upto(1000)
 
 
 class Benchmark(Schema):
@@ -36,19 +40,25 @@ class Benchmark(Schema):
 
 
 class Ablation(Schema):
-    templates: Annotated[list[str], Field(min_length=1)]
-    backbones: Annotated[list[Literal["b0", "b1", "b2", "b3", "resnet18"]], Field(min_length=1)]
-    backbone_width: Annotated[float, Field(gt=0)]
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    templates: Annotated[list[Template], Field(min_length=1), Unique]
+    backbones: Annotated[list[Literal["b0", "b1", "b2", "b3", "resnet18"]], Field(min_length=1), Unique]
+    backbone_width: Annotated[float, Field(gt=0, le=2)]
+    seeds: Seeds
     data: str
     task: TaskConfig
     train: TrainConfig
 
+    @model_validator(mode="after")
+    def _batchnorm(self):
+        if self.train.batch_size < 2:
+            raise ValueError("train.batch_size must be at least 2: BatchNorm normalises over the batch")
+        return self
 
-class Tradeoff(Schema):
-    unet_widths: Annotated[list[PositiveInt], Field(min_length=1)]
-    unet_depth: PositiveInt
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+
+class Tradeoff(Schema):  # bounds: the U-Net doubles its channels at every pooling (12 poolings took 21.8 GB)
+    unet_widths: Annotated[list[upto(64)], Field(min_length=1), Unique]
+    unet_depth: upto(5)  # multiscenes' 64-px minimum holds 5 poolings (2 px)
+    seeds: Seeds
 
 
 class HyperSegParams(Schema):

@@ -15,6 +15,7 @@ the experiment's `results.csv`. Experiments:
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,8 @@ import torch
 
 from ..core.data import Dataset, load_dataset
 from ..core.device import from_params as device_from_params
-from ..core.io import write_text
-from ..core.jobs import finished, train_planned
+from ..core.io import read_csv, write_text
+from ..core.jobs import finished, pending_jobs, train_planned
 from ..core.params import section
 from ..core.project import project_root
 from ..core.train import TrainConfig, save_run, train
@@ -78,11 +79,15 @@ def _task_and_config(p: dict, run: Run, data: Dataset, device="cpu") -> tuple[Se
     return task, TrainConfig(**s["train"])
 
 
-def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
+def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
+    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    return build(run, data).to(device), *_task_and_config(p, run, data, device)
+
+
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=True) -> dict:
     """Train (or read back) one run and score it on the test split; its row of results.csv."""
-    out, device = folder(experiment, root) / run.name, device_from_params(root)
-    model = build(run, data).to(device)
-    task, cfg = _task_and_config(p, run, data, device)
+    out = folder(experiment, root) / run.name
+    model, task, cfg = setup(run, experiment, p, data, device_from_params(root))
     res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     test = segmentation_metrics(model, data["test"].images, data["test"].labels, data.num_classes)
     model.cpu()
@@ -99,7 +104,10 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     The experiment's folder holds exactly its runs: folders of runs no longer planned are removed."""
     root = Path(root or project_root())
     out = folder(experiment, root)
-    results = pd.DataFrame(train_planned(out, jobs(experiment, root), lambda *args: train_run(*args, root, progress)))
+    planned = jobs(experiment, root)
+    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
+                                         lambda: pending_jobs(sys.modules[__name__], "hyperseg", experiment, root, planned),
+                                         root))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
@@ -114,16 +122,15 @@ def jobs(experiment: str, root) -> list:
     return [(run, (run, experiment, p, data)) for run in plan(experiment, p)]
 
 
-def train_named(experiment: str, name: str, root) -> dict:
-    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+def train_named(experiment: str, name: str, root, progress=False) -> dict:
+    """Train the run `name` of `experiment` (what a job does; it loads its own data)."""
     args = next(a for run, a in jobs(experiment, root) if run.name == name)
-    return train_run(*args, root, progress=False)
+    return train_run(*args, root, progress=progress)
 
 
 def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    task, cfg = _task_and_config(p, run, data)
-    return not finished(build(run, data), task, cfg, run.seed, folder(experiment, root) / run.name)
+    return not finished(*setup(run, experiment, p, data), run.seed, folder(experiment, root) / run.name)
 
 
 def folder(experiment: str, root=None) -> Path:
@@ -134,4 +141,4 @@ def folder(experiment: str, root=None) -> Path:
 def results(root=None) -> dict[str, pd.DataFrame]:
     """Every experiment's results.csv."""
     root = Path(root or project_root())
-    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
+    return {e: read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}

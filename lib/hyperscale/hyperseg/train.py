@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import PositiveInt
 
 from ..core.data import Dataset
 from ..core.device import device_of
 from ..core.io import checksum_arrays
 from ..core.metrics import mean_iou
-from ..core.params import Schema
+from ..core.params import Schema, upto
 
 _HERE = Path(__file__).parent
 CODE = tuple(_HERE / f for f in ("train.py", "model.py", "meta.py", "dpwconv.py", "context.py", "backbones.py"))
@@ -30,7 +29,7 @@ IGNORE = 255
 
 class TaskConfig(Schema):
     """params.yaml hyperseg.<experiment>.task."""
-    eval_batch_size: PositiveInt = 32
+    eval_batch_size: upto(1024) = 32
 
 
 @torch.no_grad()

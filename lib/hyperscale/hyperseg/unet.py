@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.models import register_model
+from ..core.models import check_images, register_model
 
 CODE = (Path(__file__),)  # what a U-Net run's key adds to the segmentation task's code
 
@@ -45,9 +45,7 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = 2 ** len(self.up)
-        if x.dim() != 4 or x.shape[-2] % m or x.shape[-1] % m:
-            raise ValueError(f"UNet(depth={len(self.up)}) needs (N, C, H, W) with H and W multiples of {m}; "
-                             f"got {tuple(x.shape)}")
+        check_images(x, self.config["in_chans"], m, m, f"UNet(depth={len(self.up)})")
         skips = []
         for i, block in enumerate(self.down):
             x = block(x if i == 0 else F.max_pool2d(x, 2))

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, model_validator
 
-from ..core.params import Schema
+from ..core.params import Schema, Unique, upto
 from .train import AlgConfig
 
 Nets = Literal["vgg16", "resnet50", "mobilenetv2"]
@@ -14,8 +14,8 @@ Nets = Literal["vgg16", "resnet50", "mobilenetv2"]
 class Data(Schema):
     name: str
     root: str
-    input_size: PositiveInt
-    n_test: PositiveInt | None
+    input_size: upto(256, lo=8)  # paper: 32 (CIFAR) to 224 (ImageNet)
+    n_test: upto(100_000) | None
 
 
 class Adaptor(Schema):
@@ -28,17 +28,17 @@ class Adaptor(Schema):
 
 class ShapeAdaptorParams(Schema):
     data: Data
-    nets: Annotated[list[Nets], Field(min_length=1)]
-    width_mult: Annotated[float, Field(gt=0.0)]
+    nets: Annotated[list[Nets], Field(min_length=1), Unique]
+    width_mult: Annotated[float, Field(gt=0.0, le=2.0)]
     adaptor: Adaptor
-    seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
-    fig1_seeds: Annotated[list[NonNegativeInt], Field(min_length=1)]
+    seeds: Annotated[list[NonNegativeInt], Field(min_length=1), Unique]
+    fig1_seeds: Annotated[list[NonNegativeInt], Field(min_length=1), Unique]
     ablation_net: Nets
-    n_adaptors: Annotated[list[PositiveInt], Field(min_length=1)]
-    init_s: Annotated[list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1)]
-    n_random: PositiveInt
+    n_adaptors: Annotated[list[upto(12)], Field(min_length=1), Unique]
+    init_s: Annotated[list[Annotated[float, Field(gt=0.0, le=1.0)]], Field(min_length=1), Unique]
+    n_random: upto(1000)
     random_seed: NonNegativeInt
-    autosc_width_mult: Annotated[float, Field(gt=0.0)]
+    autosc_width_mult: Annotated[float, Field(gt=0.0, le=2.0)]
     train: AlgConfig
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,8 @@ import torch
 from ..core.data import Dataset, Split, load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.flops import count_macs
-from ..core.io import read_json, write_text
-from ..core.jobs import finished, train_planned
+from ..core.io import read_csv, read_json, write_text
+from ..core.jobs import finished, pending_jobs, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -124,13 +125,19 @@ def build(run: Run, p: dict, data: Dataset):
     return create_model(run.net, **cfg)
 
 
-def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress: bool = True) -> dict:
-    """Train (or read back) one run and measure it; its row of results.csv."""
-    out, device = folder(experiment, root) / run.name, device_from_params(root)
-    model = build(run, p, data).to(device)
-    s_init = model.shape_factors()
+def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
+    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    model = build(run, p, data).to(device)  # before the task, as the runs were first trained
     task = Classification(data, AlgConfig(**p["train"]), device)
-    res = train(model, task, task.train_config(), run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
+    return model, task, task.train_config()
+
+
+def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=True) -> dict:
+    """Train (or read back) one run and measure it; its row of results.csv."""
+    out = folder(experiment, root) / run.name
+    model, task, cfg = setup(run, experiment, p, data, device_from_params(root))
+    s_init = model.shape_factors()
+    res = train(model, task, cfg, run.seed, out, progress=progress, desc=f"{experiment}/{run.name}")
     model.cpu()  # measured on the CPU, as every other run
     shape = (data.in_channels, p["data"]["input_size"], p["data"]["input_size"])
     model.eval()
@@ -167,7 +174,9 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     out = folder(experiment, root)
     planned = jobs(experiment, root)
-    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress)))
+    results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
+                                         lambda: pending_jobs(sys.modules[__name__], "shape_adaptor", experiment, root, planned),
+                                         root))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
@@ -183,17 +192,15 @@ def jobs(experiment: str, root) -> list:
     return [(run, (run, experiment, p, data)) for run in _plan(experiment, p, root)]
 
 
-def train_named(experiment: str, name: str, root) -> dict:
-    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+def train_named(experiment: str, name: str, root, progress=False) -> dict:
+    """Train the run `name` of `experiment` (what a job does; it loads its own data)."""
     args = next(a for run, a in jobs(experiment, root) if run.name == name)
-    return train_run(*args, root, progress=False)
+    return train_run(*args, root, progress=progress)
 
 
 def pending(run: Run, experiment: str, p: dict, data: Dataset, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    model = build(run, p, data)
-    task = Classification(data, AlgConfig(**p["train"]))
-    return not finished(model, task, task.train_config(), run.seed, folder(experiment, root) / run.name)
+    return not finished(*setup(run, experiment, p, data), run.seed, folder(experiment, root) / run.name)
 
 
 def folder(experiment: str, root=None) -> Path:
@@ -204,7 +211,7 @@ def folder(experiment: str, root=None) -> Path:
 def results(root=None) -> dict[str, pd.DataFrame]:
     """Every experiment's results.csv."""
     root = Path(root or project_root())
-    return {e: pd.read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
+    return {e: read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
 
 
 def floats(s) -> list[float]:

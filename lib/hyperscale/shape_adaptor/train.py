@@ -29,7 +29,7 @@ from pydantic import PositiveInt, model_validator
 from ..core.data import Dataset, Split
 from ..core.device import device_of
 from ..core.io import checksum_arrays
-from ..core.params import Schema
+from ..core.params import Schema, upto
 from ..core.train import OptimizerConfig, TrainConfig
 
 _HERE = Path(__file__).parent
@@ -39,12 +39,12 @@ CODE = tuple(_HERE / f for f in ("train.py", "classifiers.py", "adaptor.py"))
 class AlgConfig(Schema):
     """params.yaml shape_adaptor.train."""
     epochs: PositiveInt  # paper (official code): 200
-    batch_size: PositiveInt  # paper (official code): 128
+    batch_size: upto(1024, lo=2)  # paper (official code): 128; BatchNorm needs 2 images a batch
     optimizer: OptimizerConfig  # the weights w
     alpha_optimizer: OptimizerConfig  # the shape parameters alpha: lr lambda_1, `every` alpha_s
-    n_train: PositiveInt | None = None  # train on a class-stratified subset of this many images (None: all)
+    n_train: upto(1_300_000) | None = None  # train on a class-stratified subset of this many images (None: all)
     augment: bool = True
-    eval_batch_size: PositiveInt = 256
+    eval_batch_size: upto(4096) = 256
 
     @model_validator(mode="after")
     def _one_batch(self):

@@ -15,8 +15,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from ..core.models import register_model
-from .unet import Theta, UNet, check_input, check_phi, check_phi_range, check_sizes, conv_layout, unet_apply
+from ..core.models import check_images, register_model
+from .unet import Theta, UNet, check_phi, check_phi_range, check_sizes, conv_layout, unet_apply
 
 
 @register_model("stochastic")
@@ -35,7 +35,7 @@ class Stochastic(UNet):
         raise TypeError("a Stochastic U-Net has no single phi; pass phi to forward()")
 
     def forward(self, x: Tensor, phi: float) -> Tensor:
-        check_input(x, self.config["in_channels"])
+        check_images(x, self.config["in_channels"])
         return unet_apply(self.theta(), x, check_phi(phi), self.config["n_stages"])
 
 
@@ -83,6 +83,6 @@ class FiLM(nn.Module):
         return theta
 
     def forward(self, x: Tensor, phi: float) -> Tensor:
-        check_input(x, self.config["in_channels"])
+        check_images(x, self.config["in_channels"])
         phi = check_phi(phi)
         return unet_apply(self.unet.theta(), x, phi, self.config["n_stages"], film=self.film(phi))

@@ -20,8 +20,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..core.device import device_of
-from ..core.models import register_model
-from .unet import (Theta, UNet, check_arch, check_input, check_phi, check_phi_range, check_sizes, conv_layout,
+from ..core.models import check_images, register_model
+from .unet import (Theta, UNet, check_arch, check_phi, check_phi_range, check_sizes, conv_layout,
                    resize_factors, unet_apply)
 
 INITS = ("paper", "conv_default", "residual")
@@ -141,7 +141,7 @@ class SSHN(nn.Module):
         return self.hyper(factors if self.separate else factors[:1])
 
     def forward(self, x: Tensor, phi: float) -> Tensor:
-        check_input(x, self.config["in_channels"])
+        check_images(x, self.config["in_channels"])
         return unet_apply(self.theta(phi), x, phi, self.config["n_stages"], arch=self.arch)
 
 

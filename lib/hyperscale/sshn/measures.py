@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.data import load_dataset
+from ..core.io import read_csv
 from ..core.params import section
 from ..core.project import project_root
 from ..core.report import timings
@@ -75,13 +76,13 @@ class Results:
 
         root = Path(root or project_root())
         out = root / OUT
-        tables = {n: pd.read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "val_dice", "curves"))
+        tables = {n: read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "val_dice", "curves"))
                   for n in TABLES}
-        tables["latency"] = pd.read_csv(out / "timing" / "latency.csv")
-        tables["step_times"] = pd.read_csv(out / "timing" / "step_times.csv").fillna({"init": ""})
-        tables["selection_latency"] = pd.read_csv(out / "timing" / "selection.csv")
+        tables["latency"] = read_csv(out / "timing" / "latency.csv")
+        tables["step_times"] = read_csv(out / "timing" / "step_times.csv").fillna({"init": ""})
+        tables["selection_latency"] = read_csv(out / "timing" / "selection.csv")
         ref, ref_hu = (yaml.safe_load((root / "references" / f"{n}.yaml").read_text()) for n in ("sshn", "hyper_unet"))
-        runs = pd.concat([pd.read_csv(folder(e, root) / "runs.csv").assign(experiment=e) for e in EXPERIMENTS])
+        runs = pd.concat([read_csv(folder(e, root) / "runs.csv").assign(experiment=e) for e in EXPERIMENTS])
         main = runs[runs.experiment == "main"]
         time = timings(root / "runs/sshn/main").merge(main[["run", "method"]], on="run")
         ds = load_dataset("atlas2d", root / "data" / "atlas2d")

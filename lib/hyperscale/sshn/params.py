@@ -5,28 +5,28 @@ from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
-from ..core.params import Schema
+from ..core.params import Schema, Unique, upto
 from ..core.train import OptimizerConfig
 from .hypernet import INITS
 from .unet import ARCHS
 
 Phi = Annotated[float, Field(ge=0.0, le=1.0)]
-Phis = Annotated[list[Phi], Field(min_length=1)]
-Seeds = Annotated[list[NonNegativeInt], Field(min_length=1)]
+Phis = Annotated[list[Phi], Field(min_length=1), Unique]
+Seeds = Annotated[list[NonNegativeInt], Field(min_length=1), Unique]
 
 
-class Model(Schema):
-    width: PositiveInt
-    n_stages: PositiveInt
+class Model(Schema):  # bounds: the hypernetwork's last layer holds n_hid[-1] x every U-Net weight (paper: 100 x width 32)
+    width: upto(64)
+    n_stages: upto(7, lo=2)
 
 
 class Hyper(Schema):
-    n_hid: Annotated[list[PositiveInt], Field(min_length=1)]
+    n_hid: Annotated[list[upto(512)], Field(min_length=1)]
     phi_range: Annotated[list[Phi], Field(min_length=2, max_length=2)]
 
 
 class Train(Schema):
-    batch_size: PositiveInt
+    batch_size: upto(256)
     optimizer: OptimizerConfig
     max_steps: PositiveInt
     eval_every: PositiveInt
@@ -34,13 +34,13 @@ class Train(Schema):
     min_delta: Annotated[float, Field(ge=0.0)]
     finetune_steps: NonNegativeInt
     checkpoint_every: PositiveInt
-    eval_batch_size: PositiveInt
+    eval_batch_size: upto(1024)
     val_phis: Phis
 
 
 class Main(Schema):
     fixed_phis: Phis
-    inits: Annotated[list[Literal[INITS]], Field(min_length=1)]
+    inits: Annotated[list[Literal[INITS]], Field(min_length=1), Unique]
     seeds: Seeds
 
 
@@ -49,7 +49,7 @@ Cap = PositiveInt | None  # an experiment's own step cap (None: train.max_steps)
 
 class Prior(Schema):
     center: Phi
-    rs: Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=1)]
+    rs: Annotated[list[Annotated[float, Field(ge=0.0, le=0.5)]], Field(min_length=1), Unique]
     seeds: Seeds
     max_steps: Cap = None
 
@@ -60,7 +60,7 @@ class Separate(Schema):
 
 
 class Arch(Schema):
-    archs: Annotated[list[Literal[ARCHS]], Field(min_length=1)]
+    archs: Annotated[list[Literal[ARCHS]], Field(min_length=1), Unique]
     fixed_phis: Phis
     seeds: Seeds
     max_steps: Cap = None
@@ -83,7 +83,7 @@ class Natural(Schema):
 class Eval(Schema):
     phi_step: Annotated[float, Field(ge=0.001, le=1.0)]
     phi_max: Phi
-    select_fractions: Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=1)]
+    select_fractions: Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=1), Unique]
     transfer_phis: Phis
     separate_grid: Phis
 

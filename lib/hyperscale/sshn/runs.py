@@ -22,6 +22,7 @@ plateaued, and the claims that compare methods on unconverged runs are inconclus
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ import torch
 from ..core.data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import write_text
-from ..core.jobs import finished, train_planned
+from ..core.jobs import finished, pending_jobs, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -141,12 +142,16 @@ def run_dir(run: Run, root=None) -> Path:
     return folder(run.experiment, root) / run.name
 
 
-def train_run(run: Run, p: dict, data, root, progress: bool = True) -> dict:
-    """Train (or read back) one run into its folder on params.yaml's `device`; its row of runs.csv."""
-    device = device_from_params(root)
+def setup(run: Run, p: dict, data, device="cpu"):
+    """The run's model (on `device`), task and training config (also what core.bench times)."""
     model = build(run, p, data).to(device)
-    res = train(model, task_of(run, model, p, data, device), config_of(run, p), run.seed, run_dir(run, root),
-                progress=progress, desc=f"{run.experiment}/{run.name}")
+    return model, task_of(run, model, p, data, device), config_of(run, p)
+
+
+def train_run(run: Run, p: dict, data, root, progress=True) -> dict:
+    """Train (or read back) one run into its folder on params.yaml's `device`; its row of runs.csv."""
+    model, task, cfg = setup(run, p, data, device_from_params(root))
+    res = train(model, task, cfg, run.seed, run_dir(run, root), progress=progress, desc=f"{run.experiment}/{run.name}")
     model.cpu()
     summary = save_run(run_dir(run, root), model, res, experiment=run.experiment, name=run.name, seed=run.seed,
                        **run.info)
@@ -162,7 +167,8 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     root = Path(root or project_root())
     planned = jobs(experiment, root)
     out = folder(experiment, root)
-    rows = train_planned(out, planned, lambda *args: train_run(*args, root, progress))
+    rows = train_planned(out, planned, lambda *args: train_run(*args, root, progress),
+                         lambda: pending_jobs(sys.modules[__name__], "sshn", experiment, root, planned), root)
     table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
@@ -180,13 +186,12 @@ def jobs(experiment: str, root) -> list:
     return [(run, (run, p, datasets[run.data])) for run in runs]
 
 
-def train_named(experiment: str, name: str, root) -> dict:
-    """Train the run `name` of `experiment` (what a cluster job does; it loads its own data)."""
+def train_named(experiment: str, name: str, root, progress=False) -> dict:
+    """Train the run `name` of `experiment` (what a job does; it loads its own data)."""
     args = next(a for run, a in jobs(experiment, root) if run.name == name)
-    return train_run(*args, root, progress=False)
+    return train_run(*args, root, progress=progress)
 
 
 def pending(run: Run, p: dict, data, root) -> bool:
     """Whether `run` still has training to do (no finished checkpoint of its configuration)."""
-    model = build(run, p, data)
-    return not finished(model, task_of(run, model, p, data), config_of(run, p), run.seed, run_dir(run, root))
+    return not finished(*setup(run, p, data), run.seed, run_dir(run, root))

@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..core.models import register_model
+from ..core.models import check_images, register_model
 
 Theta = dict[str, tuple[Tensor, Tensor]]  # conv name -> (weight, bias)
 ARCHS = ("unet", "resunet", "seunet", "fpn", "pspnet")  # SSHN App. C.1
@@ -122,21 +122,6 @@ def resize_factors(phi, n_stages: int) -> list[float]:
                              f"n_stages={n_stages}); got {len(phi)}: {phi}")
         return [check_phi(p) for p in phi]
     return [check_phi(phi)] * (n_stages - 1)
-
-
-def check_input(x, in_channels: int) -> None:
-    """Images as the networks take them, or a ValueError that says how to get there."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"expected a torch.Tensor of images (N, {in_channels}, H, W); got {type(x).__name__}. "
-                         f"Convert numpy arrays with torch.from_numpy(x).float().")
-    if x.ndim != 4 or x.shape[1] != in_channels:
-        raise ValueError(f"expected images shaped (N, {in_channels}, H, W); got {tuple(x.shape)}. "
-                         f"Single images need a batch dimension (x[None]); the channel count is set "
-                         f"by the dataset (in_channels={in_channels}).")
-    if x.dtype != torch.float32:
-        raise ValueError(f"expected float32 images; got {x.dtype}. Convert with x.float().")
-    if min(x.shape) == 0:
-        raise ValueError(f"got an empty batch or image {tuple(x.shape)}; images need at least 1x1 pixels")
 
 
 def check_sizes(in_channels: int, num_classes: int, width, n_stages: int) -> None:
@@ -250,7 +235,7 @@ class UNet(nn.Module):
 
     def forward(self, x: Tensor, phi: float | None = None) -> Tensor:
         """Logits at `phi` (default: the network's own; another value tests weight transfer)."""
-        check_input(x, self.config["in_channels"])
+        check_images(x, self.config["in_channels"])
         return unet_apply(self.theta(), x, self.phi if phi is None else check_phi(phi), self.config["n_stages"],
                           arch=self.arch)
 
