@@ -76,6 +76,13 @@ def test_runs_trained_one_at_a_time_write_the_bytes_of_runs_trained_side_by_side
     assert not changed, f"{len(changed)} files differ between JOBS=2 and JOBS=1: {changed[:10]}"
 
 
+def test_the_training_benchmark_runs_and_prints_its_ratios():
+    r = subprocess.run([sys.executable, "-m", "hyperscale.core.bench", "--repeats", "1", "--seconds", "0.05",
+                        "--families", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "1 thread x 2 runs over 2 threads x 1 run, weighted by step caps: " in r.stdout
+
+
 def test_a_second_run_from_scratch_as_cluster_jobs_writes_the_same_bytes(tmp_path):
     first = fingerprints()
     assert len(first) > 100

@@ -4,6 +4,7 @@ import io
 import json
 import pickle
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -30,6 +31,24 @@ def fit(model, data, cfg=None, seed=1, val_phis=(0.5,), run_dir=None, **kw):
     return train(model, task, TrainConfig(**{**CFG, **(cfg or {})}), seed, run_dir, progress=False, **kw)
 
 
+@contextmanager
+def crash_at(monkeypatch, loss: str, call: int):
+    """Within the block, the `call`-th use of loss `loss` raises KeyboardInterrupt (a run killed mid-way)."""
+    original, calls = losses.LOSSES[loss], {"n": 0}
+
+    def crashing(logits, target):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise KeyboardInterrupt
+        return original(logits, target)
+
+    monkeypatch.setitem(losses.LOSSES, loss, crashing)
+    try:
+        yield
+    finally:
+        monkeypatch.setitem(losses.LOSSES, loss, original)
+
+
 @pytest.mark.parametrize("method", ["fixed", "sshn"])
 def test_same_seed_same_result(toy_data, method):
     a, b = fit(fresh(method), toy_data), fit(fresh(method), toy_data)
@@ -42,19 +61,8 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
     full_model = fresh()
     full = fit(full_model, toy_data, cfg, val_phis=[0.25, 0.5])
 
-    calls = {"n": 0}
-    ce = losses.LOSSES["ce"]
-
-    def crash_at_step_25(logits, target):
-        calls["n"] += 1
-        if calls["n"] == 25:
-            raise KeyboardInterrupt
-        return ce(logits, target)
-
-    monkeypatch.setitem(losses.LOSSES, "ce", crash_at_step_25)
-    with pytest.raises(KeyboardInterrupt):
+    with crash_at(monkeypatch, "ce", 25), pytest.raises(KeyboardInterrupt):
         fit(fresh(), toy_data, cfg, val_phis=[0.25, 0.5], run_dir=tmp_path)
-    monkeypatch.setitem(losses.LOSSES, "ce", ce)
 
     resumed_model = fresh()
     torch.manual_seed(123)  # the resumed run must not depend on the global RNG state either
@@ -70,18 +78,8 @@ def test_resumed_run_writes_the_bytes_of_an_uninterrupted_one(toy_data, tmp_path
     and say so without naming local paths (its page is published)."""
     cfg = {"finetune_steps": 10}
     fit(fresh(), toy_data, cfg, run_dir=tmp_path / "full", desc="main/run")
-    ce, calls = losses.LOSSES["ce"], {"n": 0}
-
-    def crash_at_step_25(logits, target):
-        calls["n"] += 1
-        if calls["n"] == 25:
-            raise KeyboardInterrupt
-        return ce(logits, target)
-
-    monkeypatch.setitem(losses.LOSSES, "ce", crash_at_step_25)
-    with pytest.raises(KeyboardInterrupt):
+    with crash_at(monkeypatch, "ce", 25), pytest.raises(KeyboardInterrupt):
         fit(fresh(), toy_data, cfg, run_dir=tmp_path / "resumed", desc="main/run")
-    monkeypatch.setitem(losses.LOSSES, "ce", ce)
     capsys.readouterr()
     fit(fresh(), toy_data, cfg, run_dir=tmp_path / "resumed", desc="main/run")
     cap = capsys.readouterr()
@@ -92,18 +90,8 @@ def test_resumed_run_writes_the_bytes_of_an_uninterrupted_one(toy_data, tmp_path
 def test_run_interrupted_in_its_second_phase_resumes_with_that_phases_schedule(toy_data, tmp_path, monkeypatch):
     cfg = {"finetune_steps": 10, "optimizers": {"weights": {"lr": 1e-2, "schedule": "cosine"}}}
     full = fit(fresh(), toy_data, cfg)
-    dice, calls = losses.LOSSES["dice"], {"n": 0}
-
-    def crash_at_dice_step_5(logits, target):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt
-        return dice(logits, target)
-
-    monkeypatch.setitem(losses.LOSSES, "dice", crash_at_dice_step_5)
-    with pytest.raises(KeyboardInterrupt):
+    with crash_at(monkeypatch, "dice", 5), pytest.raises(KeyboardInterrupt):
         fit(fresh(), toy_data, cfg, run_dir=tmp_path)
-    monkeypatch.setitem(losses.LOSSES, "dice", dice)
     resumed = fit(fresh(), toy_data, cfg, run_dir=tmp_path)  # from the checkpoint at the end of phase 1
     assert [(h["step"], h["val_dice"], h["loss"]) for h in resumed.history] == \
            [(h["step"], h["val_dice"], h["loss"]) for h in full.history]

@@ -78,6 +78,9 @@ _slots = _stop = _slot = None
 
 def _start_worker(slots, stop, counter) -> None:
     global _slots, _stop, _slot
+    # Forked from a notebook's kernel, sys.stdout and sys.stderr are the kernel's channels to the
+    # notebook: write to the file descriptors instead (each job points them at its log).
+    sys.stdout, sys.stderr = (open(fd, "w", buffering=1, closefd=False) for fd in (1, 2))
     die_with_parent(signal.SIGTERM)  # a killed stage leaves no worker training behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     with counter.get_lock():
@@ -128,14 +131,17 @@ def train_side_by_side(jobs: list, n_workers: int, root: Path) -> list[dict]:
     if not jobs:
         return []
     n_workers = min(n_workers, len(jobs))
-    ctx = mp.get_context("spawn")  # fork would copy the parent's threads and locks into the workers
+    # Forked, as torch's DataLoader forks its workers: they start at once with the stage's imports
+    # (a spawned worker spent 6-8 s here importing torch and torchmetrics before its first step).
+    # The executor forks every worker at the first submit, from this thread, before any bar exists.
+    ctx = mp.get_context("fork")
     slots, stop, counter = ctx.Array("q", 3 * n_workers, lock=False), ctx.Value("b", 0), ctx.Value("i", 0)
     logs = [root / LOGS / f"{job.label}.log" for job in jobs]
     rows, start = [None] * len(jobs), time.perf_counter()
-    print(f"{len(jobs)} runs to train, {n_workers} at a time (one thread each; logs in {LOGS}/)", file=sys.stderr)
-    bar = tqdm(total=len(jobs), unit="run", file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
     pool = ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_start_worker, initargs=(slots, stop, counter))
     futures = {pool.submit(_train, i, job, log): i for i, (job, log) in enumerate(zip(jobs, logs))}
+    print(f"{len(jobs)} runs to train, {n_workers} at a time (one thread each; logs in {LOGS}/)", file=sys.stderr)
+    bar = tqdm(total=len(jobs), unit="run", file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
     try:
         pending = set(futures)
         while pending:
