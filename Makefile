@@ -1,9 +1,10 @@
 # Two commands do everything on a fresh machine:
 #   make study   set-up, the whole study (dvc repro) on the embedded data, then the book
 #   make test    set-up, unit tests, then the whole pipeline in the smoke profile in a scratch
-#                copy (.smoke/, so your results stay put): run twice from scratch (the same
-#                bytes, measured times aside; every written file declared), then nbval on
-#                every notebook
+#                copy (.smoke/, so your results stay put): run twice from scratch, runs side by
+#                side then as local cluster jobs, and four experiments once more one run at a
+#                time (the same bytes, measured times aside; every written file declared), then
+#                nbval on every notebook
 # Other targets:
 #   make publish                      push every output to the DVC remote (.dvc/config: a folder
 #                                     beside this checkout unless you point it elsewhere); a

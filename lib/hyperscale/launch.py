@@ -64,7 +64,7 @@ def main(argv=None) -> None:
     parser.add_argument("--gpus", type=int, default=0, help="GPUs per job")
     parser.add_argument("--slurm", nargs="*", default=[], metavar="KEY=VALUE", help="e.g. partition=gpu")
     args = parser.parse_args(argv)
-    args.jobs = workers() if args.jobs is None else args.jobs
+    args.jobs = workers(here=args.executor == "local") if args.jobs is None else args.jobs
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
     bad = [kv for kv in args.slurm if not kv.partition("=")[0] or "=" not in kv]

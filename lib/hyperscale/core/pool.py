@@ -47,8 +47,9 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def workers(environ=os.environ) -> int:
-    """`JOBS` (environment; `make study JOBS=1`): runs trained at a time, default one per core."""
+def workers(environ=os.environ, here: bool = True) -> int:
+    """`JOBS` (environment; `make study JOBS=1`): runs trained at a time, default one per core.
+    `here`: they train on this machine (not as cluster jobs), so more threads than cores is worth a warning."""
     raw = environ.get("JOBS", "").strip()
     if not raw:
         return cores()
@@ -58,7 +59,7 @@ def workers(environ=os.environ) -> int:
     n = int(raw)
     from .. import THREADS
 
-    if n * THREADS > cores():
+    if here and n * THREADS > cores():
         print(f"warning: JOBS={n} x HYPERSCALE_THREADS={THREADS} threads on {cores()} cores: runs will wait on "
               f"each other (allowed; fewer is faster)", file=sys.stderr)
     return n
