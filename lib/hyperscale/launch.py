@@ -37,8 +37,8 @@ PAPERS = {"sshn": sshn_runs, "shape_adaptor": shape_adaptor_runs, "hyperconv": h
 def pending(root: Path, papers=PAPERS, wave: int = 0) -> list[Job]:
     """The runs of every paper's experiments in `wave` (0: those that start from scratch,
     1: those that start from another experiment's results) that have training left."""
-    return [job for paper, mod in papers.items() for experiment in mod.EXPERIMENTS
-            if (experiment in mod.AFTER) == bool(wave) for job in pending_jobs(mod, paper, experiment, root)]
+    return [job for mod in papers.values() for experiment in mod.EXPERIMENTS
+            if (experiment in mod.AFTER) == bool(wave) for job in pending_jobs(mod, experiment, root)]
 
 
 def check_params(root: Path, executor_kind: str, gpus: int) -> None:

@@ -44,29 +44,33 @@ class Job:
     args: tuple
 
 
-def pending_jobs(runs, paper: str, experiment: str, root, planned=None) -> list[Job]:
-    """The runs of `experiment` with training left, as jobs. `runs` is a paper's run-plan module:
-    jobs(experiment, root) -> [(run, args)], pending(*args, root), train_named(experiment, name, root)."""
+def pending_jobs(runs, experiment: str, root, planned=None) -> list[Job]:
+    """The runs of `experiment` with training left, as jobs labelled paper/experiment/run. `runs` is
+    a paper's run-plan module (hyperscale.<paper>.runs): jobs(experiment, root) -> [(run, args)],
+    pending(*args, root), train_named(experiment, name, root, progress)."""
+    paper = runs.__name__.split(".")[-2]
     planned = runs.jobs(experiment, root) if planned is None else planned
     return [Job(f"{paper}/{experiment}/{run.name}", runs.train_named, (experiment, run.name, str(root)))
             for run, args in planned if runs.pending(*args, root)]
 
 
-def train_planned(out: Path, planned: list, train_one: Callable, pending: Callable[[], list[Job]] | None = None,
+def train_planned(out: Path, planned: list, train_one: Callable, runs=None, experiment: str | None = None,
                   root=None) -> list:
     """`train_one(*args)` for every (run, args) of `planned` (training a run or reading it back),
     after removing the folders under `out` of runs no longer planned, so that an experiment's
     folder holds exactly its runs. Returns what each call returned (one row per run).
 
-    With `pending` (the runs with training left, as jobs) and JOBS > 1, those runs first train in
-    the worker pool, `JOBS` at a time; `train_one` then reads them back. Their bytes are the same
-    either way (one thread per run, its own seed)."""
+    Given the paper's run-plan module `runs` and JOBS > 1, the runs with training left first train
+    in the worker pool, `JOBS` at a time; `train_one` then reads them back. Their bytes are the
+    same either way (one thread per run, its own seed)."""
     for stale in (d for d in Path(out).glob("*") if d.is_dir() and d.name not in {r.name for r, _ in planned}):
         shutil.rmtree(stale)
     n = workers()
-    todo = pending() if pending is not None and n > 1 else []
-    if len(todo) > 1:  # one run trains here (a worker would first spend seconds importing torch)
-        train_side_by_side(todo, n, Path(root) if root else project_root())
+    if runs is not None and n > 1:
+        root = Path(root or project_root())
+        todo = pending_jobs(runs, experiment, root, planned)
+        if len(todo) > 1:  # a single run trains here, in the stage's own process
+            train_side_by_side(todo, n, root)
     return [train_one(*args) for _, args in planned]
 
 

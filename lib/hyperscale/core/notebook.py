@@ -33,7 +33,6 @@ from .io import atomic_path
 from .processes import die_with_parent, kill_children
 
 
-
 def _kernel_manager(sockets: Path):
     """A kernel manager whose IPC sockets live under `sockets` (by default they land in the working
     directory, one file per channel, and a killed kernel leaves them there)."""

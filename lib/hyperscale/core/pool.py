@@ -1,9 +1,9 @@
 """Training runs side by side: a pool of worker processes with one thread each, `JOBS` of them.
 
-Why runs and not threads: on this 2-core machine two single-threaded runs side by side train
-1.33x the steps per hour of one run on two threads, and a two-thread run collapses 10-20x as
-soon as any other process is busy (OpenMP threads wait on each other at every op), where a
-one-thread run keeps its pace. One thread per run also keeps a run's bytes independent of the
+Why runs and not threads: on 2 cores, two single-threaded runs side by side train 1.16-1.57x the
+steps per hour of one run on two threads (1.33x on issue 24's Intel machine; README, "What a
+stage's training costs"), and a two-thread run collapses 3-20x as soon as any other process is
+busy (OpenMP threads wait on each other at every op), where one-thread runs keep their share. One thread per run also keeps a run's bytes independent of the
 machine's core count (`hyperscale.THREADS`).
 
 Why a process pool (concurrent.futures) and not submitit's local executor (`core.jobs`, `make launch`):

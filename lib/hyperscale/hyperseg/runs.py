@@ -25,7 +25,7 @@ import torch
 from ..core.data import Dataset, load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import read_csv, write_text
-from ..core.jobs import finished, pending_jobs, train_planned
+from ..core.jobs import finished, train_planned
 from ..core.params import section
 from ..core.project import project_root
 from ..core.train import TrainConfig, save_run, train
@@ -106,8 +106,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     planned = jobs(experiment, root)
     results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                                         lambda: pending_jobs(sys.modules[__name__], "hyperseg", experiment, root, planned),
-                                         root))
+                                         sys.modules[__name__], experiment, root))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 

@@ -29,7 +29,7 @@ from ..core.data import Dataset, Split, load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.flops import count_macs
 from ..core.io import read_csv, read_json, write_text
-from ..core.jobs import finished, pending_jobs, train_planned
+from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -175,8 +175,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     planned = jobs(experiment, root)
     results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                                         lambda: pending_jobs(sys.modules[__name__], "shape_adaptor", experiment, root, planned),
-                                         root))
+                                         sys.modules[__name__], experiment, root))
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 

@@ -32,7 +32,7 @@ import torch
 from ..core.data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import write_text
-from ..core.jobs import finished, pending_jobs, train_planned
+from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
@@ -168,7 +168,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     planned = jobs(experiment, root)
     out = folder(experiment, root)
     rows = train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                         lambda: pending_jobs(sys.modules[__name__], "sshn", experiment, root, planned), root)
+                         sys.modules[__name__], experiment, root)
     table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
