@@ -1,10 +1,11 @@
 # Two commands do everything on a fresh machine:
 #   make study   set-up, the whole study (dvc repro) on the embedded data, then the book
 #   make test    set-up, unit tests, then the whole pipeline in the smoke profile in a scratch
-#                copy (.smoke/, so your results stay put): run twice from scratch, runs side by
-#                side then as local cluster jobs, and four experiments once more one run at a
-#                time (the same bytes, measured times aside; every written file declared), then
-#                nbval on every notebook
+#                copy (.smoke/, so your results stay put): run from scratch with runs side by
+#                side, published and pulled into a fresh clone; one experiment of each paper
+#                trained again one run at a time, another as local cluster jobs, and the
+#                evaluations run again (the same bytes each time, measured times aside; every
+#                written file declared); then nbval on every notebook, two at a time
 # Other targets:
 #   make publish                      push every output to the DVC remote (.dvc/config: a folder
 #                                     beside this checkout unless you point it elsewhere); a
@@ -57,7 +58,7 @@ test: setup test-packages
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
 	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) JOBS=2 dvc repro --quiet
 	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
-	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider notebooks/
+	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider -n 2 --dist loadfile notebooks/
 	@echo "make test: all passed"
 
 setup: system-packages $(VENV)/.installed

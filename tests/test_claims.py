@@ -131,7 +131,7 @@ def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
 
 
 def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
-    """`converged` names experiments whose runs must all have plateaued; several causes are all named."""
+    """`converged` names experiments whose runs must all have converged; several causes are all named."""
     claim = {"id": "x.beats", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
              "test": {"rule": "at_least", "measure": "m", "args": {"threshold": 1}, "converged": ["main", "arch"],
                       "requires": [{"measure": "moved", "at_least": 0.05, "because": "the shapes barely moved"}]}}
@@ -139,8 +139,9 @@ def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
     assert evaluate([claim], done).iloc[0].verdict == "not reproduced"
     row = evaluate([claim], {**done, "converged_arch": 0.5, "moved": 0.0}).iloc[0]
     assert row.verdict == "inconclusive" and row.our_value == "0"
-    assert row.inconclusive_because == ("the shapes barely moved (moved = 0 < 0.05); runs of arch stopped at the step "
-                                        "cap, not on a plateau (converged_arch = 0.5 < 1.0)")
+    assert row.inconclusive_because == ("the shapes barely moved (moved = 0 < 0.05); runs of arch did not converge by "
+                                        "the rule of core/train.py (stopped by their cap, or more training moved the "
+                                        "result by more than twice its seed noise) (converged_arch = 0.5 < 1.0)")
     with pytest.raises(KeyError):  # a claim naming an experiment without a convergence measure fails loudly
         evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)
 

@@ -20,6 +20,9 @@ GRID = [0.0, 0.125, 0.25, 0.5]
 SEEDS = [0, 1]
 
 
+DOUBLED = ["budget", "method", "init", "seed", "phi", "dice"]
+
+
 def dice(method, phi, seed):
     return BASE[method] + 0.2 * phi + 0.01 * seed
 
@@ -78,7 +81,7 @@ def R() -> Results:
                         for s in SEEDS for q in phis])
     tables = {"val_dice": val, "step_times": step_times, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
               "separate": separate, "cv": cv, "architectures": arch, "registration": reg, "natural": natural,
-              "feature_similarity": features}
+              "feature_similarity": features, "doubled": pd.DataFrame(columns=DOUBLED)}
     names = [f"fixed-phi{q:g}-seed{s}" for q in (0.25, 0.5) for s in SEEDS] + \
             [f"{m}-seed{s}" for m in ("sshn-paper", "stochastic", "film") for s in SEEDS]
     methods = ["fixed"] * 4 + ["sshn"] * 2 + ["stochastic"] * 2 + ["film"] * 2
@@ -138,7 +141,32 @@ def test_convergence_is_measured_per_experiment_and_parametrisation(R):
     M = measures(R)
     assert M["converged_main"] == 1.0  # the paper-init SSHN and the other methods plateaued
     assert M["converged_arch"] == 0.5
-    assert measures(R.judging("residual"))["converged_main"] == pytest.approx(8 / 10)  # its 2 runs hit the cap
+    # Fixed and the judged SSHN count (Stochastic and FiLM have no doubling check): the residual's 2 runs hit the cap
+    assert measures(R.judging("residual"))["converged_main"] == pytest.approx(4 / 6)
+    assert M["dynamic_checked"] == 1.0  # they stopped on plateaus: no doubling check needed
+
+
+def test_schedule_trained_main_converges_only_where_doubling_the_budget_agrees(R):
+    """core/train.py's rule: main's seed 0 at twice the budget; the paper SSHN's gap to Fixed (0.1 for
+    both seeds: std 0) stays put, the residual's (seeds -0.2 and -0.21: std 0.0071) moves by 0.05."""
+    runs = R.runs.drop(columns="group").assign(stopped_by="schedule", converged=True)
+    doubled = pd.DataFrame([{"budget": b, "method": m, "init": i, "seed": 0, "phi": q,
+                             "dice": d + (0.05 if b == 2 and i == "residual" else 0)}
+                            for b in (1, 2) for q in (0.25, 0.5)
+                            for m, i, d in (("Fixed", "", dice("Fixed", q, 0)), ("SSHN", "paper", dice("SSHN", q, 0)),
+                                            ("SSHN", "residual", RESIDUAL + 0.2 * q))], columns=DOUBLED)
+    S = Results(R.p, {**R.t, "doubled": doubled}, R.ref, runs, R.time, R.test_labels, R.label_names)
+    assert S.doubling("paper") == {"gap": pytest.approx(0.1), "doubled_gap": pytest.approx(0.1),
+                                   "change": pytest.approx(0, abs=1e-12), "seed_std": 0.0, "tolerance": 0.0,
+                                   "agrees": True}
+    res = S.doubling("residual")
+    assert res["change"] == pytest.approx(0.05) and res["tolerance"] == pytest.approx(2 * np.std([-0.2, -0.21], ddof=1))
+    assert not res["agrees"]
+    assert measures(S)["converged_main"] == 1.0 and measures(S.judging("residual"))["converged_main"] == 0.0
+    assert measures(S)["dynamic_checked"] == 0.0  # Stochastic and FiLM ran a schedule, with no doubled runs
+    no_check = Results(R.p, {**R.t}, R.ref, runs, R.time, R.test_labels, R.label_names)
+    assert measures(no_check)["converged_main"] == 0.0  # a schedule without its doubling check decides nothing
+    assert measures(S)["converged_arch"] == 0.0  # other experiments have no check
 
 
 def test_each_parametrisation_is_judged_on_its_own_runs(R):
@@ -275,3 +303,29 @@ def test_prior_experiment_holds_its_equal_budget_control(R):
     assert [r.seed for r in fixed] == R.p["prior"]["seeds"] and {r.model["phi"] for r in fixed} == {0.5}
     assert len(runs) == len(fixed) * (1 + len(R.p["prior"]["rs"]))
     assert {config_of(r, R.p).max_steps for r in runs} == {R.p["prior"]["max_steps"] or R.p["train"]["max_steps"]}
+
+
+@pytest.mark.parametrize("profile", ["cpu", "paper"])
+def test_doubled_runs_are_mains_first_seed_of_fixed_and_sshn_at_twice_the_budget(profile, tmp_path):
+    from hyperscale.core.params import main as write_profile, section
+    from hyperscale.sshn.runs import config_of, plan
+
+    out = tmp_path / "params.yaml"
+    if profile == "cpu":
+        out.write_bytes((ROOT / "params.yaml").read_bytes())
+    else:
+        write_profile([profile, "--out", str(out)])
+    p = section("sshn", out)
+    doubled, main = plan("doubled", p), {r.name: r for r in plan("main", p)}
+    if profile == "paper":  # trained to plateaus, the papers' rule: no check to run
+        assert doubled == []
+        return
+    first = p["main"]["seeds"][0]
+    assert sorted(r.name for r in doubled) == sorted(
+        [f"fixed-phi{q:g}-seed{first}" for q in p["main"]["fixed_phis"]]
+        + [f"sshn-{i}-seed{first}" for i in p["main"]["inits"]])
+    for r in doubled:
+        twin = main[r.name]
+        assert (r.experiment, r.model, r.seed) == ("doubled", twin.model, twin.seed)
+        assert config_of(r, p).max_steps == 2 * config_of(twin, p).max_steps
+        assert config_of(twin, p).patience_steps is None

@@ -145,6 +145,31 @@ class _Tiny(torch.nn.Linear):
     config: dict = {}
 
 
+@pytest.mark.parametrize("schedule, patience, stopped_by, converged", [
+    ("cosine", None, ["schedule"], True),      # the fixed schedule ran out: core/train.py's rule counts it
+    ("constant", None, ["max_steps"], False),  # a constant rate stopped by its cap: no rule ended it
+    ("cosine", 100, ["max_steps"], False),     # early stopping configured but never fired: the cap stopped it
+])
+def test_a_run_converged_when_its_own_rule_ended_it(schedule, patience, stopped_by, converged):
+    from hyperscale.core.train import converged as converged_
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(batch_size=4, max_steps=6, eval_every=2, patience_steps=patience,
+                      optimizers={"weights": {"schedule": schedule}})
+    res = train(_Tiny(2, 1), _Scripted([0.1, 0.2, 0.3]), cfg, seed=0, progress=False)
+    assert (res.steps, res.stopped_by, converged_(res.stopped_by)) == (6, stopped_by, converged)
+
+
+def test_doubling_check_known_answers():
+    from hyperscale.core.train import DOUBLING_TOLERANCE, doubling_check
+
+    assert DOUBLING_TOLERANCE == 2.0  # pre-registered (issue 25): a change of the gap up to 2 seed stds agrees
+    assert doubling_check(-0.1, -0.07, 0.02) == {"gap": -0.1, "doubled_gap": -0.07, "change": pytest.approx(0.03),
+                                                 "seed_std": 0.02, "tolerance": 0.04, "agrees": True}
+    assert not doubling_check(-0.1, -0.05, 0.02)["agrees"]  # 0.05 > 0.04
+    assert not doubling_check(-0.1, -0.1, float("nan"))["agrees"]  # one seed: no noise estimate, no decision
+
+
 @pytest.mark.parametrize("min_delta, steps, best_step", [
     (0.0, 8, 5),    # every gain counts: the last is at validation 5 (0.205), so the phase stops 3 later
     (0.01, 7, 5),   # 0.105, 0.108 and 0.205 gain < 0.01: the count runs from 0.2 (validation 4); 0.205 is still the best

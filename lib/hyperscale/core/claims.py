@@ -11,8 +11,9 @@ so every number a verdict depends on sits in the ledger file beside its rule, no
 
 A claim's test may name what its evidence needs, and is `inconclusive` while that is missing:
 `requires` (a list of {measure, at_least, because}) and `converged` (the experiments whose
-runs must all have reached a plateau: the measure `converged_<experiment>`, the share of its
-runs that did, must be 1). A comparison of runs stopped by their step cap says how far each got
+runs must all have converged by core/train.py's rule, a plateau or a finished schedule that the
+budget-doubling check confirms: the measure `converged_<experiment>`, the share of its runs
+that did, must be 1). A comparison of runs stopped by their step cap says how far each got
 in that budget, not what the method can do.
 """
 from __future__ import annotations
@@ -192,7 +193,8 @@ def load_claims(path) -> list[dict]:
     return claims
 
 
-NOT_CONVERGED = "runs of {} stopped at the step cap, not on a plateau"
+NOT_CONVERGED = ("runs of {} did not converge by the rule of core/train.py (stopped by their cap, or more "
+                 "training moved the result by more than twice its seed noise)")
 
 
 def _requirements(test: dict) -> list[dict]:

@@ -27,7 +27,7 @@ from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
-from ..core.train import TrainConfig, save_run, train
+from ..core.train import TrainConfig, converged, save_run, train
 from .counting import count
 from .train import Restoration, TaskConfig, image_metrics
 
@@ -105,7 +105,7 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **({"row": run.row} if run.row else {}),
            **run.model, **{f"test_{k}": v for k, v in test.items()}, **{f"train_{k}": v for k, v in fit.items()},
            "params": c["params"], "flops": c["flops"], "mlp_flops": c["mlp_flops"], "steps": res.steps,
-           "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"]}
+           "best_step": res.best_step, "converged": converged(res.stopped_by)}
     save_run(out, model, res, **row)
     return row
 

@@ -28,7 +28,7 @@ from ..core.io import read_csv, write_text
 from ..core.jobs import finished, train_planned
 from ..core.params import section
 from ..core.project import project_root
-from ..core.train import TrainConfig, save_run, train
+from ..core.train import TrainConfig, converged, save_run, train
 from .model import hyperseg
 from .train import Segmentation, TaskConfig, segmentation_metrics
 from .unet import CODE as UNET_CODE, UNet
@@ -93,7 +93,7 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=
     model.cpu()
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
            **{f"test_{k}": v for k, v in test.items()}, "params": sum(q.numel() for q in model.parameters()),
-           "steps": res.steps, "best_step": res.best_step, "converged": res.stopped_by[:1] == ["plateau"],
+           "steps": res.steps, "best_step": res.best_step, "converged": converged(res.stopped_by),
            "train_loss": res.history[-1]["loss"]}  # over the last validation interval
     save_run(out, model, res, **row)
     return row

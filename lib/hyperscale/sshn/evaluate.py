@@ -14,6 +14,7 @@ results, which are byte-identical from run to run.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,19 @@ class Evaluator:
                 label_rows += [{**key, "label": self.ds.label_names[k + 1], "dice": per_label[k].item()}
                                for k in range(self.K - 1)]
         return pd.DataFrame(rows), pd.DataFrame(label_rows)
+
+    def doubled(self) -> pd.DataFrame:
+        """Test Dice at every Fixed phi of the budget-doubling check's runs (core/train.py), and of the
+        same runs of main: SSHN (every parametrisation) and each Fixed U-Net at its phi."""
+        rows = []
+        for run in self.bar(plan("doubled", self.p), "budget doubled"):
+            for experiment in ("main", "doubled"):
+                net = load_model(run_dir(replace(run, experiment=experiment), self.root) / "model.pt")
+                for phi in self.p["main"]["fixed_phis"] if run.method == "sshn" else [run.info["phi"]]:
+                    rows.append({"budget": 1 if experiment == "main" else 2, "method": METHODS[run.method],
+                                 "init": run.info.get("init", ""), "seed": run.seed, "phi": float(phi),
+                                 "dice": self.dice(materialize(net, phi) if run.method == "sshn" else net, phi)})
+        return pd.DataFrame(rows, columns=["budget", "method", "init", "seed", "phi", "dice"])
 
     def validation(self) -> pd.DataFrame:
         """Validation Dice of every main SSHN over the grid and of every Fixed U-Net at its phi: what
@@ -235,7 +249,7 @@ class Evaluator:
         train.val_phis) and mean training loss, by step."""
         rows = []
         for e in EXPERIMENTS:
-            for run in plan(e, self.p):
+            for run in plan(e, self.p):  # (at least main's runs: the concatenation below is never empty)
                 h = pd.read_csv(run_dir(run, self.root) / "history.csv")
                 rows.append(h[["step", "phase", "loss", "val_dice"]].assign(
                     experiment=e, run=run.name, method=METHODS[run.method], init=run.info.get("init", ""),
@@ -287,7 +301,7 @@ def evaluate(root=None, progress: bool = True) -> dict:
     save("dice_per_label", per_label)
     save("val_dice", ev.validation())
     save("gmacs", ev.gmacs(ref, ref_hu))
-    for name in ("transfer", "prior", "separate", "cv", "architectures", "registration", "natural", "curves"):
+    for name in ("doubled", "transfer", "prior", "separate", "cv", "architectures", "registration", "natural", "curves"):
         save(name, getattr(ev, name)())
     save("feature_similarity", ev.features())
     land, lat, chosen = ev.selection()

@@ -354,8 +354,9 @@ def feature_table(R: Results) -> pd.DataFrame:
 
 
 def convergence_table(R: Results) -> pd.DataFrame:
-    """Per model of the main comparison: how many seeds ended on a plateau, steps taken and the step
-    of the best validation score (mean ± std over seeds), and that best score."""
+    """Per model of the main comparison: how many seeds ended by their own rule (a plateau or the end of
+    their schedule, not a cap), steps taken and the step of the best validation score (mean ± std over
+    seeds), and that best score."""
     t = R.main_runs
     pm = lambda s: f"{s.mean():.0f} ± {s.std(ddof=1):.0f}" if len(s) > 1 else f"{s.mean():.0f}"  # noqa: E731
     return pd.DataFrame([{"model": g, "converged": f"{int(d.converged.sum())}/{len(d)}", "steps": pm(d.steps),
@@ -364,10 +365,26 @@ def convergence_table(R: Results) -> pd.DataFrame:
 
 
 def experiments_convergence(R: Results) -> pd.DataFrame:
-    """Per experiment: its step cap and how many of its runs ended on a plateau."""
-    cap = lambda e: R.p[e].get("max_steps") or R.p["train"]["max_steps"]  # noqa: E731
-    return pd.DataFrame([{"experiment": e, "step cap": cap(e), "runs on a plateau": f"{int(d.converged.sum())}/{len(d)}"}
+    """Per experiment: its step budget, how many of its runs ended by their own rule, and whether they
+    converged by core/train.py's rule (for a schedule: confirmed by the budget-doubling check)."""
+    steps = lambda e: (2 if e == "doubled" else 1) * (R.p.get(e, {}).get("max_steps") or R.p["train"]["max_steps"])  # noqa: E731
+    return pd.DataFrame([{"experiment": e, "budget (steps)": steps(e), "runs ended by their rule":
+                          f"{int(d.converged.sum())}/{len(d)}", "converged": "yes" if R.converged(e) == 1 else "no"}
                          for e, d in R.runs.groupby("experiment", sort=False)])
+
+
+def doubling_table(R: Results) -> pd.DataFrame:
+    """The budget-doubling check (core/train.py): per SSHN parametrisation, the first seed's SSHN minus
+    Fixed test Dice (mean over the Fixed phis) at the budget and at twice it, the change, the tolerance
+    (2 standard deviations of the gap over seeds at the budget) and whether the two agree."""
+    rows = []
+    for i in R.p["main"]["inits"]:
+        c = R.doubling(i)
+        if c is not None:
+            rows.append({"SSHN": i, "gap at the budget": c["gap"], "gap at twice it": c["doubled_gap"],
+                         "change": c["change"], "seed std": c["seed_std"], "tolerance": c["tolerance"],
+                         "agree": "yes" if c["agrees"] else "no"})
+    return pd.DataFrame(rows)
 
 
 def learning_curves(R: Results):
@@ -406,3 +423,17 @@ def dice_definitions(R: Results) -> pd.DataFrame:
         ["dice", "dice_present", "spurious"]].mean().reset_index()
     return t.rename(columns={"phi": "φ", "dice": "Dice (strict)", "dice_present": "Dice (labels present only)",
                              "spurious": "spurious labels per image"})
+
+
+def doubling_sentence(S: dict, first_seed) -> str:
+    """The budget-doubling check in words, per parametrisation, from summary.json's `doubling`."""
+    def one(i, c):
+        if c is None:
+            return f"{i}: no doubling check (its runs stopped on validation plateaus)"
+        if c["tolerance"] is None:  # one seed: no spread to compare the change with
+            return f"{i}: a change of {c['change']:.3f}; one seed gives no tolerance, so its claims are inconclusive"
+        return (f"{i}: {c['gap']:+.3f} at the budget, {c['doubled_gap']:+.3f} at twice it (a change of "
+                f"{c['change']:.3f} against a tolerance of {c['tolerance']:.3f}): "
+                + ("they agree" if c["agrees"] else "more training moved it, so its claims are inconclusive"))
+    return f"The budget-doubling check, seed {first_seed}: " + "; ".join(one(i, c) for i, c in S["doubling"].items()) + "."
+

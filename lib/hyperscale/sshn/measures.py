@@ -18,6 +18,7 @@ from ..core.io import read_csv
 from ..core.params import section
 from ..core.project import project_root
 from ..core.report import timings
+from ..core.train import doubling_check
 from .analysis import (cheapest_matching, factor_influence, front_value, gap_to_fixed, label_fractions, no_loss_range,
                        seed_values)
 from .runs import EXPERIMENTS, folder
@@ -25,7 +26,7 @@ from .runs import EXPERIMENTS, folder
 OUT = Path("runs/eval/sshn")
 ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net", "fpn": "FPN", "pspnet": "PSPNet"}
 FIG4_PHIS = (0.125, 0.25, 0.5)
-TABLES = ("dice", "dice_per_label", "val_dice", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
+TABLES = ("dice", "dice_per_label", "val_dice", "doubled", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
           "natural", "curves", "feature_similarity", "select", "selection")
 # Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
 TIMING = ("train_ratio_paper_grid", "single_model_time_spread", "single_over_fixed_model_time")
@@ -63,12 +64,30 @@ class Results:
                        init)
 
     def converged(self, experiment: str) -> float:
-        """Share of an experiment's runs whose training ended on a plateau (main: the judged SSHN's and
-        the other methods' runs)."""
+        """Share of an experiment's runs that converged by core/train.py's rule: each ended on a plateau
+        or at the end of its schedule, and the schedule's runs pass the budget-doubling check (main: the
+        Fixed U-Nets and the judged SSHN, Stochastic and FiLM having no doubled runs; other
+        experiments have no check, so schedule-trained runs there do not count)."""
         r = self.runs[self.runs.experiment == experiment]
-        if experiment == "main":
-            r = r[r.init.fillna("").isin(["", self.main_init])]
-        return float(r.converged.mean())
+        if experiment in ("main", "doubled"):
+            r = r[r.method.eq("fixed") | r.init.fillna("").eq(self.main_init)]
+        share = float(r.converged.mean())
+        if r.stopped_by.str.startswith("schedule").any():
+            check = self.doubling(self.main_init) if experiment in ("main", "doubled") else None
+            share *= bool(check and check["agrees"])
+        return share
+
+    def doubling(self, init: str) -> dict | None:
+        """The budget-doubling check (core/train.py) of SSHN (parametrisation `init`) minus Fixed, averaged
+        over the Fixed phis, for main's first seed; None without doubled runs."""
+        d = self.t["doubled"]
+        d = d[d.method.eq("Fixed") | d.init.eq(init)]
+        if d.empty:
+            return None
+        gap = {b: float(np.mean([g[(g.method == "SSHN") & np.isclose(g.phi, q)].dice.item()
+                                 - g[(g.method == "Fixed") & np.isclose(g.phi, q)].dice.item()
+                                 for q in self.p["main"]["fixed_phis"]])) for b, g in d.groupby("budget")}
+        return doubling_check(gap[1], gap[2], float(self.seed_gap(init).std(ddof=1)))
 
     @classmethod
     def load(cls, root=None) -> "Results":
@@ -76,7 +95,7 @@ class Results:
 
         root = Path(root or project_root())
         out = root / OUT
-        tables = {n: read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "val_dice", "curves"))
+        tables = {n: read_csv(out / f"{n}.csv", keep_default_na=n not in ("dice", "dice_per_label", "val_dice", "doubled", "curves"))
                   for n in TABLES}
         tables["latency"] = read_csv(out / "timing" / "latency.csv")
         tables["step_times"] = read_csv(out / "timing" / "step_times.csv").fillna({"init": ""})
@@ -442,6 +461,10 @@ def measures(R: Results) -> dict:
         # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
         "feature_margin_vs_shared": (R.feat_margin / R.feature_margin("T-Fixed")).to_dict(),
         **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
+        # Stochastic's and FiLM's runs need no doubling check where they stopped on plateaus; none was run for them
+        "dynamic_checked": float(not R.main_runs[R.main_runs.method.isin(["stochastic", "film"])]
+                                 .stopped_by.str.startswith("schedule").any()
+                                 or R.runs[R.runs.experiment.eq("doubled")].method.isin(["stochastic", "film"]).any()),
         # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); our runs use hyper.phi_range
         "prior_is_hunet_oasis": float(list(R.p["hyper"]["phi_range"]) == [0.0, 1.0]),
         "prior_is_hunet_natural": float(list(R.p["hyper"]["phi_range"]) == [0.0, 0.6]),
@@ -494,6 +517,7 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
         "sshn_minus_fixed_by_init": {i: {"mean": float(R.seed_gap(i).mean()), "std": float(R.seed_gap(i).std(ddof=1)),
                                          "seeds": len(R.seed_gap(i))} for i in R.p["main"]["inits"]},
         "converged": {e: float(R.converged(e)) for e in R.runs.experiment.unique()},
+        "doubling": {i: R.doubling(i) for i in R.p["main"]["inits"]},  # core/train.py's budget-doubling check
         "minus_fixed_mean": {"SSHN": float(np.mean([d for d, _ in gap.values()])),
                              **{m: float(np.mean([d for d, _ in og.values()])) for m, og in R.other_gap.items()}},
         "sshn_best": {"phi": R.best_sshn_phi, "dice": float(sshn_curve["mean"].max())},

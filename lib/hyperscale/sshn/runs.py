@@ -6,8 +6,13 @@ not retrained) into runs/sshn/<experiment>/<run>/ and writes the experiment's `r
 Experiments, with what they reproduce:
 
 * main: Fixed U-Nets at `main.fixed_phis`, SSHN (per hypernetwork parametrisation), Stochastic
-  and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5). Trained until
-  validation Dice plateaus (`train.patience_steps`); `train.max_steps` is only a cap.
+  and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5). Trained by the
+  convergence rule of core/train.py: in the cpu profile a cosine schedule over the budget
+  `train.max_steps`, checked by
+* doubled: main's first seed of every Fixed U-Net and every SSHN at twice that budget (the
+  budget-doubling check of core/train.py; none where main stops on plateaus instead). Stochastic
+  and FiLM are left out: no central claim reads them, and their doubled runs would cost a
+  quarter of main's time (issue 25), so their claims stay inconclusive.
 * prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8), and a
   Fixed U-Net at the centre trained to the same cap: at r = 0 the two differ only by the
   hypernetwork, at equal training (the control that separates it from the cost of the prior).
@@ -16,14 +21,14 @@ Experiments, with what they reproduce:
 * registration: every method as a registration network (§4.1, Table 2).
 * natural: Fixed and SSHN on the `scenes` stand-in for Pets and CUB (Hyper-UNet §4.2).
 
-An experiment whose section sets `max_steps` caps its runs there instead (the cpu profile
-caps the ablations short to afford convergence in main; their runs record whether they
-plateaued, and the claims that compare methods on unconverged runs are inconclusive).
+An experiment whose section sets `max_steps` trains to that budget instead (the cpu profile
+gives the ablations short budgets to afford main; without a doubling check of their own, the
+claims that compare methods on their runs are inconclusive).
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,10 +41,10 @@ from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
-from ..core.train import TrainConfig, save_run, train
+from ..core.train import TrainConfig, on_schedule, save_run, train
 from .tasks import Registration, Segmentation, prior_of
 
-EXPERIMENTS = ("main", "prior", "separate", "arch", "registration", "natural")
+EXPERIMENTS = ("main", "doubled", "prior", "separate", "arch", "registration", "natural")
 RUNS_DIR = Path("runs/sshn")
 
 
@@ -83,6 +88,12 @@ def plan(experiment: str, p: dict) -> list[Run]:
                 + [_single("main", "sshn", s, p, val, f"sshn-{i}-seed{s}", init=i, info={"init": i})
                    for i in m["inits"] for s in m["seeds"]]
                 + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film") for s in m["seeds"]])
+    if experiment == "doubled":
+        if not on_schedule(config_of(plan("main", p)[0], p)):
+            return []
+        first = p["main"]["seeds"][0]
+        return [replace(r, experiment="doubled") for r in plan("main", p)
+                if r.seed == first and r.method in ("fixed", "sshn")]
     if experiment == "prior":
         c = p["prior"]["center"]
         return ([_fixed("prior", c, s) for s in p["prior"]["seeds"]]
@@ -128,9 +139,11 @@ def config_of(run: Run, p: dict) -> TrainConfig:
     t = p["train"]
     base = {k: t[k] for k in ("batch_size", "max_steps", "eval_every", "patience_steps", "min_delta",
                               "finetune_steps", "checkpoint_every")}
-    cap = p[run.experiment].get("max_steps")
-    return TrainConfig(**{**base, **({"max_steps": cap} if cap else {})},
-                       optimizers={"weights": t["optimizer"]})
+    if run.experiment == "doubled":  # the budget-doubling check: twice main's budget, the schedule stretched over it
+        base["max_steps"] *= 2
+    elif cap := p[run.experiment].get("max_steps"):
+        base["max_steps"] = cap
+    return TrainConfig(**base, optimizers={"weights": t["optimizer"]})
 
 
 def folder(experiment: str, root=None) -> Path:
@@ -155,8 +168,10 @@ def train_run(run: Run, p: dict, data, root, progress=True) -> dict:
     model.cpu()
     summary = save_run(run_dir(run, root), model, res, experiment=run.experiment, name=run.name, seed=run.seed,
                        **run.info)
-    return {"run": run.name, **run.info, **{k: summary[k] for k in (
-        "method", "seed", "steps", "best_step", "best_score", "stopped_by", "converged", "parameters")}}
+    return {"run": run.name, **run.info, **{k: summary[k] for k in ROW[1:]}}
+
+
+ROW = ("run", "method", "seed", "steps", "best_step", "best_score", "stopped_by", "converged", "parameters")  # besides run.info
 
 
 def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.DataFrame:
@@ -169,7 +184,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     rows = train_planned(out, planned, lambda *args: train_run(*args, root, progress),
                          sys.modules[__name__], experiment, root)
-    table = pd.DataFrame(rows).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
+    table = pd.DataFrame(rows, columns=None if rows else ROW).assign(stopped_by=lambda d: d.stopped_by.map(", ".join))
     write_text(out / "runs.csv", table.to_csv(index=False, float_format="%.6g"))
     return table
 
