@@ -1,11 +1,11 @@
 # Two commands do everything on a fresh machine:
 #   make study   set-up, the whole study (dvc repro) on the embedded data, then the book
-#   make test    set-up, unit tests, then the whole pipeline in the smoke profile in a scratch
-#                copy (.smoke/, so your results stay put): run from scratch with runs side by
-#                side, published and pulled into a fresh clone; one experiment of each paper
-#                trained again one run at a time, another as local cluster jobs, and the
-#                evaluations run again (the same bytes each time, measured times aside; every
-#                written file declared); then nbval on every notebook, two at a time
+#   make test    set-up, unit tests (two at a time), then the whole pipeline in the smoke profile
+#                in a scratch copy (.smoke/, so your results stay put): run from scratch with runs
+#                side by side, published and pulled into a fresh clone; one experiment of each
+#                paper trained again one run at a time, another as local cluster jobs, and an
+#                evaluation run again on them (the same bytes each time, measured times aside;
+#                every written file declared); then nbval on every notebook, two at a time
 # Other targets:
 #   make publish                      push every output to the DVC remote (.dvc/config: a folder
 #                                     beside this checkout unless you point it elsewhere); a
@@ -52,7 +52,7 @@ study: setup
 
 test: setup test-packages
 	actionlint
-	$(WITH_TCMALLOC) pytest tests/
+	$(WITH_TCMALLOC) pytest -n 2 --dist loadfile tests/
 	rm -rf .smoke && mkdir .smoke
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml

@@ -246,12 +246,22 @@ def test_temporaries_a_killed_run_left_are_swept_and_ignored(tmp_path):
 
 def test_import_fixes_the_thread_count():
     """Convolutions sum in another order on another thread count: every process uses HYPERSCALE_THREADS,
-    one by default whatever the machine's cores (runs use the cores side by side)."""
-    code = "import torch; torch.set_num_threads(3); import hyperscale; print(torch.get_num_threads())"
-    for env, want in (({}, "1"), ({"HYPERSCALE_THREADS": "2"}, "2")):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env={k: v for k, v in os.environ.items() if k != "HYPERSCALE_THREADS"} | env)
-        assert r.stdout.strip() == want, r.stderr
+    one by default whatever the machine's cores (runs use the cores side by side), whether torch was
+    loaded before hyperscale or after it."""
+    before = "import torch; torch.set_num_threads(3); import hyperscale; print(torch.get_num_threads())"
+    after = "import hyperscale, sys; assert 'torch' not in sys.modules; import torch; print(torch.get_num_threads())"
+    clean = {k: v for k, v in os.environ.items() if k not in {"HYPERSCALE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}}
+    for code in (before, after):
+        for env, want in (({}, "1"), ({"HYPERSCALE_THREADS": "2"}, "2"), ({"OMP_NUM_THREADS": "3"}, "1")):
+            r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean | env)
+            assert r.stdout.strip() == want, (code, env, r.stderr)
+
+
+def test_the_notebook_runner_does_not_load_torch():
+    """It runs once per stage; the notebook's kernel loads what the notebook needs."""
+    code = "import sys, hyperscale.core.notebook; print('torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5"])

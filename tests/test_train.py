@@ -318,3 +318,15 @@ def test_a_diverging_run_stops_in_one_line_naming_run_step_and_learning_rate(toy
                                             r"\(learning rate: weights 1e\+09\); lower the learning rate"):
         fit(fresh("fixed"), toy_data, {"optimizers": {"weights": {"lr": 1e9}}}, run_dir=tmp_path, desc="main/run")
     assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "model.pt").exists()
+
+
+def test_settle_step_is_where_validation_stays_near_its_best():
+    import pandas as pd
+
+    from hyperscale.core.report import settle_step
+
+    h = pd.DataFrame({"step": [100, 200, 300, 400, 500], "val_dice": [0.2, 0.6, 0.55, 0.7, 0.69]})
+    assert settle_step(h, "val_dice", 0.02) == 400  # 0.55 at 300 is 0.15 below the best
+    assert settle_step(h, "val_dice", 0.2) == 200  # (0.55 is within 0.2 of 0.7; 0.2 at 100 is not)
+    assert settle_step(h, "val_dice", 1.0) == 100
+    assert settle_step(h.iloc[:1], "val_dice", 0.0) == 100

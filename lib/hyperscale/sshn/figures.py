@@ -10,6 +10,7 @@ import seaborn as sns
 import torch
 
 from ..core.models import load_model
+from ..core.report import settle_step
 from .analysis import feature_maps, pareto_mask
 from .evaluate import FIG16_PHIS, cv_phis
 from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
@@ -355,13 +356,17 @@ def feature_table(R: Results) -> pd.DataFrame:
 
 def convergence_table(R: Results) -> pd.DataFrame:
     """Per model of the main comparison: how many seeds ended by their own rule (a plateau or the end of
-    their schedule, not a cap), steps taken and the step of the best validation score (mean ± std over
-    seeds), and that best score."""
+    their schedule, not a cap), steps taken, the step of the best validation score, the step from which
+    validation stayed within `train.min_delta` of that best (core.report.settle_step; mean ± std over
+    seeds), and the best score."""
     t = R.main_runs
+    c = R.t["curves"]
+    tol = R.p["train"]["min_delta"]
+    settled = {run: settle_step(h, "val_dice", tol) for run, h in c[c.experiment == "main"].groupby("run")}
     pm = lambda s: f"{s.mean():.0f} ± {s.std(ddof=1):.0f}" if len(s) > 1 else f"{s.mean():.0f}"  # noqa: E731
     return pd.DataFrame([{"model": g, "converged": f"{int(d.converged.sum())}/{len(d)}", "steps": pm(d.steps),
-                          "best step": pm(d.best_step), "best validation Dice": d.best_score.mean()}
-                         for g, d in t.groupby("group", sort=False)])
+                          "best step": pm(d.best_step), f"within {tol:g} of best from step": pm(d.run.map(settled)),
+                          "best validation Dice": d.best_score.mean()} for g, d in t.groupby("group", sort=False)])
 
 
 def experiments_convergence(R: Results) -> pd.DataFrame:
