@@ -32,8 +32,9 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
                         "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
     keys = {"template": "S-camvid", "backbone": "b1", "dynamic": [True, False]}
-    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "converged": [True, True]}),
-            "tradeoff": pd.DataFrame({"width": [3, 3, 4], "test_miou": [40.0, 41.0, 45.0], "converged": [True, False, True]})}
+    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "stopped_by": "plateau", "converged": True}),
+            "tradeoff": pd.DataFrame({"width": [3, 3, 4], "test_miou": [40.0, 41.0, 45.0],
+                                      "stopped_by": ["plateau", "max_steps", "plateau"], "converged": [True, False, True]})}
     gwi = pd.DataFrame({"network": "HyperSeg-M", "scale": [0.5, 1.0, 2.0], "mapper_params": [200, 100, 52],
                         "mapper_flops": [180, 100, 50]})
     artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})

@@ -12,7 +12,7 @@ from hyperscale.hyperseg import EfficientNet, ResNet18, hyperseg
 from hyperscale.hyperseg.model import TEMPLATES
 from hyperscale.hyperseg.artefacts import border_pairs, border_profile, border_ratio
 from hyperscale.hyperseg.counting import count
-from hyperscale.hyperseg.measures import ablation_measures
+from hyperscale.hyperseg.measures import doubling, trained_measures
 from hyperscale.hyperseg.runs import _task_and_config, build, plan
 from hyperscale.hyperseg.unet import UNet
 from hyperscale.hyperseg.train import IGNORE, Segmentation, TaskConfig, segmentation_metrics
@@ -98,13 +98,54 @@ def test_segmentation_metrics_known_answers_and_ignore():
     assert m["pixel_acc"] == pytest.approx(200 / 3) and m["miou"] == pytest.approx(100 * (1 / 2 + 1 / 2) / 2)
 
 
-def test_ablation_measures_compare_with_and_without_for_s_with_b1_only():
-    res = pd.DataFrame({"template": "S-camvid", "backbone": "b1", "dynamic": [True, True, True, False, False, False],
-                        "test_miou": [50, 51, 52, 48, 49, 50], "converged": [True] * 5 + [False]})
-    other = res.assign(backbone="resnet18", test_miou=0, converged=False)  # the paper profile's other rows
-    m = ablation_measures(pd.concat([res, other]))
+def _trained(ablation_miou, unet_miou, stopped_by="max_steps", converged=True):
+    """results.csv of the ablation (S-camvid, b1: with DPWConv, then without) and of one U-Net (converged), seeds 0-2."""
+    seeds = [0, 1, 2] * 2
+    ab = pd.DataFrame({"template": "S-camvid", "backbone": "b1", "dynamic": [True] * 3 + [False] * 3, "seed": seeds,
+                       "test_miou": ablation_miou, "stopped_by": stopped_by, "converged": converged})
+    tr = pd.DataFrame({"unet": True, "width": 3, "seed": [0, 1, 2], "test_miou": unet_miou, "stopped_by": stopped_by,
+                       "converged": True})
+    return ab, tr
+
+
+def test_trained_measures_compare_with_and_without_for_s_with_b1_only():
+    ab, tr = _trained([50, 51, 52, 48, 49, 50], [45, 46, 47], converged=[True] * 5 + [False])
+    other = ab.assign(backbone="resnet18", test_miou=0, converged=False)  # the paper profile's other rows
+    m = trained_measures({"ablation": pd.concat([ab, other]), "tradeoff": tr, "doubled": pd.DataFrame()})
     assert m["ablation_dpwconv_vs_static"] == {"a": [50, 51, 52], "b": {"w/o DPWConv": [48, 49, 50]}}
-    assert m["converged_ablation"] == pytest.approx(5 / 6)
+    assert m["tradeoff_vs_unet"] == {"a": [50, 51, 52], "b": {"U-Net width 3": [45, 46, 47]}}
+    assert m["converged_ablation"] == pytest.approx(5 / 6) and m["converged_tradeoff"] == 1.0
+
+
+def test_schedule_trained_comparisons_converge_only_if_doubling_agrees():
+    """Gaps by seed: with - without DPWConv 2, 1, 3 (std 1); HyperSeg-S - U-Net 5, 5, 5 (std 0)."""
+    ab, tr = _trained([50, 51, 52, 48, 50, 49], [45, 46, 47], stopped_by="schedule")
+    def twice(a, b, u):  # the doubled runs of seed 0: with and without DPWConv, the U-Net
+        return pd.concat([ab[ab.seed == 0].assign(test_miou=[a, b]), tr[tr.seed == 0].assign(test_miou=u)])
+
+    runs = {"ablation": ab, "tradeoff": tr}
+    agree = doubling({**runs, "doubled": twice(53, 50.5, 48)})  # gaps 2.5 (moved 0.5 <= 2 x 1) and 5 (unmoved)
+    assert agree["w/o DPWConv"]["change"] == pytest.approx(0.5) and agree["w/o DPWConv"]["agrees"]
+    assert agree["U-Net width 3"]["change"] == 0 and agree["U-Net width 3"]["agrees"]
+    m = trained_measures({**runs, "doubled": twice(53, 50.5, 48)})
+    assert (m["converged_ablation"], m["converged_tradeoff"]) == (1.0, 1.0)
+    m = trained_measures({**runs, "doubled": twice(56, 50, 48)})  # the ablation's gap moved 4 > 2
+    assert (m["converged_ablation"], m["converged_tradeoff"]) == (0.0, 0.0)  # and the U-Net's gap 8 - 5 > 0
+    m = trained_measures({**runs, "doubled": pd.DataFrame()})  # a schedule without its doubled runs decides nothing
+    assert (m["converged_ablation"], m["converged_tradeoff"]) == (0.0, 0.0)
+
+
+def test_doubled_plan_is_the_first_seed_of_every_network_only_on_a_schedule():
+    p = {**ABLATION, "tradeoff": {"unet_widths": [3, 4], "unet_depth": 4, "seeds": [1, 2]}}
+    p["ablation"] = {**p["ablation"], "train": {"batch_size": 2, "eval_every": 10, "max_steps": 100,
+                                                "patience_steps": None, "optimizers": {"weights": {"schedule": "cosine"}}}}
+    assert [r.name for r in plan("doubled", p)] == ["S-camvid-b1-dpwconv-seed0", "S-camvid-b1-static-seed0",
+                                                    "unet-w3-seed1", "unet-w4-seed1"]
+    task, cfg = _task_and_config({**p, "ablation": {**p["ablation"], "task": {}}}, plan("doubled", p)[0], "doubled",
+                                 _scenes())
+    assert cfg.max_steps == 200
+    p["ablation"]["train"]["patience_steps"] = 50  # stops on plateaus: nothing to double
+    assert plan("doubled", p) == []
 
 
 class _Probabilities(torch.nn.Module):
@@ -159,8 +200,8 @@ def test_tradeoff_plans_unets_trained_as_the_ablation_with_their_code_in_the_key
     data = _scenes()
     model = build(runs[2], data)
     assert isinstance(model, UNet) and model.config == {"num_classes": 4, "width": 4, "depth": 4, "in_chans": 3}
-    unet_task, cfg = _task_and_config(p, runs[0], data)
-    ablation_task, cfg_a = _task_and_config(p, plan("ablation", p)[0], data)
+    unet_task, cfg = _task_and_config(p, runs[0], "tradeoff", data)
+    ablation_task, cfg_a = _task_and_config(p, plan("ablation", p)[0], "ablation", data)
     assert cfg == cfg_a and unet_task.describe() == ablation_task.describe()
     assert set(unet_task.code) - set(ablation_task.code) == {Path(__file__).parents[1] / "lib/hyperscale/hyperseg/unet.py"}
 

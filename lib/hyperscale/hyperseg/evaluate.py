@@ -5,11 +5,12 @@ Builds every network of Tables 2-4 that we can (the rows of references/hyperseg.
 convolutions' and interpolations' FLOPs, pytorch-OpCounter's MACs), counts the weight mappers
 with every g_wi halved and doubled, times the dynamic patch-wise convolutions against static ones
 and the networks' FPS (params.yaml hyperseg.benchmark), reads the trained experiments' results
-(runs/hyperseg/), measures the trained networks' patch-border ratios on the test split, and
-judges the claims. Writes runs/eval/hyperseg/: counts.csv, gwi.csv, artefacts.csv (one row per
-run), artefacts_profile.csv (the changes by position, for the figure), tradeoff.csv (each trained
-network's accuracy and cost), claims.csv, summary.json, and the measured times apart in timing/
-(dpw.csv, fps.csv, tradeoff_fps.csv, claims.csv), since they differ from run to run.
+(runs/hyperseg/) with the budget-doubling check of each comparison (core/train.py), measures the
+trained networks' patch-border ratios on the test split, and judges the claims. Writes
+runs/eval/hyperseg/: counts.csv, gwi.csv, artefacts.csv (one row per run), artefacts_profile.csv
+(the changes by position, for the figure), tradeoff.csv (each trained network's accuracy and
+cost), claims.csv, summary.json (with the doubling checks), and the measured times apart in
+timing/ (dpw.csv, fps.csv, tradeoff_fps.csv, claims.csv), since they differ from run to run.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from ..core.project import project_root
 from .artefacts import border_profile, border_ratio
 from .benchmark import dpw_vs_static, fps
 from .counting import count
-from .measures import TIMING_MEASURES, judged, measures
+from .measures import TIMING_MEASURES, doubling, judged, measures
 from .model import TEMPLATES, hyperseg
 from .runs import folder, load_data, results
 from .train import IGNORE, segmentation_metrics
@@ -163,7 +164,7 @@ def evaluate(root=None) -> dict:
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},
-               "ablation_baselines": base}
+               "ablation_baselines": base, "doubling": doubling(trained)}
     write_json(out / "summary.json", summary)
     return summary
 

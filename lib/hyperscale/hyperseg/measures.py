@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.claims import printed_unit
+from ..core.train import doubling_check
 
 TIMING_MEASURES = ("wo_fps_ratio",)
 
@@ -51,8 +52,7 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, r
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
         **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
-        **({} if not runs else ablation_measures(runs["ablation"])),
-        **({} if not runs else tradeoff_measures(runs["ablation"], runs["tradeoff"])),
+        **({} if not runs else trained_measures(runs)),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
         **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
     }
@@ -63,20 +63,51 @@ def judged(res: pd.DataFrame) -> pd.DataFrame:
     return res[(res.template == "S-camvid") & (res.backbone == "b1")]
 
 
-def ablation_measures(res: pd.DataFrame) -> dict:
-    """Table 4's ablation trained: test mIoU per seed, with DPWConv against without."""
-    res = judged(res)
-    d = res.dynamic.astype(bool)
-    return {"ablation_dpwconv_vs_static": {"a": res[d].test_miou.tolist(), "b": {"w/o DPWConv": res[~d].test_miou.tolist()}},
-            "converged_ablation": float(res.converged.astype(bool).mean())}
-
-
-def tradeoff_measures(ablation: pd.DataFrame, tradeoff: pd.DataFrame) -> dict:
-    """Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against each plain U-Net's."""
+def gaps(ablation: pd.DataFrame, tradeoff: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per comparison, by seed: HyperSeg-S's test mIoU minus that of the network it is compared with
+    (w/o DPWConv: the ablation; each U-Net: the trade-off)."""
     a = judged(ablation)
-    return {"tradeoff_vs_unet": {"a": a[a.dynamic.astype(bool)].test_miou.tolist(),
-                                 "b": {f"U-Net width {w}": g.test_miou.tolist() for w, g in tradeoff.groupby("width")}},
-            "converged_tradeoff": float(tradeoff.converged.astype(bool).mean())}
+    d = a.dynamic.astype(bool)
+    full = a[d].set_index("seed").test_miou
+    return {"w/o DPWConv": full - a[~d].set_index("seed").test_miou,
+            **{f"U-Net width {w}": full - g.set_index("seed").test_miou
+               for w, g in tradeoff.groupby(tradeoff.width.astype(int))}}  # (int: doubled's table mixes in NaN)
+
+
+def doubling(runs: dict) -> dict[str, dict]:
+    """core/train.py's budget-doubling check of each comparison: its first seed's gap at the budget
+    and at twice it, against the gap's standard deviation over seeds at the budget. {} when
+    nothing was doubled (runs that stop on plateaus)."""
+    twice = runs.get("doubled")
+    if twice is None or twice.empty:
+        return {}
+    unet = twice.get("unet", pd.Series(False, index=twice.index)).fillna(False).astype(bool)
+    first, doubled = gaps(runs["ablation"], runs["tradeoff"]), gaps(twice[~unet], twice[unet])
+    return {k: doubling_check(float(first[k][g.index[0]]), float(g.iloc[0]), float(first[k].std(ddof=1)))
+            for k, g in doubled.items()}
+
+
+def _converged(res: pd.DataFrame, checks: list[dict | None]) -> float:
+    """Share of the runs that ended by core/train.py's rule; none counts when they trained a schedule
+    and a budget-doubling check of what they decide disagrees (or is missing)."""
+    share = float(res.converged.astype(bool).mean())
+    if res.stopped_by.astype(str).str.contains("schedule").any():
+        share *= all(c is not None and c["agrees"] for c in checks)
+    return share
+
+
+def trained_measures(runs: dict) -> dict:
+    """Table 4's ablation and Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against
+    the same network without DPWConv and against each plain U-Net; and whether each converged."""
+    a, t = judged(runs["ablation"]), runs["tradeoff"]
+    d = a.dynamic.astype(bool)
+    checks = doubling(runs)
+    unets = [f"U-Net width {w}" for w in sorted(t.width.astype(int).unique())]
+    return {"ablation_dpwconv_vs_static": {"a": a[d].test_miou.tolist(), "b": {"w/o DPWConv": a[~d].test_miou.tolist()}},
+            "tradeoff_vs_unet": {"a": a[d].test_miou.tolist(),
+                                 "b": {f"U-Net width {w}": g.test_miou.tolist() for w, g in t.groupby("width")}},
+            "converged_ablation": _converged(a, [checks.get("w/o DPWConv")]),
+            "converged_tradeoff": _converged(t, [checks.get(u) for u in unets])}
 
 
 def gwi_deviation(gwi: pd.DataFrame) -> dict[str, float]:

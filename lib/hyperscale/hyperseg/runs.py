@@ -12,6 +12,9 @@ the experiment's `results.csv`. Experiments:
 * tradeoff: plain U-Nets (hyperseg/unet.py) at `unet_widths`, trained exactly as the ablation's
   runs (its data, task and train settings): the baselines of the speed-accuracy trade-off
   (Figs. 1 and 4), beside the ablation's HyperSeg-S with and without DPWConv.
+* doubled: the first seed of every ablation network and of every U-Net at twice the budget (the
+  budget-doubling check of core/train.py's convergence rule; issue 25), when the runs train a
+  fixed cosine schedule; none when they stop on plateaus (the paper profile).
 """
 from __future__ import annotations
 
@@ -28,12 +31,14 @@ from ..core.io import read_csv, write_text
 from ..core.jobs import finished, train_planned
 from ..core.params import section
 from ..core.project import project_root
-from ..core.train import TrainConfig, converged, save_run, train
+from ..core.train import TrainConfig, converged, on_schedule, save_run, train
 from .model import hyperseg
 from .train import Segmentation, TaskConfig, segmentation_metrics
 from .unet import CODE as UNET_CODE, UNet
 
-EXPERIMENTS = ("ablation", "tradeoff")
+EXPERIMENTS = ("ablation", "tradeoff", "doubled")
+ROW = ("experiment", "run", "seed", "test_miou", "test_pixel_acc", "params", "steps", "best_step", "stopped_by",
+       "converged", "train_loss")  # besides the run's model settings
 RUNS_DIR = Path("runs/hyperseg")
 
 
@@ -48,6 +53,10 @@ def plan(experiment: str, p: dict) -> list[Run]:
     """The runs of `experiment` for the `hyperseg` params `p`."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    if experiment == "doubled":
+        if not on_schedule(TrainConfig(**p["ablation"]["train"])):
+            return []
+        return [r for e in ("ablation", "tradeoff") for r in plan(e, p) if r.seed == p[e]["seeds"][0]]
     s = p[experiment]
     if experiment == "tradeoff":
         return [Run(f"unet-w{w}-seed{k}", k, {"unet": True, "width": w, "depth": s["unet_depth"]})
@@ -71,17 +80,21 @@ def build(run: Run, data: Dataset):
     return hyperseg(m.pop("template"), data.num_classes, **m)
 
 
-def _task_and_config(p: dict, run: Run, data: Dataset, device="cpu") -> tuple[Segmentation, TrainConfig]:
+def _task_and_config(p: dict, run: Run, experiment: str, data: Dataset, device="cpu"
+                     ) -> tuple[Segmentation, TrainConfig]:
     s = p["ablation"]  # the tradeoff's U-Nets train exactly as the ablation's networks
     task = Segmentation(data, TaskConfig(**s["task"]), device)
     if run.model.get("unet"):
         task.code = task.code + UNET_CODE  # the U-Net's source is part of its runs' key
-    return task, TrainConfig(**s["train"])
+    cfg = TrainConfig(**s["train"])
+    if experiment == "doubled":  # twice the budget, the schedule stretched over it
+        cfg = cfg.model_copy(update={"max_steps": 2 * cfg.max_steps})
+    return task, cfg
 
 
 def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
     """The run's model (on `device`), task and training config (also what core.bench times)."""
-    return build(run, data).to(device), *_task_and_config(p, run, data, device)
+    return build(run, data).to(device), *_task_and_config(p, run, experiment, data, device)
 
 
 def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=True) -> dict:
@@ -93,7 +106,8 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=
     model.cpu()
     row = {"experiment": experiment, "run": run.name, "seed": run.seed, **run.model,
            **{f"test_{k}": v for k, v in test.items()}, "params": sum(q.numel() for q in model.parameters()),
-           "steps": res.steps, "best_step": res.best_step, "converged": converged(res.stopped_by),
+           "steps": res.steps, "best_step": res.best_step, "stopped_by": "+".join(res.stopped_by),
+           "converged": converged(res.stopped_by),
            "train_loss": res.history[-1]["loss"]}  # over the last validation interval
     save_run(out, model, res, **row)
     return row
@@ -106,7 +120,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     planned = jobs(experiment, root)
     results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                                         sys.modules[__name__], experiment, root))
+                                         sys.modules[__name__], experiment, root), columns=None if planned else ROW)
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
@@ -138,6 +152,6 @@ def folder(experiment: str, root=None) -> Path:
 
 
 def results(root=None) -> dict[str, pd.DataFrame]:
-    """Every experiment's results.csv."""
+    """Every experiment's results.csv (doubled's has only its header where nothing was doubled)."""
     root = Path(root or project_root())
     return {e: read_csv(folder(e, root) / "results.csv") for e in EXPERIMENTS}
