@@ -61,6 +61,19 @@ def test_the_last_weights_are_kept(tiny_images):
     assert res.stopped_by == ["max_steps"] and res.steps == 9  # no early stopping, no best-weights restore
 
 
+def test_a_run_ends_its_schedule_when_both_learning_rates_decay(tiny_images):
+    _, res, _ = _run(tiny_images, alpha_optimizer={**ALG["alpha_optimizer"], "schedule": "cosine"})
+    assert res.stopped_by == ["schedule"]  # core/train.py's convergence rule then takes it as ended by its rule
+
+
+def test_doubled_runs_train_twice_the_epochs(tiny_images):
+    from hyperscale.shape_adaptor.runs import Run, setup
+    p = {"data": {"input_size": 16}, "width_mult": 0.0625, "train": ALG,
+         "adaptor": {"r_min": 0.5, "r_max": 1.0, "d_last": 2, "d_out": 4, "d_limit": None}}
+    run = Run("vgg16-adaptor-seed0", "vgg16", "adaptor", 0)
+    assert [setup(run, e, p, tiny_images)[2].max_steps for e in ("table1", "doubled")] == [6, 12]
+
+
 def test_finished_checkpoint_returns_the_same_result(tiny_images, tmp_path):
     _, first, t1 = _run(tiny_images, tmp_path)
     _, again, t2 = _run(tiny_images, tmp_path)

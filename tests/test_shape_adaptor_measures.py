@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from hyperscale.core.params import load as load_params
-from hyperscale.shape_adaptor.measures import measures
+from hyperscale.shape_adaptor.measures import doubling, measures
+from hyperscale.shape_adaptor.runs import on_schedule, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 NETS = ["vgg16", "resnet50", "mobilenetv2"]
@@ -19,7 +20,8 @@ def setup():
     t1 = pd.DataFrame([{"run": f"{f}-{d}-seed{s}", "net": f, "design": d, "seed": s,
                         "test_acc": 80 + (3 if d == "adaptor" else 0) + s, "macs": 100 * (1.5 if d == "adaptor" else 1),
                         "s_init": " ".join(["0.7071"] * n) if d == "adaptor" else "",
-                        "s_final": " ".join(f"{0.7071 + 0.01 * k:.4f}" for k in range(n)) if d == "adaptor" else ""}
+                        "s_final": " ".join(f"{0.7071 + 0.01 * k:.4f}" for k in range(n)) if d == "adaptor" else "",
+                        "stopped_by": "max_steps", "converged": False}
                        for f in NETS for d in ("human", "adaptor") for s in (0, 1)])
     results = {
         "table1": t1,
@@ -35,6 +37,9 @@ def setup():
         "fig1": pd.DataFrame({"setting": ["Human Designed B"] * 2 + ["Human Designed A"] * 2,
                               "test_acc": [85.0, 86.0, 70.0, 71.0]}),
     }
+    for e, r in results.items():
+        r[["stopped_by", "converged"]] = ["plateau", True]
+    results["table1"] = results["table1"].assign(converged=[True] * 11 + [False])
     paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
     return measures(results, paper, p)
 
@@ -46,6 +51,35 @@ def test_table1_and_cost(setup):
     assert m["macs_ratio_minus_one"] == pytest.approx({f: 0.5 for f in NETS})
     assert m["mean_abs_s_change"] == pytest.approx(0.015)  # 0, 0.01, 0.02, 0.03 averaged
     assert all(r == pytest.approx(1.0) for r in m["depth_s_correlation"].values())  # s grows with depth
+
+
+def test_runs_that_stopped_on_plateaus_converged_without_doubling(setup):
+    assert setup["converged_table1"] == pytest.approx(11 / 12) and setup["converged_random"] == 1.0
+    assert setup["doubling"] == {}
+
+
+def test_schedule_trained_table1_converges_only_if_doubling_agrees():
+    """Shape adaptor minus human by seed: 3, 1, 2 for every network (std 1)."""
+    t1 = pd.DataFrame([{"net": f, "design": d, "seed": s, "test_acc": 80 + s + (0 if d == "human" else (3, 1, 2)[s]),
+                        "stopped_by": "schedule", "converged": True}
+                       for f in NETS for d in ("human", "adaptor") for s in (0, 1, 2)])
+    twice = lambda gap: t1[t1.seed == 0].assign(test_acc=lambda d: 85 + (d.design == "adaptor") * gap)
+    agree = doubling(t1, twice(4.5))  # the gap moved from 3 to 4.5: within 2 x 1
+    assert agree["vgg16"]["change"] == pytest.approx(1.5) and agree["vgg16"]["tolerance"] == pytest.approx(2.0)
+    assert all(c["agrees"] for c in agree.values())
+    assert not any(c["agrees"] for c in doubling(t1, twice(5.5)).values())  # moved 2.5 > 2
+    from hyperscale.shape_adaptor.measures import converged_share
+    assert converged_share(t1, list(agree.values())) == 1.0
+    assert converged_share(t1, list(doubling(t1, twice(5.5)).values())) == 0.0
+    assert converged_share(t1, []) == 0.0  # a schedule nothing doubled is not confirmed (the ablations)
+
+
+def test_doubled_plan_is_table1s_first_seed_only_on_a_schedule():
+    p = load_params(ROOT / "params.yaml")["shape_adaptor"]
+    names = [r.name for r in plan("doubled", p)]
+    assert names == [r.name for r in plan("table1", p) if r.seed == p["seeds"][0]] and len(names) == 2 * len(p["nets"])
+    constant = {**p, "train": {**p["train"], "alpha_optimizer": {**p["train"]["alpha_optimizer"], "schedule": "constant"}}}
+    assert on_schedule(p) and not on_schedule(constant) and plan("doubled", constant) == []
 
 
 def test_ablations(setup):
@@ -75,5 +109,5 @@ def test_audit_measures(setup):
 def test_fig1_measures(setup):
     m = setup
     assert m["fig1_b_vs_a"] == {"a": [85.0, 86.0], "b": {"Human Designed A": [70.0, 71.0]}}
-    assert m["schedule_share"] == pytest.approx(2 / 200)  # params.yaml's 2 epochs of the official 200
+    assert m["schedule_share"] == pytest.approx(4 / 200)  # params.yaml's 4 epochs of the official 200
     assert m["paper_fig1_increase"] == 15

@@ -7,13 +7,39 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ..core.claims import welch_p
+from ..core.train import doubling_check
 from .adaptor import n_adaptors as eq3_n_adaptors
 from .runs import eq3_count, floats
+
+
+def doubling(t1: pd.DataFrame, twice: pd.DataFrame) -> dict[str, dict]:
+    """core/train.py's budget-doubling check of each network's shape adaptor minus human: the first
+    seed's gap at the budget and at twice it, against the gap's standard deviation over seeds at the
+    budget. {} when nothing was doubled."""
+    if twice is None or twice.empty:
+        return {}
+    gap = lambda d: d.pivot_table(index=["net", "seed"], columns="design", values="test_acc").eval("adaptor - human")
+    first, doubled = gap(t1), gap(twice)
+    return {f: doubling_check(float(first[f, s]), float(g), float(first[f].std(ddof=1)))
+            for (f, s), g in doubled.items()}
+
+
+def converged_share(res: pd.DataFrame, checks: list[dict]) -> float:
+    """Share of an experiment's runs that converged by core/train.py's rule; none counts when they
+    trained a schedule and no budget-doubling check confirms it (one that disagrees, or none at all:
+    the ablations are not doubled)."""
+    if res.empty:
+        return 0.0
+    share = float(res.converged.astype(bool).mean())
+    if res.stopped_by.astype(str).str.contains("schedule").any():
+        share *= bool(checks) and all(c["agrees"] for c in checks)
+    return share
 
 
 def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
     """The quantities the claims ledger tests (references/shape_adaptor.yaml), from the runs' results."""
     t1 = results["table1"]
+    checks = doubling(t1, results.get("doubled"))
     acc = t1.groupby(["net", "design"]).test_acc
     mean, rng = acc.mean(), acc.max() - acc.min()
     net, n = p["ablation_net"], eq3_count(p)
@@ -33,6 +59,9 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
         "depth_s_correlation": {r.run: float(np.nan_to_num(spearmanr(range(len(floats(r.s_final))),
                                                                       floats(r.s_final)).statistic))
                                 for _, r in sa.iterrows()},
+        "doubling": checks,
+        **{f"converged_{e}": converged_share(r, list(checks.values()) if e == "table1" else [])
+           for e, r in results.items() if e != "doubled"},
     }
     human = float(mean[net, "human"])
     eq3 = {f"N={n}": float(seed0.loc[(net, "adaptor"), "test_acc"])}

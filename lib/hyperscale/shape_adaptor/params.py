@@ -39,6 +39,7 @@ class ShapeAdaptorParams(Schema):
     n_random: upto(1000)
     random_seed: NonNegativeInt
     autosc_width_mult: Annotated[float, Field(gt=0.0, le=2.0)]
+    settle_tol: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     train: AlgConfig
 
     @model_validator(mode="after")

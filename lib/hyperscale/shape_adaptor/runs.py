@@ -6,6 +6,10 @@
 experiment's `results.csv`. Experiments, with the paper's table or figure:
 
 * table1: every network, human vs shape adaptor, every seed (Table 1).
+* doubled: table1's first seed of every network and design at twice the epochs (the
+  budget-doubling check of core/train.py's convergence rule; issue 25), when the runs train a
+  fixed cosine schedule; the ablations below get none (not central: issue 25 spends the budget
+  on Table 1 first).
 * n_adaptors: the ablation network with other numbers of adaptors (Table 2).
 * init: the ablation network with other initial s(alpha) (Table 3).
 * fix: Fix(Final), retrained with table1's learned shape frozen, and Fix(Large), the largest
@@ -33,12 +37,14 @@ from ..core.jobs import finished, train_planned
 from ..core.models import create_model
 from ..core.params import section
 from ..core.project import project_root
-from ..core.train import save_run, train
+from ..core.train import converged, save_run, train
 from .adaptor import n_adaptors as eq3_n_adaptors
 from .train import AlgConfig, Classification, stratified_subset
 
-EXPERIMENTS = ("table1", "n_adaptors", "init", "fix", "random", "autosc", "s_grad", "fig1")
+EXPERIMENTS = ("table1", "doubled", "n_adaptors", "init", "fix", "random", "autosc", "s_grad", "fig1")
 RUNS_DIR = Path("runs/shape_adaptor")
+ROW = ("experiment", "run", "net", "design", "seed", "setting", "test_acc", "n_adaptors", "s_init", "s_final", "rho",
+       "d_cout", "sizes", "macs", "macs_with_resize", "memory", "params", "steps", "stopped_by", "converged")
 
 
 @dataclass
@@ -64,6 +70,8 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
     a = p["adaptor"]
     if experiment == "table1":
         return [Run(f"{f}-{d}-seed{s}", f, d, s, d) for f in p["nets"] for d in ("human", "adaptor") for s in p["seeds"]]
+    if experiment == "doubled":
+        return [r for r in plan("table1", p) if r.seed == seed0] if on_schedule(p) else []
     if experiment == "n_adaptors":
         return [Run(f"{net}-N{k}", net, "adaptor", seed0, f"N={k}", {"n_adaptors": k}) for k in p["n_adaptors"]]
     if experiment == "init":
@@ -102,6 +110,12 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
     return [Run(f"{net}-grid-seed{s}", net, "adaptor", s, "s_grad=grid", {"s_grad": "grid"}) for s in p["seeds"]]
 
 
+def on_schedule(p: dict) -> bool:
+    """Whether the runs train a fixed schedule (core.train.on_schedule): the task never stops early,
+    so every learning rate, the weights' and alpha's, must decay to 0."""
+    return all(p["train"][o].get("schedule") == "cosine" for o in ("optimizer", "alpha_optimizer"))
+
+
 def load_data(p: dict) -> Dataset:
     """The `shapes.data` set, its test split cut to a class-stratified `n_test` images."""
     d = p["data"]
@@ -128,7 +142,10 @@ def build(run: Run, p: dict, data: Dataset):
 def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
     """The run's model (on `device`), task and training config (also what core.bench times)."""
     model = build(run, p, data).to(device)  # before the task, as the runs were first trained
-    task = Classification(data, AlgConfig(**p["train"]), device)
+    alg = AlgConfig(**p["train"])
+    if experiment == "doubled":  # twice the budget, the schedule stretched over it
+        alg = alg.model_copy(update={"epochs": 2 * alg.epochs})
+    task = Classification(data, alg, device)
     return model, task, task.train_config()
 
 
@@ -151,7 +168,8 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=
            "macs": count_macs(model, shape, count_resize=False), "macs_with_resize": count_macs(model, shape),
            # Fig. 5's memory proxy: activation floats one image leaves after the stem and every cell
            "memory": int(sum(np.prod(s) for s in layers)),
-           "params": sum(q.numel() for q in model.weight_parameters()), "steps": res.steps}
+           "params": sum(q.numel() for q in model.weight_parameters()), "steps": res.steps,
+           "stopped_by": " ".join(res.stopped_by), "converged": converged(res.stopped_by)}
     save_run(out, model, res, **row)
     write_text(out / "s_trace.csv", pd.DataFrame(task.s_trace).to_csv(index=False))
     return row
@@ -175,7 +193,7 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     planned = jobs(experiment, root)
     results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                                         sys.modules[__name__], experiment, root))
+                                         sys.modules[__name__], experiment, root), columns=None if planned else ROW)
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
