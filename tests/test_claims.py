@@ -68,6 +68,10 @@ def test_ledger_rows_and_errors(tmp_path):
     assert counts.loc[("x", "our runs and counts"), "reproduced"] == 1
     with pytest.raises(KeyError, match="no measure 'm'"):
         evaluate(claims, {})
+    # each claim judged by its own measures (SSHN's ledgers: Hyper-UNet's claims read another model)
+    other = {**claims[0], "id": "y.one", "paper": "y"}
+    by_paper = evaluate([claims[0], other], lambda c: {"m": 2.0 if c["paper"] == "x" else 0.5})
+    assert by_paper.verdict.tolist() == ["reproduced", "not reproduced"]
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"claims": claims + claims[:1]}))
     with pytest.raises(ValueError, match="duplicate claim ids"):

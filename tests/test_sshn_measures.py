@@ -280,6 +280,31 @@ def test_hyper_unet_claims_about_its_own_prior_wait_for_that_prior(R):
     assert needs["hunet.transfer-range"] == []  # a property of one trained h, whatever its prior
 
 
+def test_hyper_unet_is_judged_on_the_sshn_trained_with_its_prior(R):
+    """main.hunet_prior adds an SSHN labelled init 'hunet' (App. A's text, phi ~ U(0, 1)), judged by
+    the Hyper-UNet ledger: its prior requirement then holds, and its gap is its own (0.2 below Fixed)."""
+    from hyperscale.sshn.runs import plan
+
+    p = {**R.p, "main": {**R.p["main"], "hunet_prior": [0.0, 1.0]}}
+    hunet = [r for r in plan("main", p) if r.info.get("init") == "hunet"]
+    assert [r.name for r in hunet] == [f"sshn-hunet-seed{s}" for s in SEEDS]
+    assert {(r.model["init"], tuple(r.model["phi_range"])) for r in hunet} == {("paper", (0.0, 1.0))}
+    d = R.t["dice"]
+    rows = d[(d.method == "SSHN") & (d.init == "paper")].assign(init="hunet", dice=lambda x: x.dice - 0.3)
+    runs = pd.concat([R.runs.drop(columns="group"), R.runs[R.runs.init.eq("paper")].drop(columns="group").assign(
+        init="hunet", run=lambda x: x.run.str.replace("paper", "hunet"))])
+    v = R.t["val_dice"]
+    val = pd.concat([v, v[v.init == "paper"].assign(init="hunet")])
+    steps = pd.concat([R.t["step_times"], pd.DataFrame({"model": ["sshn-hunet"], "ms_median": [30.0]})])
+    S = Results(p, {**R.t, "dice": pd.concat([d, rows]), "val_dice": val, "step_times": steps}, R.ref, runs, R.time,
+                R.test_labels, R.label_names)
+    assert S.variants == ["paper", "residual", "hunet"] and R.variants == ["paper", "residual"]
+    H = measures(S.judging("hunet"))
+    assert H["prior_is_hunet_oasis"] == 1.0 and measures(S)["prior_is_hunet_oasis"] == 0.0
+    assert [g for g, _ in H["sshn_minus_fixed"].values()] == pytest.approx([-0.2, -0.2])
+    assert H["converged_main"] == 1.0
+
+
 def test_measures_of_the_audit_claims(R):
     M = measures(R)
     # separate: Dice = 0.5 + 0.2 phi_0, so phi_0's lowest level (0.25) is 0.05 below its best; phi_1 does not matter
@@ -323,7 +348,7 @@ def test_doubled_runs_are_mains_first_seed_of_fixed_and_sshn_at_twice_the_budget
     first = p["main"]["seeds"][0]
     assert sorted(r.name for r in doubled) == sorted(
         [f"fixed-phi{q:g}-seed{first}" for q in p["main"]["fixed_phis"]]
-        + [f"sshn-{i}-seed{first}" for i in p["main"]["inits"]])
+        + [f"sshn-{i}-seed{first}" for i in p["main"]["inits"] + (["hunet"] if p["main"]["hunet_prior"] else [])])
     for r in doubled:
         twin = main[r.name]
         assert (r.experiment, r.model, r.seed) == ("doubled", twin.model, twin.seed)

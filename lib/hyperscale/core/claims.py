@@ -25,6 +25,7 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -218,10 +219,13 @@ def measure_value(claim: dict, measures: dict):
     return m(**args) if callable(m) else m
 
 
-def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
-    """The ledger: one row per claim with its computed verdict and our value."""
+def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd.DataFrame:
+    """The ledger: one row per claim with its computed verdict and our value. `judged_by`: the
+    measures, or a function giving a claim the measures it is judged by (one paper's model may
+    stand for another's, as SSHN's ledgers do)."""
     rows = []
     for c in claims:
+        measures = judged_by(c) if callable(judged_by) else judged_by
         t = c["test"]
         fn = RULES[t["rule"]]
         if fn is not_testable:
@@ -246,7 +250,8 @@ def evaluate(claims: list[dict], measures: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(FIELDS))
 
 
-def write_ledgers(claims: list[dict], measures: dict, out_dir, timing_measures=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_ledgers(claims: list[dict], measures: dict | Callable[[dict], dict], out_dir,
+                  timing_measures=()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate and write the ledger to out_dir/claims.csv, except the claims whose measure is a
     measured time (`timing_measures`): those go to out_dir/timing/claims.csv, as they differ
     from run to run. Returns both ledgers."""

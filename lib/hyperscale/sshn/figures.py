@@ -379,11 +379,11 @@ def experiments_convergence(R: Results) -> pd.DataFrame:
 
 
 def doubling_table(R: Results) -> pd.DataFrame:
-    """The budget-doubling check (core/train.py): per SSHN parametrisation, the first seed's SSHN minus
+    """The budget-doubling check (core/train.py): per main SSHN (R.variants), the first seed's SSHN minus
     Fixed test Dice (mean over the Fixed phis) at the budget and at twice it, the change, the tolerance
     (2 standard deviations of the gap over seeds at the budget) and whether the two agree."""
     rows = []
-    for i in R.p["main"]["inits"]:
+    for i in R.variants:
         c = R.doubling(i)
         if c is not None:
             rows.append({"SSHN": i, "gap at the budget": c["gap"], "gap at twice it": c["doubled_gap"],

@@ -21,7 +21,7 @@ from ..core.report import timings
 from ..core.train import doubling_check
 from .analysis import (cheapest_matching, factor_influence, front_value, gap_to_fixed, label_fractions, no_loss_range,
                        seed_values)
-from .runs import EXPERIMENTS, folder
+from .runs import EXPERIMENTS, HUNET, folder
 
 OUT = Path("runs/eval/sshn")
 ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net", "fpn": "FPN", "pspnet": "PSPNet"}
@@ -131,6 +131,16 @@ class Results:
         """Per seed: SSHN (parametrisation `init`) minus the same seed's Fixed U-Net, averaged over the Fixed phis."""
         phis = self.p["main"]["fixed_phis"]
         return sum(self.per_seed("SSHN", q, init) - self.per_seed("Fixed", q) for q in phis) / len(phis)
+
+    @property
+    def variants(self) -> list[str]:
+        """The main SSHNs: one per parametrisation, and Hyper-UNet's prior (HUNET) where it was trained."""
+        return self.p["main"]["inits"] + ([HUNET] if self.p["main"].get("hunet_prior") else [])
+
+    @property
+    def prior(self) -> list[float]:
+        """The training prior U(lo, hi) of the judged SSHN."""
+        return list(self.p["main"]["hunet_prior"] if self.main_init == HUNET else self.p["hyper"]["phi_range"])
 
     @property
     def main_runs(self) -> pd.DataFrame:
@@ -465,8 +475,9 @@ def measures(R: Results) -> dict:
         "dynamic_checked": float(not R.main_runs[R.main_runs.method.isin(["stochastic", "film"])]
                                  .stopped_by.str.startswith("schedule").any()
                                  or R.runs[R.runs.experiment.eq("doubled")].method.isin(["stochastic", "film"]).any()),
-        # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); our runs use hyper.phi_range
-        "prior_is_hunet_oasis": float(list(R.p["hyper"]["phi_range"]) == [0.0, 1.0]),
+        # Hyper-UNet §4.2 trains OASIS with phi ~ U(0, 1), Pets and CUB with U(0, 0.6); the natural runs use
+        # hyper.phi_range, the main ones that of the judged SSHN
+        "prior_is_hunet_oasis": float(R.prior == [0.0, 1.0]),
         "prior_is_hunet_natural": float(list(R.p["hyper"]["phi_range"]) == [0.0, 0.6]),
         **paper_values(R.ref),
     }
@@ -515,9 +526,9 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
         "fixed_dice": {f"{p:g}": float(fixed_pts.loc[p, "mean"]) for p in fixed_pts.index},
         "sshn_dice_at_fixed_phis": {f"{p:g}": float(sshn_curve.loc[p, "mean"]) for p in fixed_pts.index},
         "sshn_minus_fixed_by_init": {i: {"mean": float(R.seed_gap(i).mean()), "std": float(R.seed_gap(i).std(ddof=1)),
-                                         "seeds": len(R.seed_gap(i))} for i in R.p["main"]["inits"]},
+                                         "seeds": len(R.seed_gap(i))} for i in R.variants},
         "converged": {e: float(R.converged(e)) for e in R.runs.experiment.unique()},
-        "doubling": {i: R.doubling(i) for i in R.p["main"]["inits"]},  # core/train.py's budget-doubling check
+        "doubling": {i: R.doubling(i) for i in R.variants},  # core/train.py's budget-doubling check
         "minus_fixed_mean": {"SSHN": float(np.mean([d for d, _ in gap.values()])),
                              **{m: float(np.mean([d for d, _ in og.values()])) for m, og in R.other_gap.items()}},
         "sshn_best": {"phi": R.best_sshn_phi, "dice": float(sshn_curve["mean"].max())},

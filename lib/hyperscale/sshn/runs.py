@@ -6,7 +6,9 @@ not retrained) into runs/sshn/<experiment>/<run>/ and writes the experiment's `r
 Experiments, with what they reproduce:
 
 * main: Fixed U-Nets at `main.fixed_phis`, SSHN (per hypernetwork parametrisation), Stochastic
-  and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5). Trained by the
+  and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5); and, with
+  `main.hunet_prior`, one more SSHN (App. A's text) with Hyper-UNet's prior (its §4.1: U(0, 1) on
+  OASIS), labelled init HUNET, which the Hyper-UNet ledger judges. Trained by the
   convergence rule of core/train.py: in the cpu profile a cosine schedule over the budget
   `train.max_steps`, checked by
 * doubled: main's first seed of every Fixed U-Net and every SSHN at twice that budget (the
@@ -44,6 +46,7 @@ from ..core.project import project_root
 from ..core.train import TrainConfig, on_schedule, save_run, train
 from .tasks import Registration, Segmentation, prior_of
 
+HUNET = "hunet"  # the main SSHN with Hyper-UNet's prior (main.hunet_prior), beside the parametrisations
 EXPERIMENTS = ("main", "doubled", "prior", "separate", "arch", "registration", "natural")
 RUNS_DIR = Path("runs/sshn")
 
@@ -87,6 +90,8 @@ def plan(experiment: str, p: dict) -> list[Run]:
         return ([_fixed("main", phi, s) for phi in m["fixed_phis"] for s in m["seeds"]]
                 + [_single("main", "sshn", s, p, val, f"sshn-{i}-seed{s}", init=i, info={"init": i})
                    for i in m["inits"] for s in m["seeds"]]
+                + [_single("main", "sshn", s, p, val, f"sshn-{HUNET}-seed{s}", phi_range=m["hunet_prior"],
+                           info={"init": HUNET}) for s in m["seeds"] if m.get("hunet_prior")]
                 + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film") for s in m["seeds"]])
     if experiment == "doubled":
         if not on_schedule(config_of(plan("main", p)[0], p)):
