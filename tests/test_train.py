@@ -321,6 +321,8 @@ def test_a_diverging_run_stops_in_one_line_naming_run_step_and_learning_rate(toy
 
 
 def test_settle_step_is_where_validation_stays_near_its_best():
+    import math
+
     import pandas as pd
 
     from hyperscale.core.report import settle_step
@@ -330,3 +332,5 @@ def test_settle_step_is_where_validation_stays_near_its_best():
     assert settle_step(h, "val_dice", 0.2) == 200  # (0.55 is within 0.2 of 0.7; 0.2 at 100 is not)
     assert settle_step(h, "val_dice", 1.0) == 100
     assert settle_step(h.iloc[:1], "val_dice", 0.0) == 100
+    ended_low = h.assign(val_dice=[0.2, 0.6, 0.7, 0.69, 0.5])  # its last check 0.2 below the best: never settled
+    assert math.isnan(settle_step(ended_low, "val_dice", 0.02))
