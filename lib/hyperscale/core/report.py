@@ -28,7 +28,7 @@ def with_times(runs: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
     return runs.merge(t[["run", "minutes", "ms_per_step"]], on="run", how="left")
 
 
-def settle_step(history: pd.DataFrame, score: str, tol: float) -> float:
+def settle_step(history: pd.DataFrame, score: str, tol: float) -> int | float:
     """The first validated step from which the score never again falls more than `tol` below the run's
     best: how long the run took to get where it ended up (issue 25's steps to converge, for runs
     that all train a fixed budget); NaN if its last validation is itself more than `tol` below the
@@ -36,7 +36,7 @@ def settle_step(history: pd.DataFrame, score: str, tol: float) -> float:
     s = history[score].to_numpy()
     low = s < s.max() - tol
     last_low = low.nonzero()[0].max() if low.any() else -1
-    return float("nan") if last_low == len(s) - 1 else float(history["step"].iloc[last_low + 1])
+    return float("nan") if last_low == len(s) - 1 else int(history["step"].iloc[last_low + 1])
 
 
 def learning_curves(hists: dict[str, pd.DataFrame], score: str, title: str = ""):
