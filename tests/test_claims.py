@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, evaluate, greater, is_extreme,
-                                    load_claims, matches_best, near_best, printed_unit, sign_share, verdict_counts)
+from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, converged_share, evaluate, greater,
+                                    is_extreme, load_claims, matches_best, near_best, printed_unit, sign_share, verdict_counts)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,6 +148,18 @@ def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
                                         "result by more than twice its seed noise) (converged_arch = 0.5 < 1.0)")
     with pytest.raises(KeyError):  # a claim naming an experiment without a convergence measure fails loudly
         evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)
+
+
+def test_converged_share_needs_an_agreeing_doubling_check_for_schedules():
+    """Plateau-stopped runs count by themselves; schedule-trained ones only with every check agreeing."""
+    runs = lambda stops, ok: pd.DataFrame({"stopped_by": stops, "converged": ok})
+    agree, differ = {"agrees": True}, {"agrees": False}
+    assert converged_share(runs(["plateau", "cap"], [True, False]), []) == 0.5
+    assert converged_share(runs(["schedule"] * 2, [True] * 2), [agree, agree]) == 1.0
+    assert converged_share(runs(["schedule"] * 2, [True] * 2), [agree, differ]) == 0.0
+    assert converged_share(runs(["schedule"] * 2, [True] * 2), [agree, None]) == 0.0  # a check missing
+    assert converged_share(runs(["schedule"] * 2, [True] * 2), []) == 0.0  # nothing doubled
+    assert converged_share(runs([], []), [agree]) == 0.0
 
 
 def test_every_value_in_range():

@@ -68,7 +68,7 @@ def test_schedule_trained_table1_converges_only_if_doubling_agrees():
     assert agree["vgg16"]["change"] == pytest.approx(1.5) and agree["vgg16"]["tolerance"] == pytest.approx(2.0)
     assert all(c["agrees"] for c in agree.values())
     assert not any(c["agrees"] for c in doubling(t1, twice(5.5)).values())  # moved 2.5 > 2
-    from hyperscale.shape_adaptor.measures import converged_share
+    from hyperscale.core.claims import converged_share
     assert converged_share(t1, list(agree.values())) == 1.0
     assert converged_share(t1, list(doubling(t1, twice(5.5)).values())) == 0.0
     assert converged_share(t1, []) == 0.0  # a schedule nothing doubled is not confirmed (the ablations)

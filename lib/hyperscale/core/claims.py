@@ -219,6 +219,19 @@ def measure_value(claim: dict, measures: dict):
     return m(**args) if callable(m) else m
 
 
+def converged_share(runs: pd.DataFrame, checks: list[dict | None]) -> float:
+    """The measure `converged_<experiment>`: the share of an experiment's runs that converged by
+    core/train.py's rule. Each run must have ended on a plateau or at the end of its schedule; where
+    they trained a schedule, none counts unless budget-doubling checks of what they decide exist and
+    all agree (a missing check, None, or no check at all, as for ablations nothing doubled)."""
+    if runs.empty:
+        return 0.0
+    share = float(runs.converged.astype(bool).mean())
+    if runs.stopped_by.astype(str).str.startswith("schedule").any():
+        share *= bool(checks) and all(c is not None and c["agrees"] for c in checks)
+    return share
+
+
 def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd.DataFrame:
     """The ledger: one row per claim with its computed verdict and our value. `judged_by`: the
     measures, or a function giving a claim the measures it is judged by (one paper's model may

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.claims import printed_unit
+from ..core.claims import converged_share, printed_unit
 from ..core.train import doubling_check
 
 TIMING_MEASURES = ("wo_fps_ratio",)
@@ -87,15 +87,6 @@ def doubling(runs: dict) -> dict[str, dict]:
             for k, g in doubled.items()}
 
 
-def _converged(res: pd.DataFrame, checks: list[dict | None]) -> float:
-    """Share of the runs that ended by core/train.py's rule; none counts when they trained a schedule
-    and a budget-doubling check of what they decide disagrees (or is missing)."""
-    share = float(res.converged.astype(bool).mean())
-    if res.stopped_by.astype(str).str.contains("schedule").any():
-        share *= all(c is not None and c["agrees"] for c in checks)
-    return share
-
-
 def trained_measures(runs: dict) -> dict:
     """Table 4's ablation and Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against
     the same network without DPWConv and against each plain U-Net; and whether each converged."""
@@ -106,8 +97,8 @@ def trained_measures(runs: dict) -> dict:
     return {"ablation_dpwconv_vs_static": {"a": a[d].test_miou.tolist(), "b": {"w/o DPWConv": a[~d].test_miou.tolist()}},
             "tradeoff_vs_unet": {"a": a[d].test_miou.tolist(),
                                  "b": {f"U-Net width {w}": g.test_miou.tolist() for w, g in t.groupby("width")}},
-            "converged_ablation": _converged(a, [checks.get("w/o DPWConv")]),
-            "converged_tradeoff": _converged(t, [checks.get(u) for u in unets])}
+            "converged_ablation": converged_share(a, [checks.get("w/o DPWConv")]),
+            "converged_tradeoff": converged_share(t, [checks.get(u) for u in unets])}
 
 
 def gwi_deviation(gwi: pd.DataFrame) -> dict[str, float]:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ..core.claims import welch_p
+from ..core.claims import converged_share, welch_p
 from ..core.train import doubling_check
 from .adaptor import n_adaptors as eq3_n_adaptors
 from .runs import eq3_count, floats
@@ -22,18 +22,6 @@ def doubling(t1: pd.DataFrame, twice: pd.DataFrame) -> dict[str, dict]:
     first, doubled = gap(t1), gap(twice)
     return {f: doubling_check(float(first[f, s]), float(g), float(first[f].std(ddof=1)))
             for (f, s), g in doubled.items()}
-
-
-def converged_share(res: pd.DataFrame, checks: list[dict]) -> float:
-    """Share of an experiment's runs that converged by core/train.py's rule; none counts when they
-    trained a schedule and no budget-doubling check confirms it (one that disagrees, or none at all:
-    the ablations are not doubled)."""
-    if res.empty:
-        return 0.0
-    share = float(res.converged.astype(bool).mean())
-    if res.stopped_by.astype(str).str.contains("schedule").any():
-        share *= bool(checks) and all(c["agrees"] for c in checks)
-    return share
 
 
 def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.claims import converged_share
 from ..core.data import load_dataset
 from ..core.io import read_csv
 from ..core.params import section
@@ -71,11 +72,7 @@ class Results:
         r = self.runs[self.runs.experiment == experiment]
         if experiment in ("main", "doubled"):
             r = r[r.method.eq("fixed") | r.init.fillna("").eq(self.main_init)]
-        share = float(r.converged.mean())
-        if r.stopped_by.str.startswith("schedule").any():
-            check = self.doubling(self.main_init) if experiment in ("main", "doubled") else None
-            share *= bool(check and check["agrees"])
-        return share
+        return converged_share(r, [self.doubling(self.main_init)] if experiment in ("main", "doubled") else [])
 
     def doubling(self, init: str) -> dict | None:
         """The budget-doubling check (core/train.py) of SSHN (parametrisation `init`) minus Fixed, averaged
