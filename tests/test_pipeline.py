@@ -97,6 +97,10 @@ def test_the_training_benchmark_runs_and_prints_its_ratios():
                         "--families", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "1 thread x 2 runs over 2 threads x 1 run, weighted by step caps: " in r.stdout
+    r = subprocess.run([sys.executable, "-m", "hyperscale.core.bench", "--budget", "--seconds", "0.05",
+                        "--papers", "hyperseg"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "wall minutes of training" in r.stdout and "doubled" in r.stdout
 
 
 def test_runs_trained_again_one_at_a_time_or_as_cluster_jobs_write_the_same_bytes():

@@ -1,6 +1,7 @@
 """Training throughput of each paper's cpu-profile training step: `python -m hyperscale.core.bench`.
 
     python -m hyperscale.core.bench [--repeats 5] [--seconds 1.5] [--levers] [--compile] [--out FILE]
+    python -m hyperscale.core.bench --budget [--papers sshn ...] [--pair 1.1] [--out FILE]
 
 Needs the embedded data (`make study` builds it first). For one representative run of each
 experiment family the study trains most (`FAMILIES`), its model, task and optimizer steps
@@ -15,6 +16,12 @@ exactly as training does, in helper processes, under these settings:
 The settings are interleaved round by round (a slow spell hits all of them alike), after a
 warm-up; each number is the median over rounds of steps per second. The weighted ratio weights
 each family by the training steps its runs may take in the cpu profile (their caps).
+
+`--budget` instead predicts the profile's training time: every planned run of every experiment,
+its step budget (the cap) times the step time of its kind (one thread, no neighbour, a run of each
+name without its seed timed once) plus its validations; per experiment and per paper, in
+one-thread minutes and in wall minutes at JOBS runs side by side (from the per-run slowdown of two
+side by side, `--pair`'s measured factor). Data, evaluation and the book are not included.
 
 `--levers` also times, on one thread and one run, what else could make a step cheaper:
 channels_last memory format, Adam's foreach implementation instead of the fused one, bf16
@@ -244,6 +251,34 @@ def measure_levers(ctx, spec, root, repeats: int, seconds: float, compiled: bool
             h.close()
 
 
+def budget(root, seconds: float, jobs: int, pair: float, papers=None) -> pd.DataFrame:
+    """One row per experiment: runs, summed step caps and predicted training minutes (see --budget)."""
+    from ..launch import PAPERS
+
+    kinds, rows = {}, []
+    for paper, mod in PAPERS.items():
+        if papers and paper not in papers:
+            continue
+        for experiment in mod.EXPERIMENTS:
+            planned, minutes, steps = mod.jobs(experiment, root), 0.0, 0
+            for run, args in planned:
+                _, task, cfg = mod.setup(*args)
+                cap = cfg.max_steps + (cfg.finetune_steps if len(task.phases) > 1 else 0)
+                kind = (paper, experiment, re.sub(r"-?seed\d+", "", run.name))
+                if kind not in kinds:
+                    print(f"timing {'/'.join(kind)} ...", file=sys.stderr, flush=True)
+                    stepper = Stepper(paper, experiment, run.name, root)
+                    stepper.steps(2)  # warm-up
+                    n = _steps_for(seconds, stepper.steps(3) / 3)
+                    kinds[kind] = (stepper.steps(n) / n, stepper.validation(True))
+                per_step, per_eval = kinds[kind]
+                minutes += (cap * per_step + (cap // cfg.eval_every + 1) * per_eval) / 60
+                steps += cap
+            rows.append({"paper": paper, "experiment": experiment, "runs": len(planned), "step_caps": steps,
+                         "one_thread_min": minutes, f"wall_min_at_{jobs}_jobs": minutes * pair / jobs})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median reported)")
@@ -251,11 +286,26 @@ def main(argv=None) -> None:
     parser.add_argument("--levers", action="store_true", help="also time the other levers (one thread)")
     parser.add_argument("--compile", action="store_true", help="with --levers: torch.compile too (slow)")
     parser.add_argument("--families", type=int, nargs="*", help="indices into FAMILIES (default: all)")
+    parser.add_argument("--budget", action="store_true", help="predict the profile's training minutes instead")
+    parser.add_argument("--pair", type=float, default=1.1, help="with --budget: a run's slowdown beside another "
+                        "(STUDY: two one-thread runs side by side give 1.83x one run's steps/s)")
+    parser.add_argument("--papers", nargs="*", help="with --budget: only these papers (default: all)")
     parser.add_argument("--out", type=Path, help="write the tables as CSV here (FILE and FILE's -levers.csv)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.seconds <= 0:
         parser.error(f"--repeats must be >= 1 and --seconds > 0; got {args.repeats}, {args.seconds}")
     root = project_root()
+    if args.budget:
+        from .pool import workers
+
+        table = budget(root, args.seconds, workers(), args.pair, args.papers)
+        totals = table.groupby("paper", sort=False)[table.columns[-2:]].sum()
+        pd.set_option("display.width", 200)
+        print(table.round(1).to_string(index=False) + "\n\nper paper (minutes):\n" + totals.round(1).to_string()
+              + f"\n\nall: {totals.iloc[:, 1].sum():.0f} wall minutes of training")
+        if args.out:
+            write_text(args.out, table.to_csv(index=False, float_format="%.4g"))
+        return
     ctx = mp.get_context("spawn")
     weights = _family_weights(root)
     chosen = [weights[i] for i in (args.families if args.families is not None else range(len(weights)))]
