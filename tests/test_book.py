@@ -120,6 +120,12 @@ def test_every_page_reads_offline_without_errors(site, browser):
                 problems.append(f"{page}: broken link {href}")
             elif frag and target.endswith(".html") and unquote(frag) not in ids(target):
                 problems.append(f"{page}: link {href} points to a missing anchor")
+        if page.endswith("generated/index.html"):  # the landing page opens with the findings, readable whole
+            fits = tab.evaluate("""() => {
+                const t = [...document.querySelectorAll('main table')].find(t => t.textContent.includes('central claim'));
+                return t ? t.getBoundingClientRect().width <= t.parentElement.clientWidth + 1 : null; }""")
+            if not fits:
+                problems.append(f"{page}: the findings table is " + ("missing" if fits is None else "wider than its column"))
         if want:  # a chapter: its first screen, as a reader opens it
             tab.screenshot(path=str(SHOTS / (page.replace("/", "_")[:-5] + ".png")))
             shot += 1

@@ -111,6 +111,25 @@ def test_the_compact_table_links_every_claim_to_its_entry():
     assert table.count("background:#c8e6c9") == 1 and table.count("background:#ffcdd2") == 1
 
 
+def test_the_findings_link_each_central_claim_to_its_chapter_and_say_what_was_decided():
+    import re
+
+    from hyperscale.core.claims import anchor, findings_sentence, findings_table
+
+    row = {"paper": "p", "statement": "s", "paper_value": "+2", "our_value": "-1", "inconclusive_because": ""}
+    ledger = pd.DataFrame([{**row, "id": "p.a", "verdict": "not reproduced"},
+                           {**row, "id": "p.b", "verdict": "inconclusive",
+                            "inconclusive_because": "runs capped (converged_x = 0 < 1.0); few seeds (n = 2 < 3)"},
+                           {**row, "id": "p.c", "verdict": "reproduced"}])
+    central = ledger.iloc[:2]
+    table = findings_table(central, {"p": "chapter"}, {"p": "64 px, 3 seeds"})
+    assert re.findall(r'href="([^"]+)"', table) == [f"chapter.html#{anchor('p.a')}", f"chapter.html#{anchor('p.b')}"]
+    assert table.count("64 px, 3 seeds") == 2 and table.count("<tr>") == 3  # the head and one row per claim
+    assert findings_sentence(central, ledger) == (
+        "central claims decided: 1 of 2: `p.a` not reproduced; `p.b` inconclusive (runs capped; few seeds). "
+        "The whole ledger: 1 reproduced, 1 not reproduced, 1 inconclusive.")
+
+
 def test_a_requirement_the_evidence_misses_makes_a_claim_inconclusive(tmp_path):
     """A claim about learned shapes says nothing when the shapes never left their start."""
     from hyperscale.core.claims import counts_table, inconclusive_causes

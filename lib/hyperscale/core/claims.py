@@ -187,6 +187,8 @@ def load_claims(path) -> list[dict]:
     for c in claims:
         if c["test"]["rule"] not in RULES:
             raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
+        if not isinstance(c.get("central", False), bool):
+            raise ValueError(f"{path}: claim {c['id']}: central must be true or false; got {c['central']!r}")
         for req in _requirements(c["test"]):
             if set(req) != {"measure", "at_least", "because"}:
                 raise ValueError(f"{path}: claim {c['id']}: each of requires needs exactly measure, at_least and "
@@ -312,6 +314,34 @@ def verdict_table(ledger: pd.DataFrame, width: int = 110) -> str:
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def findings_table(ledger: pd.DataFrame, pages: dict[str, str], scales: dict[str, str], width: int = 90) -> str:
+    """The landing page's findings: one row per claim of `ledger` (the central ones), with its
+    verdict, the paper's value beside ours, the scale we measured at (`scales`: paper -> text) and a
+    link to its entry in its chapter (`pages`: paper -> the chapter's page name)."""
+    cell = 'style="padding:2px 6px;vertical-align:top;text-align:left"'
+    rows = "".join(
+        f'<tr><td {cell}>{html.escape(r.paper)}</td><td {cell}><a href="{pages[r.paper]}.html#{anchor(r.id)}">'
+        f'{html.escape(_short(r.statement, width))}</a></td><td {cell}>{_badge(r.verdict, r.inconclusive_because)}</td>'
+        f'<td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td><td {cell}>{html.escape(_short(r.our_value, width // 2))}</td>'
+        f'<td {cell}>{html.escape(scales[r.paper])}</td></tr>' for r in ledger.itertuples())
+    head = "".join(f"<th {cell}>{h}</th>" for h in ("paper", "central claim", "verdict", "paper's value", "ours", "our scale"))
+    return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def findings_sentence(central: pd.DataFrame, ledger: pd.DataFrame) -> str:
+    """What holds for one paper, from its central claims and its whole ledger, in a sentence or two."""
+    decided = central[central.verdict.isin(["reproduced", "partly", "not reproduced"])]
+    parts = [f"central claims decided: {len(decided)} of {len(central)}"
+             + (": " + ", ".join(f"`{r.id}` {r.verdict}" for r in decided.itertuples()) if len(decided) else "")]
+    rest = central[~central.index.isin(decided.index)]
+    parts += [f"`{r.id}` {r.verdict}" + (f" ({'; '.join(_causes(r.inconclusive_because))})" if r.inconclusive_because
+                                         else "") for r in rest.itertuples()]
+    counts = ledger.verdict.value_counts()
+    whole = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if v in counts)
+    return "; ".join(parts) + f". The whole ledger: {whole}."
+
+
 def claim_details(ledger: pd.DataFrame) -> str:
     """Every claim in full, one anchored entry each: source, statement, rule, both values, note."""
     out = []
@@ -335,15 +365,19 @@ def changed_rules(ledger: pd.DataFrame) -> str:
     return f"<p>Rules changed after a first result ({len(changed)}):</p><ul>{items}</ul>"
 
 
+def _causes(because: str) -> list[str]:
+    """The causes an `inconclusive_because` names, without their measured values."""
+    # unmet requirements are joined as "cause (measure = value < bound); cause (...)"; a cause may hold "; " itself
+    return re.findall(r"(.+?) \([^()]* = [^()]*\)(?:; |$)", because) or [because]
+
+
 def inconclusive_causes(ledger: pd.DataFrame) -> str:
     """One line: how many verdicts each cause made inconclusive (a verdict may have several causes;
     each is named without the measured value, which the verdict's entry gives)."""
     becauses = ledger[ledger.verdict == "inconclusive"].inconclusive_because
     if becauses.empty:
         return "No verdict is inconclusive."
-    # unmet requirements are joined as "cause (measure = value < bound); cause (...)"; a cause may hold "; " itself
-    causes = pd.Series([c for b in becauses for c in (re.findall(r"(.+?) \([^()]* = [^()]*\)(?:; |$)", b) or [b])])
-    causes = causes.value_counts()
+    causes = pd.Series([c for b in becauses for c in _causes(b)]).value_counts()
     several = " (some for several causes)" if causes.sum() > len(becauses) else ""
     return (f"{len(becauses)} inconclusive{several}: " + "; ".join(f"{n} because {cause}" for cause, n in causes.items())
             + ".")
