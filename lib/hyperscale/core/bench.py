@@ -169,6 +169,11 @@ class Neighbour:
         self.proc.wait()
 
 
+def _cap(task, cfg) -> int:
+    """The most training steps a run may take: its cap, and its fine-tuning phase's where it has one."""
+    return cfg.max_steps + (cfg.finetune_steps if len(task.phases) > 1 else 0)
+
+
 def _family_weights(root) -> list[tuple[tuple, int]]:
     """(paper, experiment, representative run name) and the summed step caps of its family."""
     out = []
@@ -180,7 +185,7 @@ def _family_weights(root) -> list[tuple[tuple, int]]:
         for run, args in planned:
             if re.search(family, run.name):
                 _, task, cfg = mod.setup(*args)
-                caps += cfg.max_steps + (cfg.finetune_steps if len(task.phases) > 1 else 0)
+                caps += _cap(task, cfg)
         out.append(((paper, experiment, name), caps))
     return out
 
@@ -263,7 +268,7 @@ def budget(root, seconds: float, jobs: int, pair: float, papers=None) -> pd.Data
             planned, minutes, steps = mod.jobs(experiment, root), 0.0, 0
             for run, args in planned:
                 _, task, cfg = mod.setup(*args)
-                cap = cfg.max_steps + (cfg.finetune_steps if len(task.phases) > 1 else 0)
+                cap = _cap(task, cfg)
                 kind = (paper, experiment, re.sub(r"-?seed\d+", "", run.name))
                 if kind not in kinds:
                     print(f"timing {'/'.join(kind)} ...", file=sys.stderr, flush=True)

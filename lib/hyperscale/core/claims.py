@@ -34,6 +34,7 @@ import yaml
 from .io import write_text
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "not testable offline")
+DECIDED = VERDICTS[:3]  # the verdicts that decide a claim one way or the other
 FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note",
           "evidence", "inconclusive_because", "rule_changed")
 # Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
@@ -300,38 +301,43 @@ def _short(text, width: int) -> str:
     return text if len(text) <= width else text[:width - 1].rsplit(" ", 1)[0] + " …"
 
 
+_CELL = 'style="padding:2px 6px;vertical-align:top;text-align:left"'
+
+
+def _claim_cells(r, href: str, width: int) -> str:
+    """A claim's cells: its statement (shortened, linking to `href`), its verdict, the paper's value and ours."""
+    return (f'<td {_CELL}><a href="{href}">{html.escape(_short(r.statement, width))}</a></td>'
+            f"<td {_CELL}>{_badge(r.verdict, r.inconclusive_because)}</td>"
+            f"<td {_CELL}>{html.escape(_short(r.paper_value, width // 2))}</td>"
+            f"<td {_CELL}>{html.escape(_short(r.our_value, width // 2))}</td>")
+
+
+def _table(head: tuple[str, ...], rows: str) -> str:
+    heads = "".join(f"<th {_CELL}>{h}</th>" for h in head)
+    return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
+            f"<thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>")
+
+
 def verdict_table(ledger: pd.DataFrame, width: int = 110) -> str:
     """A compact HTML table of a ledger that fits the text column: claim (shortened, linking to its
     entry in `claim_details`, where the rule and note are), verdict (coloured), paper vs ours."""
-    cell = 'style="padding:2px 6px;vertical-align:top;text-align:left"'
-    rows = []
-    for r in ledger.itertuples():
-        rows.append(f'<tr><td {cell}><a href="#{anchor(r.id)}">{html.escape(_short(r.statement, width))}</a></td>'
-                    f'<td {cell}>{_badge(r.verdict, r.inconclusive_because)}</td><td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td>'
-                    f'<td {cell}>{html.escape(_short(r.our_value, width // 2))}</td></tr>')
-    head = "".join(f"<th {cell}>{h}</th>" for h in ("claim", "verdict", "paper", "ours"))
-    return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    rows = "".join(f"<tr>{_claim_cells(r, '#' + anchor(r.id), width)}</tr>" for r in ledger.itertuples())
+    return _table(("claim", "verdict", "paper", "ours"), rows)
 
 
 def findings_table(ledger: pd.DataFrame, pages: dict[str, str], scales: dict[str, str], width: int = 90) -> str:
     """The landing page's findings: one row per claim of `ledger` (the central ones), with its
     verdict, the paper's value beside ours, the scale we measured at (`scales`: paper -> text) and a
     link to its entry in its chapter (`pages`: paper -> the chapter's page name)."""
-    cell = 'style="padding:2px 6px;vertical-align:top;text-align:left"'
-    rows = "".join(
-        f'<tr><td {cell}>{html.escape(r.paper)}</td><td {cell}><a href="{pages[r.paper]}.html#{anchor(r.id)}">'
-        f'{html.escape(_short(r.statement, width))}</a></td><td {cell}>{_badge(r.verdict, r.inconclusive_because)}</td>'
-        f'<td {cell}>{html.escape(_short(r.paper_value, width // 2))}</td><td {cell}>{html.escape(_short(r.our_value, width // 2))}</td>'
-        f'<td {cell}>{html.escape(scales[r.paper])}</td></tr>' for r in ledger.itertuples())
-    head = "".join(f"<th {cell}>{h}</th>" for h in ("paper", "central claim", "verdict", "paper's value", "ours", "our scale"))
-    return (f'<table style="font-size:85%;border-collapse:collapse;width:100%;table-layout:auto">'
-            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+    rows = "".join(f"<tr><td {_CELL}>{html.escape(r.paper)}</td>"
+                   f"{_claim_cells(r, f'{pages[r.paper]}.html#{anchor(r.id)}', width)}"
+                   f"<td {_CELL}>{html.escape(scales[r.paper])}</td></tr>" for r in ledger.itertuples())
+    return _table(("paper", "central claim", "verdict", "paper's value", "ours", "our scale"), rows)
 
 
 def findings_sentence(central: pd.DataFrame, ledger: pd.DataFrame) -> str:
     """What holds for one paper, from its central claims and its whole ledger, in a sentence or two."""
-    decided = central[central.verdict.isin(["reproduced", "partly", "not reproduced"])]
+    decided = central[central.verdict.isin(DECIDED)]
     parts = [f"central claims decided: {len(decided)} of {len(central)}"
              + (": " + ", ".join(f"`{r.id}` {r.verdict}" for r in decided.itertuples()) if len(decided) else "")]
     rest = central[~central.index.isin(decided.index)]
