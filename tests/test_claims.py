@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from hyperscale.core.claims import (FIELDS, RULES, all_above, better_everywhere, between, converged_share, evaluate, greater,
-                                    is_extreme, load_claims, matches_best, near_best, printed_unit, sign_share, verdict_counts)
+from hyperscale.core.claims import (FIELDS, RULES, Shown, all_above, at_least, at_most, better_everywhere, between,
+                                    converged_share, distance_in_units, evaluate, every, greater, is_extreme, load_claims, matches_best, near_best,
+                                    percent, points, printed_unit, sign_share, verdict_counts)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,8 +183,6 @@ def test_converged_share_needs_an_agreeing_doubling_check_for_schedules():
 
 
 def test_every_value_in_range():
-    from hyperscale.core.claims import every
-
     assert every({"a": 0.06, "b": 0.1}, at_least=0.05)[0] == "reproduced"
     assert every({"a": 0.06, "b": 0.01}, at_least=0.05)[0] == "partly"  # one of two
     assert every({"a": 0.0, "b": 0.01, "c": 0.9}, at_most=0.05)[0] == "partly"
@@ -218,3 +217,45 @@ def test_each_cause_is_counted_once_per_verdict_it_decides():
 
 def test_printed_unit_is_the_last_digit_shown():
     assert [printed_unit(v) for v in (0.4, 276, 119.6, 55.0, 0.8617)] == [0.1, 1.0, 0.1, 0.1, 0.0001]
+
+
+# One measure per rule kind whose value is Shown: the "ours" column must carry the shown text, not the bare number.
+SHOWN = Shown(0.25, "ours 12.3 (0.25 off)")
+SHOWN_MEASURES = {
+    "better_everywhere": ({"a": (SHOWN, 0.01)}, {}),
+    "all_above": ({"values": {"a": SHOWN}, "baseline": Shown(0.0, "zero")}, {}),
+    "every": ({"a": SHOWN}, {"at_most": 0.5}),
+    "spread_at_most": ({"a": SHOWN, "b": Shown(0.5, "other")}, {"tol": 0.5}),
+    "near_best": ({"values": {"a": SHOWN, "b": 0.5}, "chosen": "a"}, {"tol": 0.5}),
+    "matches_best": ({"values": {"a": SHOWN, "b": 0.5}, "chosen": "b"}, {"tol": 0.5}),
+    "greater": ({"a": [2.0, 2.1, 1.9], "b": {"p": [1.0, 1.1, 0.9]}, "shown": lambda d: Shown(d, "ours 12.3 (0.25 off)")},
+                {}),
+    "at_least": (SHOWN, {"threshold": 0.0}),
+    "at_most": (SHOWN, {"threshold": 0.5}),
+    "between": (SHOWN, {"low": 0.0, "high": 0.5}),
+    "is_extreme": ({"a": SHOWN, "b": 0.1}, {"chosen": "a"}),
+    "sign_share": ({"a": SHOWN}, {"sign": 1}),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(set(RULES) - {"not_testable"}))
+def test_every_rule_shows_our_value_not_only_the_distance_it_reads(rule):
+    m, args = SHOWN_MEASURES[rule]
+    verdict, ours = RULES[rule](m, **args)
+    assert verdict == "reproduced" and "ours 12.3 (0.25 off)" in ours, (rule, ours)
+
+
+def test_a_count_rule_shows_the_count_beside_its_distance():
+    """hs.params-voc: the rule reads the distance in printed units (200), the ledger shows our count (19.6 M) first."""
+    d = distance_in_units({"HyperSeg-L": 19.6}, {"HyperSeg-L": 39.6})
+    verdict, ours = every(d, at_most=0.5)
+    assert float(d["HyperSeg-L"]) == pytest.approx(200) and verdict == "not reproduced"
+    assert ours == "HyperSeg-L: 19.6 (200 × 0.1 off)"
+    assert every(distance_in_units({"x": 0.41}, {"x": 0.4}), at_most=0.5) == ("reproduced", "x: 0.41 (0.1 × 0.1 off)")
+
+
+def test_dice_differences_are_shown_in_points_and_cuts_in_per_cent():
+    """The papers print Dice in points and cost cuts in per cent; a rule's verdict does not depend on the display."""
+    assert better_everywhere({"φ=0.1": (points(-0.0325), 0.16)}) == ("not reproduced", "φ=0.1: -3.25 pts (p=0.16)")
+    assert at_least(percent(0.505), 0.5) == ("reproduced", "50.5 %")
+    assert at_most(Shown(float("nan"), "none: never within 0.01"), 0.15) == ("not reproduced", "none: never within 0.01")

@@ -6,6 +6,10 @@ key of the measures dict its package computes from stage outputs) it applies to;
 returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
 in the book. Rules are decided before the results are seen and never typed as verdicts.
 
+A measure's value may be `Shown`: the number its rule reads with the text the ledger shows for it,
+so that the "ours" column gives our measurement in the paper's units beside the distance or margin
+the rule reads (`distance_in_units`, `percent`, `points`); a bare distance reads as a measurement.
+
 A measure that needs a tolerance is a function: the claim gives its arguments as `measure_args`,
 so every number a verdict depends on sits in the ledger file beside its rule, none in code.
 
@@ -43,7 +47,38 @@ MIN_SEEDS = 3
 SEEDS_CAUSE = f"too few seeds for the significance test (< {MIN_SEEDS} a side)"
 
 
+class Shown(float):
+    """A number a rule reads, with the text the ledger shows for it (rules compare the number)."""
+
+    def __new__(cls, x: float, text: str):
+        self = super().__new__(cls, x)
+        self.text = text
+        return self
+
+
+def percent(x: float) -> Shown:
+    """A share (0.505) shown as the papers print it (50.5 %); NaN as "none"."""
+    return Shown(x, "none" if math.isnan(x) else f"{100 * x:.3g} %")
+
+
+def points(x: float) -> Shown:
+    """A difference of scores in [0, 1] (Dice, accuracy) shown in points, as the papers print them."""
+    return Shown(x, "nan" if math.isnan(x) else f"{100 * x:+.2f} pts")
+
+
+def distance_in_units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, Shown]:
+    """{row: |ours - paper| in units of the last digit the paper prints}, each shown with our value."""
+    out = {}
+    for k, o in ours.items():
+        unit = printed_unit(paper[k])
+        d = abs(o - paper[k]) / unit
+        out[k] = Shown(d, f"{o:.3g} ({d:.3g} × {unit:g} off)")
+    return out
+
+
 def _fmt(x) -> str:
+    if isinstance(x, Shown):
+        return x.text
     if isinstance(x, dict):
         return ", ".join(f"{k}: {_fmt(v)}" for k, v in x.items())
     if isinstance(x, (list, tuple, np.ndarray)):
@@ -51,6 +86,15 @@ def _fmt(x) -> str:
     if isinstance(x, (float, np.floating)):
         return "nan" if math.isnan(x) else f"{x:.3g}"
     return str(x)
+
+
+def _signed(d: float) -> str:
+    """A difference, signed: what the rules that compare two sides show."""
+    return d.text if isinstance(d, Shown) else f"{d:+.2f}"
+
+
+def _value(v: float) -> str:
+    return v.text if isinstance(v, Shown) else f"{v:.2f}"
 
 
 def _fraction(x) -> Fraction:
@@ -71,7 +115,7 @@ def better_everywhere(m: dict, frac=1, alpha: float = 0.05) -> tuple[str, str]:
     diffs = {k: v[0] for k, v in m.items()}
     pos = Fraction(sum(d > 0 for d in diffs.values()), len(diffs))
     sig_neg = [k for k, (d, p) in m.items() if d < 0 and p < alpha]
-    ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in m.items()})
+    ours = _fmt({k: f"{_signed(d)} (p={p:.2g})" for k, (d, p) in m.items()})
     if any(math.isnan(p) for _, p in m.values()):
         return "inconclusive", ours
     verdict = "reproduced" if pos >= _fraction(frac) and not sig_neg else "partly" if pos > 0 else "not reproduced"
@@ -83,7 +127,7 @@ def all_above(m: dict) -> tuple[str, str]:
     vals, b = m["values"], m["baseline"]
     share = sum(v > b for v in vals.values()) / len(vals)
     verdict = "reproduced" if share == 1 else "partly" if share >= 0.5 else "not reproduced"
-    return verdict, _fmt({**{k: f"{v:.2f}" for k, v in vals.items()}, "baseline": f"{b:.2f}"})
+    return verdict, _fmt({**{k: _value(v) for k, v in vals.items()}, "baseline": _value(b)})
 
 
 def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, str]:
@@ -97,7 +141,7 @@ def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
     """m = {setting: value}: reproduced if max - min <= tol, partly if <= 2 tol."""
     spread = max(m.values()) - min(m.values())
     verdict = "reproduced" if spread <= tol else "partly" if spread <= 2 * tol else "not reproduced"
-    return verdict, f"spread {spread:.2f} over {len(m)} settings (tolerance {tol})"
+    return verdict, f"{_fmt(m)}; spread {spread:.2f} (tolerance {tol})"
 
 
 def matches_best(m: dict, tol: float) -> tuple[str, str]:
@@ -107,8 +151,8 @@ def matches_best(m: dict, tol: float) -> tuple[str, str]:
     others = {k: v for k, v in vals.items() if k != chosen}
     best = max(others, key=others.get)
     gap = vals[chosen] - others[best]
-    return ("reproduced" if abs(gap) <= tol else "not reproduced"), (f"{chosen}: {vals[chosen]:.2f}; best other "
-                                                                      f"({best}): {others[best]:.2f}; {gap:+.2f}")
+    return ("reproduced" if abs(gap) <= tol else "not reproduced"), (f"{chosen}: {_value(vals[chosen])}; best other "
+                                                                      f"({best}): {_value(others[best])}; {gap:+.2f}")
 
 
 def near_best(m: dict, tol: float) -> tuple[str, str]:
@@ -116,18 +160,20 @@ def near_best(m: dict, tol: float) -> tuple[str, str]:
     vals, chosen = m["values"], m["chosen"]
     best = max(vals, key=vals.get)
     gap = vals[best] - vals[chosen]
-    return ("reproduced" if gap <= tol else "not reproduced"), f"{chosen}: {vals[chosen]:.2f}; best ({best}): {vals[best]:.2f}"
+    return (("reproduced" if gap <= tol else "not reproduced"),
+            f"{chosen}: {_value(vals[chosen])}; best ({best}): {_value(vals[best])}; {-gap:+.2f}")
 
 
 def greater(m: dict, alpha: float = 0.05) -> tuple[str, str]:
-    """m = {'a': samples, 'b': {name: samples}} (one value per seed): reproduced if mean(a) > mean(b)
-    for every b with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none;
+    """m = {'a': samples, 'b': {name: samples}} (one value per seed), and optionally 'shown', a function
+    giving a difference as the ledger shows it (`points`): reproduced if mean(a) > mean(b) for every b
+    with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none;
     inconclusive with too few seeds for the test."""
-    a = np.asarray(m["a"], float)
+    a, shown = np.asarray(m["a"], float), m.get("shown", float)
     rows = {k: (a.mean() - np.mean(v), welch_p(a, v)) for k, v in m["b"].items()}
     ahead = [k for k, (d, _) in rows.items() if d > 0]
     significant = [k for k in ahead if rows[k][1] < alpha]
-    ours = _fmt({k: f"{d:+.2f} (p={p:.2g})" for k, (d, p) in rows.items()})
+    ours = _fmt({k: f"{_signed(shown(d))} (p={p:.2g})" for k, (d, p) in rows.items()})
     if any(math.isnan(p) for _, p in rows.values()):
         return "inconclusive", ours
     verdict = ("reproduced" if len(significant) == len(rows) else "partly" if ahead else "not reproduced")

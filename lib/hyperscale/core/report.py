@@ -1,12 +1,33 @@
-"""What every paper's training-log pages show: each run's result, time and learning curves."""
+"""What every paper's training-log pages show: each run's result, time and learning curves; and
+`plain_log`, the tick labels every chapter's log axes use."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import LogFormatter
 
 from .io import read_json
+
+
+class _PlainLog(LogFormatter):
+    """matplotlib's choice of which log ticks to label, printed as plain numbers (40, 0.002, 1e6), not 4×10¹."""
+
+    def __call__(self, x, pos=None):
+        if not super().__call__(x, pos):
+            return ""
+        return f"{x:g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def plain_log(*axes) -> None:
+    """Plain tick labels on every log-scaled axis of the given Axes (call it after setting the scales)."""
+    for ax in axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                base = axis.get_transform().base
+                axis.set_major_formatter(_PlainLog(base, labelOnlyBase=False))
+                axis.set_minor_formatter(_PlainLog(base, labelOnlyBase=False))
 
 
 def histories(folder) -> dict[str, pd.DataFrame]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ..core.report import plain_log
+
 
 def eq1_figure(eq1: pd.DataFrame, block: dict):
     """Eqs. 1-2 by count: parameters per FLOP of a convolution and a HyperConvolution, and the
@@ -16,6 +18,7 @@ def eq1_figure(eq1: pd.DataFrame, block: dict):
     a2.semilogx(eq1.side, 100 * eq1.hc_mlp_flops / eq1.hc_flops, "s-", color="C1")
     a2.set(xlabel="image side (px)", ylabel="MLP share of FLOPs (%)", ylim=(0, 100),
            title="the MLP's share of a HyperConvolution's FLOPs")
+    plain_log(a1, a2)
     fig.suptitle(f"One layer, {block['c_in']} -> {block['c_out']} channels, filter input of {block['c_hyper']} channels",
                  fontsize=10)
     fig.tight_layout()
@@ -35,6 +38,7 @@ def sweep_figure(counts: pd.DataFrame):
                 ax.annotate(r.network, (r.params, r.flops_12_6), fontsize=7, xytext=(4, 2), textcoords="offset points")
     ax.set(xlabel="parameters", ylabel="FLOPs at a 12.6 MPix RAW frame",
            title="Figs. 3-4's x-axes by count: FLOPs vs parameters")
+    plain_log(ax)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -49,6 +53,7 @@ def grouped_figure(grouped: pd.DataFrame):
         ax.semilogx(d["size"], d.loop_over_standard, "x--", color=f"C{i}", alpha=0.6, label=f"loop, batch {b}")
     ax.axhline(1, color="k", lw=0.8)
     ax.axhline(1.3, color="grey", lw=0.8, ls=":")
+    plain_log(ax)
     ax.set(xlabel="image side (px)", ylabel="time / standard convolution's",
            title=f"Per-sample convolution, {grouped.channels.iloc[0]} -> {grouped.channels.iloc[0]} channels, 3x3")
     ax.legend(fontsize=7, ncol=2)
@@ -71,6 +76,7 @@ def sweep_error_figure(res: pd.DataFrame, threshold: float):
     ax.axvline(threshold, color="grey", ls=":", lw=1, label="parameters = training target values")
     ax.set(xscale="log", xlabel="parameters", ylabel="error, 1 - MS-SSIM",
            title="Test and training error against parameters (isp stand-in)")
+    plain_log(ax)
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.claims import printed_unit
+from ..core.claims import distance_in_units
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
 
@@ -22,10 +22,6 @@ def _column(ref_table: dict, name: str) -> dict[str, float]:
 
 def _ours_rows(ref_table: dict) -> list[str]:
     return [k for k, r in ref_table["rows"].items() if r.get("net") is not None or r.get("div") is not None]
-
-
-def _error_in_units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
-    return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
 
 
 def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
@@ -49,12 +45,12 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
     implied_mpix = {k: v / per_mpix[k] for k, v in _column(t2, "flops_T").items()}  # input size giving the paper's FLOPs
 
     m = {
-        "table1_params_error": _error_in_units(params_m, p_params),
-        "table1_flops_error": _error_in_units(flops_t, p_flops),
+        "table1_params_error": distance_in_units(params_m, p_params),
+        "table1_flops_error": distance_in_units(flops_t, p_flops),
         "paper_table1_params": {k: p_params[k] for k in mine1},
         "paper_table1_flops": {k: p_flops[k] for k in mine1},
         "table1_flops_per_mac": float(np.median([p_flops[k] * 1e12 / (c1.flops_12_6[k] / 2) for k in mine1])),
-        "table2_params_error": _error_in_units((vdn.params / 1e6).to_dict(), _column(t2, "params_M")),
+        "table2_params_error": distance_in_units((vdn.params / 1e6).to_dict(), _column(t2, "params_M")),
         "paper_table2_params": _column(t2, "params_M"),
         "vdn_flop_ratio": float(vdn.flops[vdn["div"] == 1].iloc[0] / vdn.flops[vdn["div"] == 3].iloc[0]),
         "paper_table2_flop_ratio": _column(t2, "flops_T")["VDN"] / _column(t2, "flops_T")["Ours (c/3)"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.claims import converged_share, printed_unit
+from ..core.claims import converged_share, distance_in_units
 from ..core.train import doubling_check
 
 TIMING_MEASURES = ("wo_fps_ratio",)
@@ -22,10 +22,6 @@ def column(table: dict, name: str) -> dict[str, float]:
     """One column of a transcribed table, by row, without the rows that do not report it."""
     i = table["columns"].index(name)
     return {k: r["values"][i] for k, r in table["rows"].items() if r["values"][i] is not None}
-
-
-def _units(ours: dict[str, float], paper: dict[str, float]) -> dict[str, float]:
-    return {k: abs(ours[k] - paper[k]) / printed_unit(paper[k]) for k in ours}
 
 
 def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, runs: dict | None = None,
@@ -40,14 +36,14 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, r
     counted = [k for k in c.index if k in gflops_paper]
     thop_g = (c.thop_macs / 1e9).to_dict()
     return {
-        "params_error_realtime": _units({k: ours_m[k] for k in realtime}, params_paper),
+        "params_error_realtime": distance_in_units({k: ours_m[k] for k in realtime}, params_paper),
         "paper_params_realtime": {k: params_paper[k] for k in realtime},
-        "params_error_voc": _units({"HyperSeg-L": ours_m["HyperSeg-L"]}, params_paper),
+        "params_error_voc": distance_in_units({"HyperSeg-L": ours_m["HyperSeg-L"]}, params_paper),
         "paper_params_voc": params_paper["HyperSeg-L"],
-        "params_error_wo": _units({k: ours_m[k] for k in without}, params_paper),
+        "params_error_wo": distance_in_units({k: ours_m[k] for k in without}, params_paper),
         "paper_params_wo": {k: params_paper[k] for k in without},
         "gflops_over_thop_gmacs": float(np.median([gflops_paper[k] / thop_g[k] for k in counted])),
-        "gflops_error": _units({k: thop_g[k] for k in counted}, gflops_paper),
+        "gflops_error": distance_in_units({k: thop_g[k] for k in counted}, gflops_paper),
         "paper_gflops": {k: gflops_paper[k] for k in counted},
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),

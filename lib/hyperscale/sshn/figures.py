@@ -10,7 +10,7 @@ import seaborn as sns
 import torch
 
 from ..core.models import load_model
-from ..core.report import settle_step
+from ..core.report import plain_log, settle_step
 from .analysis import feature_maps, pareto_mask
 from .evaluate import FIG16_PHIS, cv_phis
 from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
@@ -310,6 +310,7 @@ def predicted_weights(R: Results, root=None):
                 fmt="o", capsize=2)
     a1.set_xticks(cvw["depth"], cvw.index, rotation=70, fontsize=8)
     a1.set(yscale="log", ylabel="CV of predicted weights over φ", title="variation per layer")
+    plain_log(a1)
     thetas = [net.theta(p) for p in phis]
     for i, name in enumerate([cvw.index[0], cvw.index[len(cvw) // 2], cvw.index[-1]]):
         for j in range(4):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.claims import converged_share
+from ..core.claims import Shown, converged_share, percent, points
 from ..core.data import load_dataset
 from ..core.io import read_csv
 from ..core.params import section
@@ -400,70 +400,87 @@ class Results:
         return len(self.ref["setup"]["fixed_phis"])
 
 
+def _in_points(m):
+    """A Dice measure (a number, {case: number} or {case: (difference, p)}) shown in points, the papers' unit."""
+    if isinstance(m, dict):
+        return {k: _in_points(v) for k, v in m.items()}
+    return (points(m[0]), m[1]) if isinstance(m, tuple) else points(m)
+
+
+def _match(R: Results, tol: float) -> Shown:
+    """The cheapest grid phi where SSHN comes within `tol` of the best Fixed model; if none, how close it came."""
+    phi = R.match_phi(tol)
+    return Shown(phi, f"φ = {phi:g}" if not np.isnan(phi) else
+                 f"none: SSHN's best grid Dice is {points(R.half.max() - R.best_fixed).text} from the best Fixed model's")
+
+
 def measures(R: Results) -> dict:
-    """The quantities the claims' rules test (keys are the claims' `measure`)."""
+    """The quantities the claims' rules test (keys are the claims' `measure`). Dice differences are
+    shown in points and cost cuts in per cent, as the papers print them (core.claims.Shown)."""
     pr_test, drop, away, t1, t3 = R.pr_test, R.drop, R.away, R.ref["table1"], R.ref["table3_all"]
     influence, sep0 = factor_influence(R.sep0), R.sep0
     cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
     gp = R.gp
     nat_arch = R.gmacs["gmacs_natural_arch"]
     return {
-        "sshn_minus_fixed": R.gap,
-        "dynamic_minus_fixed": {f"{m} {k}": d for m, og in R.other_gap.items() for k, (d, _) in og.items()},
+        "sshn_minus_fixed": _in_points(R.gap),
+        "dynamic_minus_fixed": {f"{m} {k}": points(d) for m, og in R.other_gap.items() for k, (d, _) in og.items()},
         "grid_mean_per_seed": {"a": R.on_grid("SSHN", R.main_init).values,
-                               "b": {m: R.on_grid(m).values for m in R.others}},
+                               "b": {m: R.on_grid(m).values for m in R.others}, "shown": points},
         # each side's best phi picked on the validation split, compared on the test split
         "best_vs_best_fixed": {"a": R.sshn_at(R.val_best_phi("SSHN", R.main_init)).values,
-                               "b": {f"Fixed φ={R.val_best_phi('Fixed'):g}": R.per_seed("Fixed", R.val_best_phi("Fixed")).values}},
+                               "b": {f"Fixed φ={R.val_best_phi('Fixed'):g}": R.per_seed("Fixed", R.val_best_phi("Fixed")).values},
+                               "shown": points},
         # Functions of the tolerances their claims give as measure_args (core.claims.measure_value)
-        "share_near_best": lambda tol: float((R.half >= R.half.max() - tol).mean()),
+        "share_near_best": lambda tol: percent(float((R.half >= R.half.max() - tol).mean())),
         "no_loss_phi": R.no_loss_phi,
-        "no_loss_cut_paper_arch": lambda tol: 1 - gp(R.no_loss_phi(tol)) / gp(0.5),
-        "match_best_fixed_cut_paper_arch": lambda tol: (1 - gp(R.match_phi(tol)) / gp(R.best_fixed_phi)
-                                                        if not np.isnan(R.match_phi(tol)) else float("nan")),
-        "no_loss_cut_paper_table": lambda tol: 1 - np.interp(R.no_loss_phi(tol), t1["phi"], t1["gflops"]) / t1["gflops"][-1],
-        "match_best_fixed_phi": R.match_phi,
-        "max_cut_paper_arch": 1 - gp(0.0) / gp(0.5),
-        "flops_cut_0p4_paper_arch": 1 - gp(0.4) / gp(0.5),
-        "flops_cut_0p3_paper_arch": 1 - gp(0.3) / gp(0.5),
-        "flops_cut_0p4_natural_arch": 1 - nat_arch.loc[0.4] / nat_arch.loc[0.5],
+        "no_loss_cut_paper_arch": lambda tol: percent(1 - gp(R.no_loss_phi(tol)) / gp(0.5)),
+        "match_best_fixed_cut_paper_arch": lambda tol: (percent(1 - gp(R.match_phi(tol)) / gp(R.best_fixed_phi))
+                                                        if not np.isnan(R.match_phi(tol)) else _match(R, tol)),
+        "no_loss_cut_paper_table": lambda tol: percent(1 - np.interp(R.no_loss_phi(tol), t1["phi"], t1["gflops"])
+                                                       / t1["gflops"][-1]),
+        "match_best_fixed_phi": lambda tol: _match(R, tol),
+        "max_cut_paper_arch": percent(1 - gp(0.0) / gp(0.5)),
+        "flops_cut_0p4_paper_arch": percent(1 - gp(0.4) / gp(0.5)),
+        "flops_cut_0p3_paper_arch": percent(1 - gp(0.3) / gp(0.5)),
+        "flops_cut_0p4_natural_arch": percent(1 - nat_arch.loc[0.4] / nat_arch.loc[0.5]),
         "flops_ratio_0p5_over_0p25_natural_arch": nat_arch.loc[0.5] / nat_arch.loc[0.25],
-        "flops_cut_0p25_natural_arch": 1 - nat_arch.loc[0.25] / nat_arch.loc[0.5],
-        "separate_low_drop": R.separate_low_drop,
-        "best_cheaper_minus_best_fixed": R.best_cheaper_minus_best_fixed,
-        "sshn_drop_at_phi_max": float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1]),
+        "flops_cut_0p25_natural_arch": percent(1 - nat_arch.loc[0.25] / nat_arch.loc[0.5]),
+        "separate_low_drop": _in_points(R.separate_low_drop),
+        "best_cheaper_minus_best_fixed": points(R.best_cheaper_minus_best_fixed),
+        "sshn_drop_at_phi_max": points(float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1])),
         "single_over_fixed_model_time": R.single_minutes["SSHN"] / (R.fixed_minutes / len(R.fixed_groups)),
-        "reg_sshn_minus_fixed": R.reg_gap["SSHN"],
-        "natural_sshn_minus_fixed": R.nat_gap,
+        "reg_sshn_minus_fixed": _in_points(R.reg_gap["SSHN"]),
+        "natural_sshn_minus_fixed": _in_points(R.nat_gap),
         "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
                                      for m in ("Fixed", "SSHN")},
-        "reg_dynamic_minus_fixed": {f"{m} {k}": d for m in ("Stochastic", "FiLM") for k, (d, _) in R.reg_gap[m].items()},
-        "paper_table_cut_0p4": 1 - t1["gflops"][8] / t1["gflops"][10],
-        "paper_table_cut_0p3": 1 - t1["gflops"][6] / t1["gflops"][10],
-        "paper_table_cut_0p15": 1 - t1["gflops"][3] / t1["gflops"][10],
+        "reg_dynamic_minus_fixed": {f"{m} {k}": points(d) for m in ("Stochastic", "FiLM") for k, (d, _) in R.reg_gap[m].items()},
+        "paper_table_cut_0p4": percent(1 - t1["gflops"][8] / t1["gflops"][10]),
+        "paper_table_cut_0p3": percent(1 - t1["gflops"][6] / t1["gflops"][10]),
+        "paper_table_cut_0p15": percent(1 - t1["gflops"][3] / t1["gflops"][10]),
         "train_ratio_paper_grid": R.fixed_minutes / len(R.fixed_groups) * R.n_paper_fixed / R.single_minutes["SSHN"],
         "paper_table_train_ratio_min": min(v[2] / v[3] for v in t3.values()),
         "single_model_time_spread": max(R.single_minutes.values()) / min(R.single_minutes.values()),
-        "size_dependence": float(abs(size_gap[small].mean() - size_gap[~small].mean())),
-        "size_gap_mean": float(size_gap.mean()),
-        "prior_r0_minus_fixed": float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan"),
+        "size_dependence": points(float(abs(size_gap[small].mean() - size_gap[~small].mean()))),
+        "size_gap_mean": points(float(size_gap.mean())),
+        "prior_r0_minus_fixed": points(float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan")),
         "prior_r0_minus_fixed_equal_budget": (float(pr_test[0.0] - R.fixed_c_test_of("Fixed, prior's cap"))
                                               if 0.0 in pr_test.index else float("nan")),
-        "prior_steps": {f"r {a:g}→{b:g}": float(pr_test[b] - pr_test[a]) for a, b in zip(pr_test.index, pr_test.index[1:])},
-        "prior_widest_minus_fixed": float(pr_test.iloc[-1] - R.fixed_c_test),
-        "prior_widest_vs_full": float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"])),
-        "transfer_advantage": {f"φ={p:g}": float(drop["T-Fixed"][p] - drop["T-SSHN"][p]) for p in away},
-        "transfer_worst_drop": lambda low, high: float(drop["T-SSHN"][[p for p in R.p["eval"]["transfer_phis"]
+        "prior_steps": {f"r {a:g}→{b:g}": points(float(pr_test[b] - pr_test[a])) for a, b in zip(pr_test.index, pr_test.index[1:])},
+        "prior_widest_minus_fixed": points(float(pr_test.iloc[-1] - R.fixed_c_test)),
+        "prior_widest_vs_full": points(float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"]))),
+        "transfer_advantage": {f"φ={p:g}": points(float(drop["T-Fixed"][p] - drop["T-SSHN"][p])) for p in away},
+        "transfer_worst_drop": lambda low, high: points(drop["T-SSHN"][[p for p in R.p["eval"]["transfer_phis"]
                                                                          if low - 1e-9 <= p <= high + 1e-9]].max()),
-        "separate_influence": influence.to_dict(),
+        "separate_influence": _in_points(influence.to_dict()),
         "separate_best_phi0": float(sep0.groupby("phi_0")["dice"].mean().idxmax()),
         "separate_phi0_levels": int(sep0["phi_0"].nunique()),
-        "separate_share_high": lambda frac: float((sep0.dice >= frac * sep0.dice.max()).mean()),
-        "separate_front_gap": float(R.front_gap),
+        "separate_share_high": lambda frac: percent(float((sep0.dice >= frac * sep0.dice.max()).mean())),
+        "separate_front_gap": points(float(R.front_gap)),
         "cv_middle_vs_ends": {"values": cvw["cv_median"].drop(ends).to_dict(),
                               "baseline": float(cvw["cv_median"][ends].max())},
         "cv_peak_depth": R.peak_depth,
-        "arch_sshn_minus_fixed": {"values": R.arch_gap, "baseline": 0.0},
+        "arch_sshn_minus_fixed": {"values": _in_points(R.arch_gap), "baseline": points(0.0)},
         "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
         # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
         "feature_margin_vs_shared": (R.feat_margin / R.feature_margin("T-Fixed")).to_dict(),
