@@ -61,11 +61,12 @@ def test_ledger_rows_and_errors(tmp_path):
     assert list(led.columns) == list(FIELDS) and led.verdict.tolist() == ["reproduced", "not testable offline"]
     assert led.evidence.tolist() == ["our runs and counts", "none offline"]
     from_table = [{**claims[0], "id": "x.three", "paper_measure": "paper_m", "test": {**claims[0]["test"], "measure": "paper_m"},
-                   "rule_changed": "2026: was > 2"}]
+                   "evidence": "paper", "rule_changed": "2026: was > 2"}]
     row = evaluate(from_table, {"paper_m": 3.0}).iloc[0]
-    assert row.paper_value == "3" and row.evidence == "the paper's own numbers" and row.rule_changed == "2026: was > 2"
+    assert row.paper_value == "3" and row.evidence == "the paper's own numbers and equations"
+    assert row.rule_changed == "2026: was > 2"
     counts = verdict_counts(pd.concat([led, evaluate(from_table, {"paper_m": 3.0})]))
-    assert counts.loc[("x", "the paper's own numbers"), "reproduced"] == 1
+    assert counts.loc[("x", "the paper's own numbers and equations"), "reproduced"] == 1
     assert counts.loc[("x", "our runs and counts"), "reproduced"] == 1
     with pytest.raises(KeyError, match="no measure 'm'"):
         evaluate(claims, {})
@@ -259,3 +260,19 @@ def test_dice_differences_are_shown_in_points_and_cuts_in_per_cent():
     assert better_everywhere({"φ=0.1": (points(-0.0325), 0.16)}) == ("not reproduced", "φ=0.1: -3.25 pts (p=0.16)")
     assert at_least(percent(0.505), 0.5) == ("reproduced", "50.5 %")
     assert at_most(Shown(float("nan"), "none: never within 0.01"), 0.15) == ("not reproduced", "none: never within 0.01")
+
+
+def test_what_decides_a_claim_is_a_field_not_a_measure_name(tmp_path):
+    """Issue 26: the landing page split the paper's own checks from ours by measure name, so checks of
+    HyperConv's equations counted as ours. The claim's `evidence` field decides; a paper_* measure needs it."""
+    claim = {"id": "x.eq", "paper": "x", "source": "eq. 2", "statement": "s", "rule": "r",
+             "test": {"rule": "at_most", "measure": "eq2_deviation", "args": {"threshold": 0.0}}}
+    assert evaluate([{**claim, "evidence": "paper"}], {"eq2_deviation": 0.0}).evidence[0] == "the paper's own numbers and equations"
+    assert evaluate([claim], {"eq2_deviation": 0.0}).evidence[0] == "our runs and counts"
+    bad = tmp_path / "x.yaml"
+    bad.write_text(yaml.safe_dump({"claims": [{**claim, "test": {**claim["test"], "measure": "paper_gap"}}]}))
+    with pytest.raises(ValueError, match=r"x.eq: its measure \(paper_\*\) reads the paper alone; add `evidence: paper`"):
+        load_claims(bad)
+    bad.write_text(yaml.safe_dump({"claims": [{**claim, "evidence": "theirs"}]}))
+    with pytest.raises(ValueError, match="evidence must be one of"):
+        load_claims(bad)

@@ -44,6 +44,9 @@ FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule"
 # Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
 # that needs one gives `inconclusive` below this many seeds per side.
 MIN_SEEDS = 3
+# What decides a claim, from its `evidence` field: our runs and counts (the default), or the paper
+# against itself (its tables, text and equations: a check of consistency, not a reproduction).
+EVIDENCE = {"ours": "our runs and counts", "paper": "the paper's own numbers and equations"}
 SEEDS_CAUSE = f"too few seeds for the significance test (< {MIN_SEEDS} a side)"
 
 
@@ -234,6 +237,11 @@ def load_claims(path) -> list[dict]:
     for c in claims:
         if c["test"]["rule"] not in RULES:
             raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
+        if c.get("evidence", "ours") not in EVIDENCE:
+            raise ValueError(f"{path}: claim {c['id']}: evidence must be one of {sorted(EVIDENCE)}; got {c['evidence']!r}")
+        if c["test"].get("measure", "").startswith("paper_") and c.get("evidence") != "paper":
+            raise ValueError(f"{path}: claim {c['id']}: its measure (paper_*) reads the paper alone; "
+                             f"add `evidence: paper` to the claim")
         if not isinstance(c.get("central", False), bool):
             raise ValueError(f"{path}: claim {c['id']}: central must be true or false; got {c['central']!r}")
         for req in _requirements(c["test"]):
@@ -303,8 +311,7 @@ def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd
         paper_value = c.get("paper_value", "")
         if "paper_measure" in c:  # computed from the transcribed tables, never typed
             paper_value = _fmt(measures[c["paper_measure"]])
-        evidence = ("none offline" if fn is not_testable else
-                    "the paper's own numbers" if t["measure"].startswith("paper_") else "our runs and counts")
+        evidence = "none offline" if fn is not_testable else EVIDENCE[c.get("evidence", "ours")]
         rows.append({"id": c["id"], "paper": c["paper"], "source": c["source"], "statement": c["statement"],
                      "paper_value": paper_value, "measure": t.get("measure", ""), "rule": c["rule"],
                      "verdict": verdict, "our_value": ours, "note": c.get("note", ""), "evidence": evidence,
@@ -398,7 +405,7 @@ def claim_details(ledger: pd.DataFrame) -> str:
     """Every claim in full, one anchored entry each: source, statement, rule, both values, note."""
     out = []
     for r in ledger.itertuples():
-        fields = [("source", r.source), ("rule", r.rule), ("rule changed after a first result", r.rule_changed),
+        fields = [("source", r.source), ("rule", r.rule), ("rule written or changed after a first result", r.rule_changed),
                   ("paper", r.paper_value), ("ours", r.our_value), ("evidence", r.evidence),
                   ("inconclusive because", r.inconclusive_because), ("note", r.note)]
         body = "".join(f"<dt>{k}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields if str(v))
@@ -408,13 +415,13 @@ def claim_details(ledger: pd.DataFrame) -> str:
 
 
 def changed_rules(ledger: pd.DataFrame) -> str:
-    """The claims whose rule was changed after a first result was seen, each linking to its entry."""
+    """The claims whose rule was written or changed after a first result was seen, each linking to its entry."""
     changed = ledger[ledger.rule_changed.astype(str) != ""]
     if changed.empty:
-        return "<p>No rule was changed after a first result.</p>"
+        return "<p>No rule was written or changed after a first result.</p>"
     items = "".join(f'<li><a href="#{anchor(r.id)}"><code>{html.escape(r.id)}</code></a>: {html.escape(r.rule_changed)}</li>'
                     for r in changed.itertuples())
-    return f"<p>Rules changed after a first result ({len(changed)}):</p><ul>{items}</ul>"
+    return f"<p>Rules written or changed after a first result ({len(changed)}):</p><ul>{items}</ul>"
 
 
 def _causes(because: str) -> list[str]:
