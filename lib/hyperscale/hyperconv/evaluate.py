@@ -70,18 +70,23 @@ def eq1_table(sizes, c_in: int, c_out: int, c_hyper: int, n_hid: int) -> pd.Data
 
 
 def eq4_table(c_in, draws: int, seed: int, k: int = 3) -> pd.DataFrame:
-    """§4.1's normalisation (eq. 4) and the appendix code's, on f ~ N(0, 1) (eq. 3) 3x3 filters."""
+    """§4.1's normalisation (eq. 4) in both readings, and the appendix code's, on f ~ N(0, 1) (eq. 3)
+    3x3 filters. As printed, the filter's L1 sum |f|.sum sits inside the square root; eq. 5, which
+    substitutes E[|f|.sum] = sqrt(2/pi) fW fH into it, needs the sum outside the root (`_eq5`)."""
     g = torch.Generator().manual_seed(seed)
     rows = []
     for c in c_in:
         f = torch.randn(draws, k, k, generator=g, dtype=torch.float64)
         l1 = f.abs().sum((-2, -1), keepdim=True)
-        eq4, code = f * math.sqrt(2 * k * k) / torch.sqrt(c * math.pi / 2 * l1), normalize_filters(f)
-        rows.append({"c_in": c, "var_eq4": float(eq4.var()), "he_var": 2 / (c * k * k),
-                     "var_over_he": float(eq4.var()) / (2 / (c * k * k)),
-                     "l1_eq4": float(eq4.abs().sum((-2, -1)).mean()),
+        eq4 = f * math.sqrt(2 * k * k) / torch.sqrt(c * math.pi / 2 * l1)
+        eq5 = f * math.sqrt(2 * k * k) / (math.sqrt(c * math.pi / 2) * l1)
+        code, he = normalize_filters(f), 2 / (c * k * k)
+        rows.append({"c_in": c, "var_eq4": float(eq4.var()), "he_var": he, "var_over_he": float(eq4.var()) / he,
+                     "var_over_he_eq5": float(eq5.var()) / he,
+                     "l1_eq4": float(eq4.abs().sum((-2, -1)).mean()), "l1_eq5": float(eq5.abs().sum((-2, -1)).mean()),
                      "l1_code": float(code.abs().sum((-2, -1)).mean()),
-                     "max_code_minus_eq4": float((code - eq4).abs().max())})
+                     "max_code_minus_eq4": float((code - eq4).abs().max()),
+                     "max_code_minus_eq5": float((code - eq5).abs().max())})
     return pd.DataFrame(rows)
 
 
