@@ -6,7 +6,7 @@ import torch
 import yaml
 
 from hyperscale.core.claims import printed_unit
-from hyperscale.hyperconv.benchmark import grouped_conv_times, peak_conv_memory
+from hyperscale.hyperconv.benchmark import grouped_conv_times, network_times, peak_conv_memory
 from hyperscale.hyperconv.evaluate import eq1_table, eq4_table, table1_builds, unet_counts
 from hyperscale.hyperconv.measures import paper_measures
 
@@ -47,6 +47,8 @@ def test_eq4_gives_he_variance_only_as_eq5_reads_it_and_neither_reading_a_unit_l
 def test_grouped_benchmark_reports_ratios_and_rejects_bad_settings():
     g = grouped_conv_times([1, 2], [8], channels=2, repeats=2, warmup=0)
     assert list(g.batch) == [1, 2] and (g.grouped_over_standard > 0).all() and (g.ms_loop > 0).all()
+    assert (g.grouped_over_standard_low <= g.grouped_over_standard).all()
+    assert (g.grouped_over_standard <= g.grouped_over_standard_high).all()
     with pytest.raises(ValueError, match="repeats"):
         grouped_conv_times([1], [8], 2, repeats=0, warmup=0)
 
@@ -62,3 +64,10 @@ def test_paper_measures_from_the_transcribed_tables():
     assert m["paper_sota_flops_over_best"] == pytest.approx({"PyNet": 43 / 0.7, "PyNet-CA": 45 / 0.7, "AWNet 4-channel": 9.4 / 0.7})
     assert m["paper_vdn_psnr_gap"]["Ours (c/3) test"] == pytest.approx(39.23 - 39.26)
     assert m["paper_bottleneck_deficit"]["SSIM"] == pytest.approx(0.7466 - 0.7232)
+
+
+def test_network_times_keep_each_round_so_a_ratio_has_an_interval():
+    table, rounds = network_times({"a": lambda: torch.nn.Conv2d(2, 4, 3), "b": lambda: torch.nn.Conv2d(2, 8, 3)},
+                                  {"a": (2, 16, 16), "b": (2, 16, 16)}, repeats=3, warmup=0)
+    assert list(table.network) == ["a", "b"] and list(rounds["round"]) == [0, 1, 2, 0, 1, 2]
+    assert table.ms[0] == pytest.approx(rounds.ms[:3].median())

@@ -281,6 +281,8 @@ def test_benchmarks_report_one_row_per_layer_and_network():
     d = dpw_vs_static(hyperseg("M-cityscapes", 19), (64, 128), repeats=1, warmup=0)
     assert list(d.layer) == ["pw1", "pw1", "pw1", "pw1", "dw (3x3 depth-wise)", "pw1", "dw (3x3 depth-wise)"]
     assert (d.dynamic_over_static > 0).all() and list(d.stride.unique()) == [32, 16, 8, 4, 2]
-    f = fps({"a": lambda: hyperseg("S-camvid", 3), "b": lambda: hyperseg("S-camvid", 3, dynamic=False)}, (64, 64),
-            repeats=1, warmup=0, official_batch=2, official_repeats=1)
+    f, rounds = fps({"a": lambda: hyperseg("S-camvid", 3), "b": lambda: hyperseg("S-camvid", 3, dynamic=False)},
+                    (64, 64), repeats=2, warmup=0, official_batch=2, official_repeats=1)
     assert list(f.network) == ["a", "b"] and (f.fps_batch1_folded > 0).all() and (f.batches_per_s_official > 0).all()
+    assert list(rounds.network) == ["a", "a", "b", "b"] and list(rounds["round"]) == [0, 1, 0, 1]
+    assert f.fps_batch1_folded[0] == pytest.approx(1000 / rounds.ms_batch1_folded[:2].median())

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from hyperscale.core.claims import load_claims
+from hyperscale.core.claims import INTERVAL_CAUSE, every, load_claims
 from hyperscale.hyperseg.evaluate import our_rows
 from hyperscale.hyperseg.measures import measures, paper_measures
 
@@ -29,8 +29,11 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     assert rows["HyperSeg-S w/o DPWConv"]["overrides"] == {"dynamic": False}
     counts = pd.DataFrame([{"row": k, "params": 10e6, "flops": 20e9, "dynamic_flops": 1e9, "interp_flops": 0.0,
                             "thop_macs": 10e9} for k in rows])
-    fps = pd.DataFrame({"network": ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"],
-                        "fps_batch1_folded": [10.0, 12.0, 4.0, 6.0]})
+    # per-round ms: S's ratio is 1.2 in every round (a point interval), L's 1.2 to 1.8 (straddles 1.5)
+    nets = ["HyperSeg-S", "HyperSeg-S w/o DPWConv", "HyperSeg-L", "HyperSeg-L w/o DPWConv"]
+    ms = {"HyperSeg-S": [120.0] * 9, "HyperSeg-S w/o DPWConv": [100.0] * 9,
+          "HyperSeg-L": [300.0 + 10 * r for r in range(9)], "HyperSeg-L w/o DPWConv": [200.0 - 10 * r for r in range(9)]}
+    fps = pd.DataFrame([{"network": k, "round": r, "ms_batch1_folded": ms[k][r]} for k in nets for r in range(9)])
     keys = {"template": "S-camvid", "backbone": "b1", "dynamic": [True, False]}
     runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "stopped_by": "plateau", "converged": True}),
             "tradeoff": pd.DataFrame({"width": [3, 3, 4], "test_miou": [40.0, 41.0, 45.0],
@@ -41,7 +44,12 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     m = measures(counts, REF, fps, runs, gwi, artefacts)
     assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
     assert m["patch_border_excess"] == pytest.approx({"S": 1.25})
-    assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 1.5})
+    assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 340 / 160})
+    s, l = m["wo_fps_ratio"]["S"], m["wo_fps_ratio"]["L"]
+    assert (s.low, s.high) == pytest.approx((1.2, 1.2)) and (l.low, l.high) == pytest.approx((310 / 190, 370 / 130))
+    # a ratio whose interval straddles the bound decides nothing; one clear of it does
+    assert every({"S": s}, at_most=1.31)[0] == "reproduced"
+    assert every({"L": l}, at_most=2.0) == ("inconclusive", f"L: {l.text}", INTERVAL_CAUSE)
     assert m["tradeoff_vs_unet"] == {"a": [50.0], "b": {"U-Net width 3": [40.0, 41.0], "U-Net width 4": [45.0]}}
     assert m["converged_tradeoff"] == pytest.approx(2 / 3)
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})

@@ -75,11 +75,13 @@ def R() -> Results:
     # Every model 1500 steps; a Fixed or Stochastic or FiLM step takes 20 ms in the benchmark, SSHN's 30 ms.
     step_times = pd.DataFrame({"model": ["fixed-phi0.25", "fixed-phi0.5", "sshn-paper", "sshn-residual", "stochastic",
                                          "film"], "ms_median": [20.0, 20.0, 30.0, 40.0, 20.0, 20.0]})
+    step_rounds = pd.DataFrame([{"model": r.model, "round": k, "ms": r.ms_median} for r in step_times.itertuples()
+                                for k in range(3)])
     # On validation both methods peak at phi = 0.25 (on test, at 0.5): the best variants are picked there.
     val = pd.DataFrame([{"method": m, "init": i, "seed": s, "phi": q, "dice": 0.5 - abs(q - 0.25)}
                         for m, i, phis in (("SSHN", "paper", GRID), ("SSHN", "residual", GRID), ("Fixed", "", (0.25, 0.5)))
                         for s in SEEDS for q in phis])
-    tables = {"val_dice": val, "step_times": step_times, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
+    tables = {"val_dice": val, "step_times": step_times, "step_rounds": step_rounds, "dice": d, "dice_per_label": labels, "gmacs": gmacs, "transfer": transfer, "prior": prior,
               "separate": separate, "cv": cv, "architectures": arch, "registration": reg, "natural": natural,
               "feature_similarity": features, "doubled": pd.DataFrame(columns=DOUBLED)}
     names = [f"fixed-phi{q:g}-seed{s}" for q in (0.25, 0.5) for s in SEEDS] + \
@@ -296,7 +298,9 @@ def test_hyper_unet_is_judged_on_the_sshn_trained_with_its_prior(R):
     v = R.t["val_dice"]
     val = pd.concat([v, v[v.init == "paper"].assign(init="hunet")])
     steps = pd.concat([R.t["step_times"], pd.DataFrame({"model": ["sshn-hunet"], "ms_median": [30.0]})])
-    S = Results(p, {**R.t, "dice": pd.concat([d, rows]), "val_dice": val, "step_times": steps}, R.ref, runs, R.time,
+    rounds = pd.concat([R.t["step_rounds"], pd.DataFrame({"model": "sshn-hunet", "round": [0, 1, 2], "ms": 30.0})])
+    S = Results(p, {**R.t, "dice": pd.concat([d, rows]), "val_dice": val, "step_times": steps, "step_rounds": rounds},
+                R.ref, runs, R.time,
                 R.test_labels, R.label_names)
     assert S.variants == ["paper", "residual", "hunet"] and R.variants == ["paper", "residual"]
     H = measures(S.judging("hunet"))

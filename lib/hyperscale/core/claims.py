@@ -9,6 +9,9 @@ in the book. Rules are decided before the results are seen and never typed as ve
 A measure's value may be `Shown`: the number its rule reads with the text the ledger shows for it,
 so that the "ours" column gives our measurement in the paper's units beside the distance or margin
 the rule reads (`distance_in_units`, `percent`, `points`); a bare distance reads as a measurement.
+A measured time is a `Shown` with its 95 % interval (`interval`): the rules that compare a number
+with a bound give `inconclusive` when the interval straddles the bound, so a timing verdict does
+not flip with the noise of one benchmark run.
 
 A measure that needs a tolerance is a function: the claim gives its arguments as `measure_args`,
 so every number a verdict depends on sits in the ledger file beside its rule, none in code.
@@ -51,12 +54,35 @@ SEEDS_CAUSE = f"too few seeds for the significance test (< {MIN_SEEDS} a side)"
 
 
 class Shown(float):
-    """A number a rule reads, with the text the ledger shows for it (rules compare the number)."""
+    """A number a rule reads, with the text the ledger shows for it (rules compare the number), and
+    optionally the interval it is known within (`low`, `high`: a measured time's)."""
 
-    def __new__(cls, x: float, text: str):
+    def __new__(cls, x: float, text: str, low: float | None = None, high: float | None = None):
         self = super().__new__(cls, x)
-        self.text = text
+        self.text, self.low, self.high = text, low, high
         return self
+
+
+def interval(x: float, low: float, high: float) -> Shown:
+    """A measured number with its 95 % interval, shown as '1.32 [1.28, 1.37]'."""
+    return Shown(x, f"{x:.3g} [{low:.3g}, {high:.3g}]", low, high)
+
+
+INTERVAL_CAUSE = "a measured time's 95 % interval straddles the rule's bound (rerun the benchmark with more repeats)"
+
+
+def _side(v: float, low: float = -math.inf, high: float = math.inf) -> bool | None:
+    """Whether v lies in [low, high]: None when v has an interval that reaches both sides of a bound."""
+    if not (isinstance(v, Shown) and v.low is not None):
+        return low <= v <= high
+    if low <= v.low and v.high <= high:
+        return True
+    return False if v.high < low or v.low > high else None
+
+
+def _decide(verdict: str, ours: str, sides) -> tuple[str, ...]:
+    """A verdict, unless some value's interval straddles its bound: then inconclusive, with the cause."""
+    return ("inconclusive", ours, INTERVAL_CAUSE) if any(x is None for x in sides) else (verdict, ours)
 
 
 def percent(x: float) -> Shown:
@@ -133,11 +159,13 @@ def all_above(m: dict) -> tuple[str, str]:
     return verdict, _fmt({**{k: _value(v) for k, v in vals.items()}, "baseline": _value(b)})
 
 
-def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, str]:
-    """m = {case: value}: reproduced if every value lies in [at_least, at_most], partly if at least half do."""
+def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, ...]:
+    """m = {case: value}: reproduced if every value lies in [at_least, at_most], partly if at least half do;
+    inconclusive if a value's interval straddles a bound."""
+    sides = [_side(v, at_least, at_most) for v in m.values()]
     share = Fraction(sum(at_least <= v <= at_most for v in m.values()), len(m))
     verdict = "reproduced" if share == 1 else "partly" if share >= Fraction(1, 2) else "not reproduced"
-    return verdict, _fmt(m)
+    return _decide(verdict, _fmt(m), sides)
 
 
 def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
@@ -193,19 +221,19 @@ def welch_p(a, b) -> float:
     return float(ttest_ind(a, b, equal_var=False).pvalue)
 
 
-def at_least(m: float, threshold: float) -> tuple[str, str]:
-    """A single number: reproduced if >= threshold."""
-    return ("reproduced" if m >= threshold else "not reproduced"), _fmt(m)
+def at_least(m: float, threshold: float) -> tuple[str, ...]:
+    """A single number: reproduced if >= threshold (inconclusive if its interval straddles it)."""
+    return _decide("reproduced" if m >= threshold else "not reproduced", _fmt(m), [_side(m, low=threshold)])
 
 
-def at_most(m: float, threshold: float) -> tuple[str, str]:
-    """A single number: reproduced if <= threshold."""
-    return ("reproduced" if m <= threshold else "not reproduced"), _fmt(m)
+def at_most(m: float, threshold: float) -> tuple[str, ...]:
+    """A single number: reproduced if <= threshold (inconclusive if its interval straddles it)."""
+    return _decide("reproduced" if m <= threshold else "not reproduced", _fmt(m), [_side(m, high=threshold)])
 
 
-def between(m: float, low: float, high: float) -> tuple[str, str]:
-    """A single number: reproduced if low <= m <= high."""
-    return ("reproduced" if low <= m <= high else "not reproduced"), _fmt(m)
+def between(m: float, low: float, high: float) -> tuple[str, ...]:
+    """A single number: reproduced if low <= m <= high (inconclusive if its interval straddles a bound)."""
+    return _decide("reproduced" if low <= m <= high else "not reproduced", _fmt(m), [_side(m, low, high)])
 
 
 def is_extreme(m: dict, chosen: str, which: str = "max") -> tuple[str, str]:
@@ -298,11 +326,9 @@ def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd
         measures = judged_by(c) if callable(judged_by) else judged_by
         t = c["test"]
         fn = RULES[t["rule"]]
-        if fn is not_testable:
-            verdict, ours = fn()
-        else:
-            verdict, ours = fn(measure_value(c, measures), **t.get("args", {}))
-        because = SEEDS_CAUSE if verdict == "inconclusive" else ""
+        # a rule gives (verdict, ours), or ("inconclusive", ours, cause) for a cause of its own
+        verdict, ours, *cause = fn() if fn is not_testable else fn(measure_value(c, measures), **t.get("args", {}))
+        because = (cause[0] if cause else SEEDS_CAUSE) if verdict == "inconclusive" else ""
         unmet = [r for r in _requirements(t) if fn is not not_testable and not measures[r["measure"]] >= r["at_least"]]
         if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)
             verdict = "inconclusive"

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
-from ..core.benchmark import interleaved_ms
+from ..core.benchmark import interleaved_rounds, ratio_interval
 from .layers import per_sample_conv
 
 CONV_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::mkldnn_convolution",
@@ -28,7 +29,9 @@ CONV_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::mk
 
 
 def grouped_conv_times(batches, sizes, channels: int, repeats: int, warmup: int, seed: int = 0) -> pd.DataFrame:
-    """ms per 3x3 'same' convolution: per-sample (grouped), standard (shared filters), per-sample loop."""
+    """ms per 3x3 'same' convolution: per-sample (grouped), standard (shared filters), per-sample loop
+    (medians over the rounds); and each over the standard one: the median of the per-round ratios with
+    its 95 % interval (core.benchmark.ratio_interval)."""
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0; got {repeats}, {warmup}")
     g = torch.Generator().manual_seed(seed)
@@ -39,23 +42,26 @@ def grouped_conv_times(batches, sizes, channels: int, repeats: int, warmup: int,
             w = torch.randn(n, channels, channels, 3, 3, generator=g)
             calls = {"grouped": lambda: per_sample_conv(x, w), "standard": lambda: F.conv2d(x, w[0]),
                      "loop": lambda: [F.conv2d(x[i:i + 1], w[i]) for i in range(n)]}
-            ms = interleaved_ms(calls, repeats, warmup)
-            rows.append({"batch": n, "size": s, "channels": channels, **{f"ms_{k}": v for k, v in ms.items()},
-                         "grouped_over_standard": ms["grouped"] / ms["standard"],
-                         "loop_over_standard": ms["loop"] / ms["standard"], "repeats": repeats,
-                         "threads": torch.get_num_threads()})
+            t = interleaved_rounds(calls, repeats, warmup)
+            ratios = {k: ratio_interval(t[k], t["standard"]) for k in ("grouped", "loop")}
+            rows.append({"batch": n, "size": s, "channels": channels, **{f"ms_{k}": float(np.median(v)) for k, v in t.items()},
+                         **{f"{k}_over_standard{end}": r[i] for k, r in ratios.items()
+                            for i, end in enumerate(("", "_low", "_high"))},
+                         "repeats": repeats, "threads": torch.get_num_threads()})
     return pd.DataFrame(rows)
 
 
 def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict[str, tuple], repeats: int,
-                  warmup: int, seed: int = 0) -> pd.DataFrame:
-    """Median ms of one inference of each network on one input of its shape (C, H, W), interleaved."""
+                  warmup: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Median ms of one inference of each network on one input of its shape (C, H, W), interleaved;
+    and, apart, each network's ms in each round (the rounds pair the networks for a ratio's interval)."""
     torch.manual_seed(seed)
     nets = {k: b().eval() for k, b in builds.items()}
     xs = {k: torch.rand(1, *shapes[k]) for k in nets}
-    ms = interleaved_ms({k: (lambda k=k: nets[k](xs[k])) for k in nets}, repeats, warmup)
-    return pd.DataFrame([{"network": k, "ms": v, "input": "x".join(map(str, shapes[k])), "repeats": repeats,
-                          "threads": torch.get_num_threads()} for k, v in ms.items()])
+    t = interleaved_rounds({k: (lambda k=k: nets[k](xs[k])) for k in nets}, repeats, warmup)
+    table = pd.DataFrame([{"network": k, "ms": float(np.median(v)), "input": "x".join(map(str, shapes[k])),
+                           "repeats": repeats, "threads": torch.get_num_threads()} for k, v in t.items()])
+    return table, pd.DataFrame([{"network": k, "round": r, "ms": float(x)} for k, v in t.items() for r, x in enumerate(v)])
 
 
 def peak_conv_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> int:

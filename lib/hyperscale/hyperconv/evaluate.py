@@ -118,11 +118,11 @@ def evaluate(root=None) -> dict:
                                      for k, b in tqdm(builds.items(), desc="peak convolution memory")])
     gp = p["benchmark"]["grouped"]
     tables["grouped"] = grouped_conv_times(**gp)
-    tables["networks"] = network_times(builds, shapes, nb["repeats"], nb["warmup"])
+    tables["networks"], tables["networks_rounds"] = network_times(builds, shapes, nb["repeats"], nb["warmup"])
     out = root / OUT
     for name in ("counts", "eq1", "eq4", "memory"):
         write_text(out / f"{name}.csv", tables[name].to_csv(index=False))
-    for name in ("grouped", "networks"):
+    for name in ("grouped", "networks", "networks_rounds"):
         write_text(out / "timing" / f"{name}.csv", tables[name].to_csv(index=False))
     ledger, timing = write_ledgers(load_claims(ref_path), measures(tables, ref), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),

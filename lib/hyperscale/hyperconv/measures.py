@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.claims import distance_in_units
+from ..core.benchmark import ratio_interval
+from ..core.claims import distance_in_units, interval
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
 
@@ -80,11 +81,13 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
     if "table1" in t:
         m.update(table1_measures(t["table1"]))
     if "grouped" in t:
-        g, nets = t["grouped"], t["networks"].set_index("network")
-        m["grouped_slowdown_large_batch_small_image"] = float(
-            g[(g.batch == g.batch.max()) & (g["size"] == g["size"].min())].grouped_over_standard.iloc[0])
-        m["grouped_slowdown_batch1"] = g[g.batch == 1].set_index("size").grouped_over_standard.to_dict()
-        m["vdn_time_ratio"] = {k: float(nets.ms["VDN"] / nets.ms[k]) for k in t2["rows"] if k != "VDN"}
+        g = t["grouped"]
+        ratio = lambda r: interval(r.grouped_over_standard, r.grouped_over_standard_low, r.grouped_over_standard_high)  # noqa: E731
+        m["grouped_slowdown_large_batch_small_image"] = ratio(
+            g[(g.batch == g.batch.max()) & (g["size"] == g["size"].min())].iloc[0])
+        m["grouped_slowdown_batch1"] = {int(r["size"]): ratio(r) for _, r in g[g.batch == 1].iterrows()}
+        ms = {k: n.sort_values("round").ms.to_numpy() for k, n in t["networks_rounds"].groupby("network")}
+        m["vdn_time_ratio"] = {k: interval(*ratio_interval(ms["VDN"], ms[k])) for k in t2["rows"] if k != "VDN"}
         m["paper_table2_time_ratio"] = {k: _column(t2, "cpu_s_per_mpix")["VDN"] / v
                                         for k, v in _column(t2, "cpu_s_per_mpix").items() if k != "VDN"}
     return m

@@ -23,7 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..core.benchmark import interleaved_ms
+import numpy as np
+
+from ..core.benchmark import interleaved_ms, interleaved_rounds
 from .backbones import BasicBlock
 from .dpwconv import dpw_conv
 from .model import HyperSeg
@@ -91,16 +93,19 @@ def remove_batchnorm(model: HyperSeg) -> HyperSeg:
 
 
 def fps(builds: dict[str, Callable[[], HyperSeg]], size: tuple[int, int], repeats: int, warmup: int,
-        official_batch: int = 16, official_repeats: int = 3, seed: int = 0) -> pd.DataFrame:
+        official_batch: int = 16, official_repeats: int = 3, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Images/s of each network at batch 1 (ours) and batches/s at `official_batch` (the official
-    script's), both interleaved across the networks."""
+    script's), both interleaved across the networks; and, apart, our batch-1 milliseconds of each
+    network in each round (the rounds pair the networks: a claim's ratio reads them with an interval)."""
     torch.manual_seed(seed)
     nets = {k: b().eval() for k, b in builds.items()}
     ours, theirs = {k: fold_batchnorm(n) for k, n in nets.items()}, {k: remove_batchnorm(n) for k, n in nets.items()}
     x1, x16 = torch.rand(1, 3, *size), torch.rand(official_batch, 3, *size)
-    ms1 = interleaved_ms({k: (lambda k=k: ours[k](x1).argmax(1)) for k in nets}, repeats, warmup)
+    rounds = interleaved_rounds({k: (lambda k=k: ours[k](x1).argmax(1)) for k in nets}, repeats, warmup)
     ms16 = interleaved_ms({k: (lambda k=k: theirs[k](x16)) for k in nets}, official_repeats, min(warmup, 1))
-    return pd.DataFrame([{"network": k, "input": f"{size[0]}x{size[1]}", "fps_batch1_folded": 1000 / ms1[k],
-                          "batches_per_s_official": 1000 / ms16[k], "official_batch": official_batch,
-                          "repeats": repeats, "official_repeats": official_repeats, "threads": torch.get_num_threads()}
-                         for k in nets])
+    table = pd.DataFrame([{"network": k, "input": f"{size[0]}x{size[1]}", "fps_batch1_folded": 1000 / np.median(rounds[k]),
+                           "batches_per_s_official": 1000 / ms16[k], "official_batch": official_batch,
+                           "repeats": repeats, "official_repeats": official_repeats, "threads": torch.get_num_threads()}
+                          for k in nets])
+    return table, pd.DataFrame([{"network": k, "round": r, "ms_batch1_folded": float(t)}
+                                for k, v in rounds.items() for r, t in enumerate(v)])

@@ -1,9 +1,9 @@
 """What HyperSeg's claims read: every measure of references/hyperseg.yaml, from the evaluation's tables.
 
-`measures(counts, ref, fps, runs)` maps each measure name to a value (a number or {case:
+`measures(counts, ref, fps_rounds, runs)` maps each measure name to a value (a number or {case:
 number}); names starting with `paper_` are computed from the transcribed tables alone (the paper
 against itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a
-paper row); `fps` the measured timing/fps.csv, whose measures (TIMING_MEASURES) go to the timing
+paper row); `fps_rounds` the measured timing/fps_rounds.csv, whose measures (TIMING_MEASURES) go to the timing
 ledger; `runs` the trained experiments' results.csv by experiment; `gwi` the weight mappers' counts with
 g_wi scaled (gwi.csv); `artefacts` the trained networks' patch-border ratios (artefacts.csv).
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.claims import converged_share, distance_in_units
+from ..core.benchmark import ratio_interval
+from ..core.claims import Shown, converged_share, distance_in_units, interval
 from ..core.train import doubling_check
 
 TIMING_MEASURES = ("wo_fps_ratio",)
@@ -24,7 +25,7 @@ def column(table: dict, name: str) -> dict[str, float]:
     return {k: r["values"][i] for k, r in table["rows"].items() if r["values"][i] is not None}
 
 
-def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, runs: dict | None = None,
+def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = None, runs: dict | None = None,
              gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
@@ -47,7 +48,7 @@ def measures(counts: pd.DataFrame, ref: dict, fps: pd.DataFrame | None = None, r
         "paper_gflops": {k: gflops_paper[k] for k in counted},
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
-        **({} if fps is None else {"wo_fps_ratio": wo_fps_ratio(fps)}),
+        **({} if fps_rounds is None else {"wo_fps_ratio": wo_fps_ratio(fps_rounds)}),
         **({} if not runs else trained_measures(runs)),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
         **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
@@ -115,10 +116,11 @@ def border_excess(artefacts: pd.DataFrame) -> dict[str, float]:
     return {"S": float(a[d].border_ratio.mean() / a[~d].border_ratio.mean())}
 
 
-def wo_fps_ratio(fps: pd.DataFrame) -> dict[str, float]:
-    """Our FPS (batch 1, BatchNorm folded) of 'w/o DPWConv' over the full network's, for S and L."""
-    f = fps.set_index("network").fps_batch1_folded
-    return {v: float(f[f"HyperSeg-{v} w/o DPWConv"] / f[f"HyperSeg-{v}"]) for v in ("S", "L")}
+def wo_fps_ratio(rounds: pd.DataFrame) -> dict[str, Shown]:
+    """Our FPS (batch 1, BatchNorm folded) of 'w/o DPWConv' over the full network's, for S and L: the
+    median over rounds of the full network's time over the ablation's, with its 95 % interval."""
+    ms = {k: g.sort_values("round").ms_batch1_folded.to_numpy() for k, g in rounds.groupby("network")}
+    return {v: interval(*ratio_interval(ms[f"HyperSeg-{v}"], ms[f"HyperSeg-{v} w/o DPWConv"])) for v in ("S", "L")}
 
 
 def paper_measures(ref: dict) -> dict:

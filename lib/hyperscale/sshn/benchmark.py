@@ -22,9 +22,10 @@ from .measures import run_group
 from .runs import build, config_of, plan, task_of
 
 
-def step_times(p: dict, data, repeats: int = 30, warmup: int = 3, seed: int = 0) -> pd.DataFrame:
+def step_times(p: dict, data, repeats: int = 30, warmup: int = 3, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Median, 25th and 75th percentile milliseconds per training step of each main-comparison
-    model (its first seed's configuration), the models interleaved step by step."""
+    model (its first seed's configuration), the models interleaved step by step; and, apart, each
+    model's milliseconds in each round (the rounds pair the models: a ratio's interval reads them)."""
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0; got {repeats}, {warmup}")
     runs = list({run_group(r.name): r for r in plan("main", p) if r.seed == p["main"]["seeds"][0]}.items())
@@ -49,7 +50,8 @@ def step_times(p: dict, data, repeats: int = 30, warmup: int = 3, seed: int = 0)
                 o.step()
             if r >= warmup:
                 times[group].append(1000 * (time.perf_counter() - t0))
-    return pd.DataFrame([{"model": g, "method": run.method, "init": run.info.get("init", ""),
-                          "phi": run.info.get("phi", np.nan), "ms_median": float(np.median(times[g])),
-                          "ms_p25": float(np.percentile(times[g], 25)), "ms_p75": float(np.percentile(times[g], 75)),
-                          "repeats": repeats} for g, run, *_ in setups])
+    table = pd.DataFrame([{"model": g, "method": run.method, "init": run.info.get("init", ""),
+                           "phi": run.info.get("phi", np.nan), "ms_median": float(np.median(times[g])),
+                           "ms_p25": float(np.percentile(times[g], 25)), "ms_p75": float(np.percentile(times[g], 75)),
+                           "repeats": repeats} for g, run, *_ in setups])
+    return table, pd.DataFrame([{"model": g, "round": r, "ms": t} for g, v in times.items() for r, t in enumerate(v)])

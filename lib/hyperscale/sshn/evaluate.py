@@ -308,7 +308,9 @@ def evaluate(root=None, progress: bool = True) -> dict:
     save("select", land)
     save("selection", chosen[chosen.cost == "gmacs"].drop(columns="latency_ms"))
     save("latency", lat, out / "timing")
-    save("step_times", step_times(p, ev.ds), out / "timing")
+    steps, rounds = step_times(p, ev.ds)
+    save("step_times", steps, out / "timing")
+    save("step_rounds", rounds, out / "timing")
     save("selection", chosen[chosen.cost == "latency_ms"], out / "timing")
 
     R = measures.Results.load(root)  # read back what was written: the chapter reads the same files

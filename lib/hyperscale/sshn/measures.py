@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.claims import Shown, converged_share, percent, points
+from ..core.benchmark import median_interval
+from ..core.claims import Shown, converged_share, interval, percent, points
 from ..core.data import load_dataset
 from ..core.io import read_csv
 from ..core.params import section
@@ -96,6 +97,7 @@ class Results:
                   for n in TABLES}
         tables["latency"] = read_csv(out / "timing" / "latency.csv")
         tables["step_times"] = read_csv(out / "timing" / "step_times.csv").fillna({"init": ""})
+        tables["step_rounds"] = read_csv(out / "timing" / "step_rounds.csv")
         tables["selection_latency"] = read_csv(out / "timing" / "selection.csv")
         ref, ref_hu = (yaml.safe_load((root / "references" / f"{n}.yaml").read_text()) for n in ("sshn", "hyper_unet"))
         runs = pd.concat([read_csv(folder(e, root) / "runs.csv").assign(experiment=e) for e in EXPERIMENTS])
@@ -381,6 +383,13 @@ class Results:
         """Training minutes of one model: its mean steps over seeds times its median step time."""
         return self.main_runs[self.main_runs.group == group].steps.mean() * self.step_ms[group] / 60000
 
+    def minutes_by_round(self, group: str) -> np.ndarray:
+        """`minutes` with each benchmark round's step time: the rounds pair the models, so a ratio of
+        two models' minutes has one value per round (its interval: core.benchmark.median_interval)."""
+        r = self.t["step_rounds"]
+        ms = r[r.model == group].sort_values("round").ms.to_numpy()
+        return self.main_runs[self.main_runs.group == group].steps.mean() * ms / 60000
+
     @property
     def fixed_groups(self) -> list[str]:
         return list(dict.fromkeys(self.main_runs[self.main_runs.method == "fixed"].group))
@@ -414,6 +423,11 @@ def _match(R: Results, tol: float) -> Shown:
                  f"none: SSHN's best grid Dice is {points(R.half.max() - R.best_fixed).text} from the best Fixed model's")
 
 
+def _timed(ratios: np.ndarray) -> Shown:
+    """A ratio of measured times, one per benchmark round: its median with its 95 % interval."""
+    return interval(*median_interval(ratios))
+
+
 def measures(R: Results) -> dict:
     """The quantities the claims' rules test (keys are the claims' `measure`). Dice differences are
     shown in points and cost cuts in per cent, as the papers print them (core.claims.Shown)."""
@@ -422,6 +436,10 @@ def measures(R: Results) -> dict:
     cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
     gp = R.gp
     nat_arch = R.gmacs["gmacs_natural_arch"]
+    # training minutes per benchmark round: one Fixed model (the mean of the grid's) and each single model
+    one_fixed = sum(R.minutes_by_round(g) for g in R.fixed_groups) / len(R.fixed_groups)
+    single = {m: R.minutes_by_round(g) for m, g in (("Stochastic", "stochastic"), ("FiLM", "film"),
+                                                     ("SSHN", f"sshn-{R.main_init}"))}
     return {
         "sshn_minus_fixed": _in_points(R.gap),
         "dynamic_minus_fixed": {f"{m} {k}": points(d) for m, og in R.other_gap.items() for k, (d, _) in og.items()},
@@ -449,7 +467,7 @@ def measures(R: Results) -> dict:
         "separate_low_drop": _in_points(R.separate_low_drop),
         "best_cheaper_minus_best_fixed": points(R.best_cheaper_minus_best_fixed),
         "sshn_drop_at_phi_max": points(float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1])),
-        "single_over_fixed_model_time": R.single_minutes["SSHN"] / (R.fixed_minutes / len(R.fixed_groups)),
+        "single_over_fixed_model_time": _timed(single["SSHN"] / one_fixed),
         "reg_sshn_minus_fixed": _in_points(R.reg_gap["SSHN"]),
         "natural_sshn_minus_fixed": _in_points(R.nat_gap),
         "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
@@ -458,9 +476,9 @@ def measures(R: Results) -> dict:
         "paper_table_cut_0p4": percent(1 - t1["gflops"][8] / t1["gflops"][10]),
         "paper_table_cut_0p3": percent(1 - t1["gflops"][6] / t1["gflops"][10]),
         "paper_table_cut_0p15": percent(1 - t1["gflops"][3] / t1["gflops"][10]),
-        "train_ratio_paper_grid": R.fixed_minutes / len(R.fixed_groups) * R.n_paper_fixed / R.single_minutes["SSHN"],
+        "train_ratio_paper_grid": _timed(one_fixed * R.n_paper_fixed / single["SSHN"]),
         "paper_table_train_ratio_min": min(v[2] / v[3] for v in t3.values()),
-        "single_model_time_spread": max(R.single_minutes.values()) / min(R.single_minutes.values()),
+        "single_model_time_spread": _timed(np.max(list(single.values()), axis=0) / np.min(list(single.values()), axis=0)),
         "size_dependence": points(float(abs(size_gap[small].mean() - size_gap[~small].mean()))),
         "size_gap_mean": points(float(size_gap.mean())),
         "prior_r0_minus_fixed": points(float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan")),
