@@ -128,7 +128,9 @@ def test_paper_values_are_computed_from_the_transcribed_tables():
     behind = sorted(k for k, g in v["paper_table1_sshn_minus_fixed"]["values"].items() if g <= 0)
     assert behind == ["CAMUS φ=0", "OASIS φ=0", "PanDental φ=0", "PanDental φ=0.1", "PanDental φ=0.15", "WBC φ=0",
                       "WBC φ=0.05"]
-    assert v["paper_table1_best_consistent_gap"] == 2.5  # CAMUS: §1's "2-3 %" holds there
+    # §1's "2-3 %": CAMUS is at least 2 points ahead at every φ > 0 (2.5 to 6.4), no dataset stays within 2-3
+    assert {k: (float(x), x.text) for k, x in v["paper_table1_two_three"].items()} == {
+        "at least 2 at every φ > 0": (1.0, "CAMUS: +2.5 to +6.4"), "2 to 3 at every φ > 0": (0.0, "no dataset")}
 
 
 def test_table1_transcriptions_agree():
@@ -313,8 +315,9 @@ def test_measures_of_the_audit_claims(R):
     M = measures(R)
     # separate: Dice = 0.5 + 0.2 phi_0, so phi_0's lowest level (0.25) is 0.05 below its best; phi_1 does not matter
     assert M["separate_low_drop"] == pytest.approx({"phi_0 at 0.25": 0.05, "phi_1 at 0.25": 0.0})
-    # the best Fixed is at 0.5 (0.605); SSHN at 0.25, cheaper, has 0.655 (mean of seeds 0 and 1)
-    assert M["best_cheaper_minus_best_fixed"] == pytest.approx(0.6 + 0.05 + 0.005 - 0.605)
+    # picked on validation (best at 0.25 for every method): the best Fixed is at 0.25 (test 0.555); of the
+    # cheaper grid phis SSHN's validation favours 0.125 (test 0.63). On test the picks were 0.5 and 0.25.
+    assert M["best_cheaper_minus_best_fixed"] == pytest.approx((0.6 + 0.025 + 0.005) - (0.5 + 0.05 + 0.005))
     assert M["sshn_drop_at_phi_max"] == 0.0  # SSHN's curve rises to the grid's end
     assert M["single_over_fixed_model_time"] == pytest.approx(30 / 20)
     assert M["flops_ratio_0p5_over_0p25_natural_arch"] == pytest.approx(3 / 2)  # 1 + 4 phi in the fixture
