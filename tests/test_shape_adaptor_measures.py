@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from hyperscale.core.params import load as load_params
-from hyperscale.shape_adaptor.measures import doubling, measures
+from hyperscale.shape_adaptor.measures import doubling, measures, paper_values
 from hyperscale.shape_adaptor.runs import on_schedule, plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +111,24 @@ def test_fig1_measures(setup):
     assert m["fig1_b_vs_a"] == {"a": [85.0, 86.0], "b": {"Human Designed A": [70.0, 71.0]}}
     assert m["schedule_share"] == pytest.approx(4 / 200)  # params.yaml's 4 epochs of the official 200
     assert m["paper_fig1_increase"] == 15
+
+
+def test_paper_values_are_computed_from_the_transcribed_tables():
+    """Issue 26: the ledger's paper values were typed; computed from references/, they read as before."""
+    paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
+    v = paper_values(paper)
+    assert v["paper_shown_beats_human"] == "+0.1 to +8.2 points on 19 of 21 dataset-network pairs"
+    assert v["paper_shown_stable"] == "run-to-run range 0.06-0.50 (shape adaptor) vs 0.02-1.12 (human)"
+    assert v["paper_shown_n_robust_table"] == "Aircraft VGG-16 with N = 5: 84.80 vs human 85.28"
+    assert v["paper_shown_autosc_cost"] == "91.5 M vs 94.7 M (CIFAR-100), 326 M vs 330 M (Aircraft)"
+    assert v["paper_shown_eq3_used"] == "eq. 3 at 224 px: N = 7; Table 1's Aircraft accuracies are Table 2's N = 6 entries"
+    assert v["paper_shown_autotl"].endswith("(best in 4 of 5)")
+
+
+def test_eq3_is_judged_in_both_readings_on_the_papers_table2(setup):
+    """At 224 px eq. 3 as printed gives 7 adaptors, the official code's floor 6: at 7, Aircraft VGG-16 is 0.51
+    below its best (86.95 at N = 6), outside the 0.5 tolerance; at 32 px both readings give 4."""
+    gap = setup["paper_table2_eq3_gap"]
+    assert gap["Aircraft VGG-16, eq. 3 as printed (N = 7)"] == pytest.approx(0.51)
+    assert gap["Aircraft VGG-16, the code's floor (N = 6)"] == 0.0
+    assert [k for k in gap if k.startswith("CIFAR-100 VGG-16")] == ["CIFAR-100 VGG-16, eq. 3 as printed (N = 4)"]
