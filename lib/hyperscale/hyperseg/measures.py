@@ -130,6 +130,7 @@ def paper_measures(ref: dict) -> dict:
     best_other = lambda col, k, f=max: f(v for r, v in col.items() if r != k)  # noqa: E731
     m4, f4 = column(t4, "miou"), column(t4, "fps")
     ours4 = {v: m4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")}
+    p3, p4, outside = column(t3, "params_M"), column(t4, "params_M"), ref["text"]["bisenetv2_l_with_cityscapes"]
     return {
         "paper_voc_best": {"mIoU margin": miou2["HyperSeg-L"] - best_other(miou2, "HyperSeg-L"),
                            "GFLOPs below the next": best_other(g2, "HyperSeg-L", min) - g2["HyperSeg-L"],
@@ -143,4 +144,14 @@ def paper_measures(ref: dict) -> dict:
                             for v in ("S", "L") for b in ("ResNet18", "PSPNet18", "PSPNet50")},
         "paper_wo_fps_ratio": {v: f4[f"HyperSeg-{v} w/o DPWConv"] / f4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")},
         "paper_ablation_drop": {v: ours4[v] - m4[f"HyperSeg-{v} w/o DPWConv"] for v in ("S", "L")},
+        "paper_backbone_margin": {f"HyperSeg-{v} {b}": round(m4[f"HyperSeg-{v} {b}"] - max(
+                                      m4[k] for k in t4["previous"] if t4["rows"][k].get("backbone") == b), 2)
+                                  for v in ("S", "L") for b in ("ResNet18", "PSPNet18", "PSPNet50")},
+        "paper_outside_data_margin": {"HyperSeg-L": round(ours4["L"] - outside, 2)},
+        "paper_outside_data_vs_s": {"HyperSeg-S": round(abs(ours4["S"] - outside), 2)},
+        "paper_sml_param_order": {"M over S (Table 3)": round(p3["HyperSeg-M"] - p3["HyperSeg-S"], 2),
+                                  "L over S (Table 4)": round(p4["HyperSeg-L EfficientNet-B1"] - p4["HyperSeg-S EfficientNet-B1"], 2),
+                                  "L (Table 2) over M (Table 3)": round(p2["HyperSeg-L"] - p3["HyperSeg-M"], 2)},
+        "paper_wo_params_below_full": {v: round(p4[f"HyperSeg-{v} EfficientNet-B1"] - p4[f"HyperSeg-{v} w/o DPWConv"], 2) + 0.0
+                                       for v in ("S", "L")},
     }
