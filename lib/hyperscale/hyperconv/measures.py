@@ -58,6 +58,8 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "table2_implied_mpix_spread": growth(pd.Series(implied_mpix)),
         "table2_implied_mpix": implied_mpix,
         "params_per_flop_gain": float(per_flop[hc_rows].min() / per_flop[no_hc_rows].max()),
+        "paper_params_per_flop_gain": (min(p_params[k] / p_flops[k] for k in hc_rows)
+                                       / max(p_params[k] / p_flops[k] for k in no_hc_rows)),
         "table1_mlp_flop_share": (c1.mlp_flops / c1.flops).loc[hc_rows].to_dict(),
         "sweep_flop_growth": {"hc": float(growth(sweep_hc.flops_12_6)),
                               "no HC": float(growth(sweep_no.params) / growth(sweep_no.flops_12_6))},
