@@ -263,7 +263,7 @@ def test_every_claim_read_from_trained_models_requires_their_convergence():
     from hyperscale.sshn.runs import EXPERIMENTS
 
     counts = {"flops_cut_0p4_paper_arch", "flops_cut_0p3_paper_arch", "max_cut_paper_arch", "flops_cut_0p4_natural_arch",
-              "flops_ratio_0p5_over_0p25_natural_arch", "flops_cut_0p25_natural_arch"}
+              "flops_ratio_0p5_over_0p25_natural_arch", "flops_cut_0p25_natural_arch", "table1_cost_growth_vs_arch"}
     for f in ("sshn", "hyper_unet"):
         for c in yaml.safe_load((ROOT / "references" / f"{f}.yaml").read_text())["claims"]:
             t = c["test"]
@@ -321,6 +321,8 @@ def test_measures_of_the_audit_claims(R):
     assert M["sshn_drop_at_phi_max"] == 0.0  # SSHN's curve rises to the grid's end
     assert M["single_over_fixed_model_time"] == pytest.approx(30 / 20)
     assert M["flops_ratio_0p5_over_0p25_natural_arch"] == pytest.approx(3 / 2)  # 1 + 4 phi in the fixture
+    g = R.ref["table1"]["gflops"]  # the fixture's described U-Net costs 1 + 2 phi: 2x from phi = 0 to 0.5
+    assert M["table1_cost_growth_vs_arch"] == pytest.approx(g[10] / g[0] / 2)
     table5 = M["paper_table5_below_table1_best"]
     assert table5["WBC stochastic"] == 0.9 and table5["PanDental film"] == 0.3 and table5["OASIS sshn"] == 0.0
     assert M["paper_table2_sshn_minus_fixed"]["φ=0.05"] == -0.1
