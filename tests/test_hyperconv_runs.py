@@ -95,13 +95,15 @@ COUNTS = pd.DataFrame({"network": ["n_hid = 16", "n_hid = 64", "n_hid = 256", "n
 def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
     res = _results({16: [10, 10.2, 9.8], 64: [12, 12.1, 11.9], 256: [8, 8.1, 7.9]}, {4: [20] * 3, 8: [15] * 3, 16: [11] * 3})
     m = sweep_measures(res, COUNTS)
-    assert m["sweep_double_descent_shape"] == {"interior peak": 1.0, "and the largest n_hid lowest error": 1.0}
-    assert set(m["sweep_hc_vs_no_hc_equal_flops"]["b"]) == {"no HC, n_fwd = 8", "no HC, n_fwd = 16"}  # 0.8x and 1.9x
+    assert m["sweep_double_descent_shape"](peak_sd=1.0) == {"interior peak": 1.0, "and the largest n_hid lowest error": 1.0}
+    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=2.0)["b"]) == {"no HC, n_fwd = 8", "no HC, n_fwd = 16"}  # 0.8x, 1.9x
+    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=1.0)["b"]) == {"no HC, n_fwd = 8"}  # the window is the claim's
+    assert m["sweep_double_descent_shape"](peak_sd=25.0)["interior peak"] == 0.0  # the bump is 20 standard deviations
     assert m["sweep_largest_vs_smallest_nhid"]["a"] == pytest.approx([92, 91.9, 92.1])
     assert m["converged_sweep"] == pytest.approx(15 / 18)  # the three n_fwd = 16 runs hit their cap
     # a bump within the seed spread is no peak
     flat = _results({16: [10, 11, 9], 64: [10.5, 12, 9], 256: [8, 8.1, 7.9]}, {8: [15] * 3})
-    shape = sweep_measures(flat, COUNTS)["sweep_double_descent_shape"]
+    shape = sweep_measures(flat, COUNTS)["sweep_double_descent_shape"](peak_sd=1.0)
     # issue 26: a monotone curve whose largest n_hid is lowest is single descent, not partly double descent
     assert shape == {"interior peak": 0.0, "and the largest n_hid lowest error": 0.0}
     assert every(shape, at_least=1)[0] == "not reproduced"

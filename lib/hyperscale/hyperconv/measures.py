@@ -118,25 +118,33 @@ def paper_measures(t1: dict, t2: dict) -> dict:
 
 
 def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
-    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting."""
+    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting. The
+    peak test's threshold (in seed standard deviations) and the FLOP window of 'equal FLOPs' are
+    the claims' measure_args (references/hyperconv.yaml)."""
     r = res.assign(score=100 * res.test_ms_ssim, err=100 * (1 - res.test_ms_ssim))
     hc, no = r[r.hc.astype(bool)], r[~r.hc.astype(bool)]
     n = sorted(hc.n_hid.unique())
     scores = {k: g.score.tolist() for k, g in hc.groupby("n_hid")}
     mean, std = hc.groupby("n_hid").err.mean(), hc.groupby("n_hid").err.std(ddof=1).fillna(0)
-    peak = any(mean[n[i]] - max(mean[n[i - 1]], mean[n[i + 1]]) > std[n[i]] for i in range(1, len(n) - 1))
     flops = counts.set_index("network").flops_12_6
     f_hc = flops[f"n_hid = {int(n[-1])}"]
-    near = [w for w in sorted(no.n_fwd.unique()) if 0.5 <= flops[f"no HC, n_fwd = {int(w)}"] / f_hc <= 2]
-    if not near:
-        raise ValueError("no network of hyperconv.sweep.no_hc_widths has FLOPs within 0.5-2x of the largest-n_hid "
-                         "HyperConv network's at 12.6 MPix; add widths around it")
+
+    def shape(peak_sd: float) -> dict[str, float]:
+        """An interior n_hid whose error exceeds both neighbours' by more than peak_sd of its seed std; double
+        descent needs that peak, so without one the second point cannot count (issue 26)."""
+        peak = any(mean[n[i]] - max(mean[n[i - 1]], mean[n[i + 1]]) > peak_sd * std[n[i]] for i in range(1, len(n) - 1))
+        return {"interior peak": float(peak), "and the largest n_hid lowest error": float(peak and mean.idxmin() == n[-1])}
+
+    def equal_flops(low: float, high: float) -> dict:
+        near = [w for w in sorted(no.n_fwd.unique()) if low <= flops[f"no HC, n_fwd = {int(w)}"] / f_hc <= high]
+        if not near:
+            raise ValueError(f"no network of hyperconv.sweep.no_hc_widths has FLOPs within {low:g}-{high:g}x of the "
+                             "largest-n_hid HyperConv network's at 12.6 MPix; add widths around it")
+        return {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist() for w in near}}
+
     return {"sweep_largest_vs_smallest_nhid": {"a": scores[n[-1]], "b": {f"n_hid = {int(n[0])}": scores[n[0]]}},
-            # double descent needs the peak: without one, the second point cannot count (issue 26)
-            "sweep_double_descent_shape": {"interior peak": float(peak),
-                                           "and the largest n_hid lowest error": float(peak and mean.idxmin() == n[-1])},
-            "sweep_hc_vs_no_hc_equal_flops": {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist()
-                                                                        for w in near}},
+            "sweep_double_descent_shape": shape,
+            "sweep_hc_vs_no_hc_equal_flops": equal_flops,
             "converged_sweep": float(res.converged.astype(bool).mean())}
 
 
