@@ -218,8 +218,9 @@ def test_analysis_measures(R):
     assert M["separate_best_phi0"] == 0.5 and M["cv_peak_depth"] == 0.5
     assert M["cv_middle_vs_ends"] == {"values": {"dec0a": 0.5}, "baseline": 0.2}
     assert M["arch_sshn_minus_fixed"]["values"] == pytest.approx({"U-Net φ=0.25": 0.05, "Residual U-Net φ=0.25": -0.1})
-    assert M["feature_margin"]["values"] == pytest.approx({"enc0": 0.8, "dec0": 0.8})
-    assert M["feature_margin_vs_shared"] == pytest.approx({"enc0": 0.8 / 0.4, "dec0": 0.8 / 0.4})
+    assert R.feature_margin("SSHN").to_dict() == pytest.approx({"enc0": 0.8, "dec0": 0.8})
+    assert M["feature_margin_vs_shared"](min_px=4) == pytest.approx({"enc0": 0.8 / 0.4, "dec0": 0.8 / 0.4})
+    assert M["feature_margin_vs_shared"](min_px=9) == {}  # the fixture's maps are 8 px: none is wide enough
     assert M["natural_drop_minus_atlas"]["Fixed"] == pytest.approx(0.5 - (1 - 0.555 / 0.605))
 
 

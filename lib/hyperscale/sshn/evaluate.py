@@ -43,7 +43,6 @@ from .tasks import dice_scores, split_dice
 OUT = Path("runs/eval/sshn")
 METHODS = {"fixed": "Fixed", "sshn": "SSHN", "stochastic": "Stochastic", "film": "FiLM"}
 FIG4_PHIS = (0.125, 0.25, 0.5)  # SSHN Fig. 4: phi = 1/8, 1/4, 1/2
-FIG16_PHIS = (0.125, 0.25, 0.375, 0.5)  # feature maps compared with those at phi = 0.5 (App. D)
 FIG16_IMAGES = 16
 
 
@@ -192,8 +191,9 @@ class Evaluator:
         own weights run at each phi (T-Fixed, as in Fig. 9)."""
         x, seed = torch.from_numpy(self.test.images[:FIG16_IMAGES]), self.p["main"]["seeds"][0]
         fixed = self.model(self._main_run("fixed", seed, phi=0.5))
-        return pd.concat([feature_similarity(self.main_sshn(), x, FIG16_PHIS).assign(weights="SSHN"),
-                          feature_similarity(fixed, x, FIG16_PHIS).assign(weights="T-Fixed")])
+        phis = self.p["eval"]["feature_phis"]
+        return pd.concat([feature_similarity(self.main_sshn(), x, phis).assign(weights="SSHN"),
+                          feature_similarity(fixed, x, phis).assign(weights="T-Fixed")])
 
     def architectures(self) -> pd.DataFrame:
         """App. C.1, Fig. 10: each variant's SSHN on a 0.05 grid and its Fixed U-Nets at their phi; the

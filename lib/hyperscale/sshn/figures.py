@@ -12,7 +12,7 @@ import torch
 from ..core.models import load_model
 from ..core.report import plain_log, settle_step
 from .analysis import feature_maps, pareto_mask
-from .evaluate import FIG16_PHIS, cv_phis
+from .evaluate import cv_phis
 from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
 from .runs import plan, run_dir
 
@@ -325,13 +325,14 @@ def predicted_weights(R: Results, root=None):
 def feature_map_grid(R: Results, image: np.ndarray, root=None, stages=("enc0", "enc1", "enc2", "dec1", "dec0")):
     """Fig. 16: one channel of each stage's output on one image at each phi (the channel varying most at 0.5)."""
     net, x = _main_sshn(R, root), torch.from_numpy(image[None])
-    maps = {p: feature_maps(net, x, p) for p in FIG16_PHIS}
-    fig, axes = plt.subplots(len(stages), len(FIG16_PHIS) + 1, figsize=(2.1 * (len(FIG16_PHIS) + 1), 2.1 * len(stages)))
+    phis = R.p["eval"]["feature_phis"]
+    maps = {p: feature_maps(net, x, p) for p in phis}
+    fig, axes = plt.subplots(len(stages), len(phis) + 1, figsize=(2.1 * (len(phis) + 1), 2.1 * len(stages)))
     for i, st in enumerate(stages):
         ch = int(maps[0.5][st][0].flatten(1).std(1).argmax())
         axes[i, 0].imshow(image[0], cmap="gray")
         axes[i, 0].set_ylabel(f"{st}, channel {ch}")
-        for j, p in enumerate(FIG16_PHIS):
+        for j, p in enumerate(phis):
             m = maps[p][st][0, ch]
             axes[i, j + 1].imshow(m.numpy(), cmap="magma")
             if i == 0:

@@ -334,18 +334,16 @@ class Results:
                                                  - seed_values(a[a.arch == x], "Fixed", p).mean())
                 for x in self.arch_order for p in self.p["arch"]["fixed_phis"]}
 
-    def feature_margin(self, weights: str = "SSHN") -> pd.Series:
+    def feature_margin(self, weights: str = "SSHN", min_px: int | None = None) -> pd.Series:
         """Per stage: mean r with the same channel at phi = 0.5 minus mean r with the other channels
-        (away from 0.5), for SSHN's predicted weights or the Fixed U-Net's own weights (T-Fixed)."""
+        (away from 0.5), for SSHN's predicted weights or the Fixed U-Net's own weights (T-Fixed), at the
+        stages still `min_px` wide at every phi compared (smaller maps are nearly constant, so r says
+        little there; by default sshn.features-similar's measure_args)."""
+        min_px = self.claim_args("sshn.features-similar")["min_px"] if min_px is None else min_px
         fs = self.t["feature_similarity"]
         away = fs[~np.isclose(fs.phi, 0.5) & (fs.weights == weights)]
-        # Stages still at least 4 px wide at every phi compared: smaller maps are nearly constant, so r says little there.
-        stages = [st for st, n in away.groupby("stage", sort=False)["size"].min().items() if n >= 4]
+        stages = [st for st, n in away.groupby("stage", sort=False)["size"].min().items() if n >= min_px]
         return (away.groupby("stage")["matched"].mean() - away.groupby("stage")["other"].mean())[stages]
-
-    @property
-    def feat_margin(self) -> pd.Series:
-        return self.feature_margin("SSHN")
 
     # Registration (Table 2, Fig. 6)
     @property
@@ -510,9 +508,10 @@ def measures(R: Results) -> dict:
                               "baseline": float(cvw["cv_median"][ends].max())},
         "cv_peak_depth": R.peak_depth,
         "arch_sshn_minus_fixed": {"values": _in_points(R.arch_gap), "baseline": points(0.0)},
-        "feature_margin": {"values": R.feat_margin.to_dict(), "baseline": 0.0},
+
         # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
-        "feature_margin_vs_shared": (R.feat_margin / R.feature_margin("T-Fixed")).to_dict(),
+        "feature_margin_vs_shared": lambda min_px: (R.feature_margin("SSHN", min_px)
+                                                    / R.feature_margin("T-Fixed", min_px)).to_dict(),
         **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
         # Stochastic's and FiLM's runs need no doubling check where they stopped on plateaus; none was run for them
         "dynamic_checked": float(not R.main_runs[R.main_runs.method.isin(["stochastic", "film"])]

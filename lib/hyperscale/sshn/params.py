@@ -87,6 +87,7 @@ class Eval(Schema):
     select_fractions: Annotated[list[Annotated[float, Field(ge=0.0, le=1.0)]], Field(min_length=1), Unique]
     transfer_phis: Phis
     separate_grid: Phis
+    feature_phis: Phis
 
 
 class SSHNParams(Schema):
@@ -110,6 +111,8 @@ class SSHNParams(Schema):
             (self.prior.center in main.fixed_phis, "prior.center must be in main.fixed_phis (Fig. 8's Fixed line)"),
             (set(self.arch.fixed_phis) <= set(main.fixed_phis) and set(self.arch.seeds) <= set(main.seeds),
              "arch.fixed_phis and arch.seeds must be in main's: the ablation's U-Net row is the main runs"),
+            (0.5 in self.eval.feature_phis, "eval.feature_phis must include 0.5: App. D compares each phi's feature maps "
+                                            "with those at 0.5"),
         ]
         broken = [msg for ok, msg in need if not ok]
         if broken:
