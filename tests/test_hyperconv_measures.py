@@ -1,6 +1,7 @@
 """HyperConv's evaluation: the counts the ledger reads, eq. 4, the benchmark and the measures."""
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -8,7 +9,7 @@ import yaml
 from hyperscale.core.claims import printed_unit
 from hyperscale.hyperconv.benchmark import grouped_conv_times, network_times, peak_conv_memory
 from hyperscale.hyperconv.evaluate import eq1_table, eq4_table, table1_builds, unet_counts
-from hyperscale.hyperconv.measures import paper_measures
+from hyperscale.hyperconv.measures import mlp_share_at_side, paper_measures
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = yaml.safe_load((ROOT / "references" / "hyperconv.yaml").read_text())
@@ -30,6 +31,7 @@ def test_eq1_table_follows_eq2_and_the_mlp_share_falls_with_size():
     share = t.hc_mlp_flops / t.hc_flops
     assert share.is_monotonic_decreasing and share.iloc[-1] < 0.01
     assert (t.hc_params == t.hc_params.iloc[0]).all()
+    assert (t.mlp_nobias_params_per_flop == 0.5).all()  # §4: an MLP without biases, one MAC as 2 FLOPs
 
 
 def test_eq4_gives_he_variance_only_as_eq5_reads_it_and_neither_reading_a_unit_l1_norm():
@@ -71,3 +73,10 @@ def test_network_times_keep_each_round_so_a_ratio_has_an_interval():
                                   {"a": (2, 16, 16), "b": (2, 16, 16)}, repeats=3, warmup=0)
     assert list(table.network) == ["a", "b"] and list(rounds["round"]) == [0, 1, 2, 0, 1, 2]
     assert table.ms[0] == pytest.approx(rounds.ms[:3].median())
+
+
+def test_the_mlp_share_at_another_frame_rescales_the_convolutions_only():
+    # counted on an 8 x 8 RAW frame (packed 4 x 4 = 16 px): MLPs 100 FLOPs, convolutions 1600 (100 per packed pixel)
+    counted = pd.Series({"flops": 1700, "mlp_flops": 100, "mpix": 64 / 1e6})
+    assert mlp_share_at_side(counted, 8) == pytest.approx(100 / 1700)
+    assert mlp_share_at_side(counted, 16) == pytest.approx(100 / (100 + 100 * 64))

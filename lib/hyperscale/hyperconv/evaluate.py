@@ -59,13 +59,20 @@ def unet_counts(builds: dict, raw_size, target_mpix: float, kind: str) -> list[d
 
 
 def eq1_table(sizes, c_in: int, c_out: int, c_hyper: int, n_hid: int) -> pd.DataFrame:
-    """One bias-free 3x3 convolution and one HyperConvolution, counted by code at each image side."""
+    """One bias-free 3x3 convolution and one HyperConvolution, counted by code at each image side; and
+    the HyperConvolution's MLP built without biases (c_hyper -> n_hid -> n_hid -> its filters), whose
+    parameters per FLOP §4 gives as 1/2, the same at every side."""
+    mlp = lambda: torch.nn.Sequential(torch.nn.Linear(c_hyper, n_hid, bias=False), torch.nn.ReLU(),  # noqa: E731
+                                      torch.nn.Linear(n_hid, n_hid, bias=False), torch.nn.ReLU(),
+                                      torch.nn.Linear(n_hid, c_out * c_in * 9, bias=False))
+    m = count(mlp, (c_hyper,))
     rows = []
     for s in sizes:
         conv = count(lambda: torch.nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), (c_in, s, s))
         hc = count(lambda: HyperConv(c_in, c_hyper, c_out, 3, n_hid), ((c_hyper, 8, 8), (c_in, s, s)))
         rows.append({"side": s, "conv_params": conv["params"], "conv_flops": conv["flops"], "hc_params": hc["params"],
-                     "hc_flops": hc["flops"], "hc_mlp_flops": hc["mlp_flops"]})
+                     "hc_flops": hc["flops"], "hc_mlp_flops": hc["mlp_flops"],
+                     "mlp_nobias_params_per_flop": m["params"] / m["flops"]})
     return pd.DataFrame(rows)
 
 

@@ -61,6 +61,9 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "paper_params_per_flop_gain": (min(p_params[k] / p_flops[k] for k in hc_rows)
                                        / max(p_params[k] / p_flops[k] for k in no_hc_rows)),
         "table1_mlp_flop_share": (c1.mlp_flops / c1.flops).loc[hc_rows].to_dict(),
+        "table1_mlp_flop_share_by_side": lambda sides: {f"{k}, {s} px": mlp_share_at_side(c1.loc[k], s)
+                                                        for k in hc_rows for s in sides},
+        "mlp_nobias_params_per_flop": float(eq1.mlp_nobias_params_per_flop.iloc[0]),
         "sweep_flop_growth": {"hc": float(growth(sweep_hc.flops_12_6)),
                               "no HC": float(growth(sweep_no.params) / growth(sweep_no.flops_12_6))},
         "sweep_param_growth": float(growth(sweep_hc.params)),
@@ -93,6 +96,14 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         m["paper_table2_time_ratio"] = {k: _column(t2, "cpu_s_per_mpix")["VDN"] / v
                                         for k, v in _column(t2, "cpu_s_per_mpix").items() if k != "VDN"}
     return m
+
+
+def mlp_share_at_side(counted: pd.Series, side: int) -> float:
+    """The MLPs' share of a network's FLOPs on a side x side RAW frame (packed to side/2 x side/2), from its
+    counts at another frame (`counted`: flops, mlp_flops, mpix of the RAW frame): the convolutions grow
+    with the pixels, the MLPs do not."""
+    per_px = (counted.flops - counted.mlp_flops) / (counted.mpix * 1e6 / 4)
+    return float(counted.mlp_flops / (counted.mlp_flops + per_px * (side / 2) ** 2))
 
 
 def paper_measures(t1: dict, t2: dict) -> dict:
