@@ -171,6 +171,24 @@ def test_a_comparison_of_runs_that_did_not_converge_is_inconclusive():
         evaluate([{**claim, "test": {**claim["test"], "converged": "natural"}}], done)
 
 
+def test_a_claim_on_an_experiment_the_profile_does_not_run_is_inconclusive_unmeasured():
+    """`converged_<experiment>` NOT_RUN: the claim says so and its measure, which has no runs to read, is not called."""
+    from hyperscale.core.claims import NOT_RUN, inconclusive_causes
+
+    def boom():
+        raise AssertionError("measured an experiment that was not run")
+
+    claim = {"id": "x.ablation", "paper": "x", "source": "§1", "statement": "s", "rule": "r",
+             "test": {"rule": "at_least", "measure": "m", "measure_args": {}, "args": {"threshold": 1},
+                      "converged": ["main", "arch"]}}
+    row = evaluate([claim], {"m": boom, "converged_main": 1.0, "converged_arch": NOT_RUN}).iloc[0]
+    assert (row.verdict, row.our_value) == ("inconclusive", "not run")
+    assert row.inconclusive_because.startswith("arch not run in this profile (params.yaml: run: false;")
+    assert inconclusive_causes(evaluate([claim], {"m": boom, "converged_main": 0.0, "converged_arch": NOT_RUN})) \
+        .startswith("1 inconclusive: 1 because arch not run in this profile")  # not also "did not converge"
+    assert evaluate([claim], {"m": lambda: 2.0, "converged_main": 1.0, "converged_arch": 1.0}).iloc[0].verdict == "reproduced"
+
+
 def test_converged_share_needs_an_agreeing_doubling_check_for_schedules():
     """Plateau-stopped runs count by themselves; schedule-trained ones only with every check agreeing."""
     runs = lambda stops, ok: pd.DataFrame({"stopped_by": stops, "converged": ok})

@@ -30,12 +30,12 @@ def dice(method, phi, seed):
 @pytest.fixture(scope="module")
 def R() -> Results:
     sshn = load_params(ROOT / "params.yaml")["sshn"]
-    p = validate("sshn", {**sshn, "main": {"fixed_phis": [0.25, 0.5], "inits": ["paper", "residual"], "seeds": SEEDS},
+    p = validate("sshn", {**sshn, "separate": {**sshn["separate"], "run": True}, "main": {"fixed_phis": [0.25, 0.5], "inits": ["paper", "residual"], "seeds": SEEDS},
                           "eval": {**sshn["eval"], "phi_step": 0.25, "transfer_phis": [0.4, 0.5, 0.6],
                                    "separate_grid": [0.25, 0.5]},
                           "arch": {"archs": ["resunet"], "fixed_phis": [0.25], "seeds": [0]},
                           "natural": {"fixed_phis": [0.25, 0.5], "seeds": SEEDS},
-                          "registration": {**sshn["registration"], "fixed_phis": [0.25, 0.5], "seeds": [0]},
+                          "registration": {**sshn["registration"], "fixed_phis": [0.25, 0.5], "seeds": [0], "run": True},
                           "prior": {"center": 0.5, "rs": [0.0, 0.05], "seeds": [0]}})
     rows = [{"method": m, "init": "paper" if m == "SSHN" else "", "seed": s, "phi": q, "dice": dice(m, q, s)}
             for m in ("SSHN", "Stochastic", "FiLM") for s in SEEDS for q in GRID]
@@ -114,6 +114,27 @@ def test_every_claimed_measure_is_computed(R):
                for c in yaml.safe_load((ROOT / "references" / f"{f}.yaml").read_text())["claims"] if "measure" in c["test"]}
     assert claimed <= set(M)
     assert set(TIMING) <= claimed
+
+
+def test_an_ablation_left_out_makes_its_claims_not_run_and_leaves_every_other_verdict(R):
+    """A profile that runs no ablation (`run: false`, as the cpu profile): their tables are empty, their
+    measures are never computed, their claims say "not run"; every other claim is judged as before."""
+    from hyperscale.core.claims import evaluate, load_claims
+    from hyperscale.sshn.evaluate import CUT_COLUMNS
+    from hyperscale.sshn.measures import ABLATION_TABLES
+    from hyperscale.sshn.runs import plan
+
+    p = {**R.p, **{e: {**R.p[e], "run": False} for e in ABLATION_TABLES}}
+    assert all(plan(e, p) == [] for e in ABLATION_TABLES) and plan("main", p) == plan("main", R.p)
+    tables = {**R.t, **{t: pd.DataFrame(columns=CUT_COLUMNS[t]) for t in ABLATION_TABLES.values()}}
+    cut = Results(p, tables, R.ref, R.runs[R.runs.experiment == "main"], R.time, R.test_labels, R.label_names)
+    claims = load_claims(ROOT / "references" / "sshn.yaml") + load_claims(ROOT / "references" / "hyper_unet.yaml")
+    full, left = evaluate(claims, measures(R)), evaluate(claims, measures(cut))
+    ablated = [bool(set(c["test"].get("converged", [])) & set(ABLATION_TABLES)) for c in claims]
+    assert sum(ablated) >= 15
+    assert (left[ablated].verdict == "inconclusive").all() and (left[ablated].our_value == "not run").all()
+    assert left[ablated].inconclusive_because.str.contains("not run in this profile").all()
+    pd.testing.assert_frame_equal(left[[not a for a in ablated]], full[[not a for a in ablated]])
 
 
 def test_paper_values_are_computed_from_the_transcribed_tables():

@@ -21,7 +21,9 @@ A claim's test may name what its evidence needs, and is `inconclusive` while tha
 runs must all have converged by core/train.py's rule, a plateau or a finished schedule that the
 budget-doubling check confirms: the measure `converged_<experiment>`, the share of its runs
 that did, must be 1). A comparison of runs stopped by their step cap says how far each got
-in that budget, not what the method can do.
+in that budget, not what the method can do. Where a profile does not run an experiment (its
+section's `run: false`), `converged_<experiment>` is NOT_RUN: the claims that need its runs are
+inconclusive for that reason, and their measures are never computed.
 """
 from __future__ import annotations
 
@@ -283,13 +285,23 @@ NOT_CONVERGED = ("runs of {} did not converge by the rule of core/train.py (stop
                  "training moved the result by more than twice its seed noise)")
 
 
+# `converged_<experiment>` of an experiment the profile does not run (compared by identity)
+NOT_RUN = Shown(math.nan, "not run in this profile")
+NOT_RUN_CAUSE = ("{} not run in this profile (params.yaml: run: false; the cpu profile leaves out what no central "
+                 "verdict reads, to keep within its time budget)")
+
+
+def _converged(test: dict) -> list[str]:
+    converged = test.get("converged", [])
+    return [converged] if isinstance(converged, str) else list(converged)
+
+
 def _requirements(test: dict) -> list[dict]:
     """What a claim's evidence needs: its `requires` and one requirement per `converged` experiment."""
     req = test.get("requires", [])
     req = [req] if isinstance(req, dict) else list(req)
-    converged = test.get("converged", [])
     return req + [{"measure": f"converged_{e}", "at_least": 1.0, "because": NOT_CONVERGED.format(e)}
-                  for e in ([converged] if isinstance(converged, str) else converged)]
+                  for e in _converged(test)]
 
 
 def measure_value(claim: dict, measures: dict):
@@ -326,10 +338,14 @@ def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd
         measures = judged_by(c) if callable(judged_by) else judged_by
         t = c["test"]
         fn = RULES[t["rule"]]
-        # a rule gives (verdict, ours), or ("inconclusive", ours, cause) for a cause of its own
-        verdict, ours, *cause = fn() if fn is not_testable else fn(measure_value(c, measures), **t.get("args", {}))
-        because = (cause[0] if cause else SEEDS_CAUSE) if verdict == "inconclusive" else ""
-        unmet = [r for r in _requirements(t) if fn is not not_testable and not measures[r["measure"]] >= r["at_least"]]
+        cut = [e for e in _converged(t) if measures.get(f"converged_{e}") is NOT_RUN]
+        if cut:  # no runs to measure
+            verdict, ours, because = "inconclusive", "not run", NOT_RUN_CAUSE.format(" and ".join(cut))
+        else:  # a rule gives (verdict, ours), or ("inconclusive", ours, cause) for a cause of its own
+            verdict, ours, *cause = fn() if fn is not_testable else fn(measure_value(c, measures), **t.get("args", {}))
+            because = (cause[0] if cause else SEEDS_CAUSE) if verdict == "inconclusive" else ""
+        unmet = [r for r in _requirements(t) if not cut and fn is not not_testable
+                 and not measures[r["measure"]] >= r["at_least"]]
         if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)
             verdict = "inconclusive"
             because = "; ".join(f"{r['because']} ({r['measure']} = {_fmt(measures[r['measure']])} < {r['at_least']})"

@@ -1,5 +1,6 @@
 """What every paper's training-log pages show: each run's result, time and learning curves; and
-`plain_log`, the tick labels every chapter's log axes use."""
+`plain_log`, the tick labels every chapter's log axes use; `not_run`, what a chapter says of an
+experiment its profile leaves out."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,6 +19,13 @@ class _PlainLog(LogFormatter):
         if not super().__call__(x, pos):
             return ""
         return f"{x:g}" if 1e-3 <= abs(x) < 1e5 else f"{x:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+def not_run(section: str) -> str:
+    """What a chapter says where its profile leaves an experiment out (its section's `run: false`)."""
+    return (f"**Not run in this profile.** The cpu profile leaves out the ablations no central verdict reads, to keep "
+            f"`make study` within its time budget (issue 25); their claims are inconclusive for that reason. "
+            f"`run: true` under `{section}` in params.yaml runs it (the paper profile does).")
 
 
 def plain_log(*axes) -> None:
@@ -62,7 +70,9 @@ def settle_step(history: pd.DataFrame, score: str, tol: float) -> int | float:
 
 def learning_curves(hists: dict[str, pd.DataFrame], score: str, title: str = ""):
     """Left: mean training loss between validations; right: the validation score; one line per run,
-    a marker where it was best."""
+    a marker where it was best; nothing without runs (an experiment the profile leaves out)."""
+    if not hists:
+        return None
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
     for i, (name, h) in enumerate(hists.items()):
         color = f"C{i % 10}"

@@ -286,6 +286,13 @@ def by_init(claims: list[dict], R: measures.Results) -> pd.DataFrame:
                       .assign(init=i) for i in R.p["main"]["inits"]])
 
 
+# The columns of an ablation's table where the profile leaves it out: written with no rows
+CUT_COLUMNS = {"prior": ["model", "r", "seed", "split", "dice"],
+               "separate": ["phi_0", "phi_1", "phi_2", "phi_3", "setting", "dice", "gmacs", "seed"],
+               "architectures": ["arch", "method", "seed", "phi", "dice"],
+               "registration": ["method", "seed", "phi", "dice"], "natural": ["method", "seed", "phi", "dice"]}
+
+
 def evaluate(root=None, progress: bool = True) -> dict:
     """Evaluate every model, write every table, the claims ledger and the summary; returns the summary."""
     root = Path(root or project_root())
@@ -301,8 +308,9 @@ def evaluate(root=None, progress: bool = True) -> dict:
     save("dice_per_label", per_label)
     save("val_dice", ev.validation())
     save("gmacs", ev.gmacs(ref, ref_hu))
+    cut = {table for e, table in measures.ABLATION_TABLES.items() if not p[e]["run"]}
     for name in ("doubled", "transfer", "prior", "separate", "cv", "architectures", "registration", "natural", "curves"):
-        save(name, getattr(ev, name)())
+        save(name, pd.DataFrame(columns=CUT_COLUMNS[name]) if name in cut else getattr(ev, name)())
     save("feature_similarity", ev.features())
     land, lat, chosen = ev.selection()
     save("select", land)

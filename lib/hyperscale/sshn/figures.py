@@ -14,7 +14,7 @@ from ..core.report import plain_log, settle_step
 from .analysis import feature_maps, pareto_mask
 from .evaluate import cv_phis
 from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
-from .runs import plan, run_dir
+from .runs import EXPERIMENTS, plan, run_dir
 
 PAPER_METHODS = ("Fixed", "Stochastic", "FiLM", "SSHN")
 INIT_COLOURS = ("C0", "C4", "C5")  # SSHN's parametrisations, in params order (C1-C3: the other methods)
@@ -375,9 +375,13 @@ def experiments_convergence(R: Results) -> pd.DataFrame:
     """Per experiment: its step budget, how many of its runs ended by their own rule, and whether they
     converged by core/train.py's rule (for a schedule: confirmed by the budget-doubling check)."""
     steps = lambda e: (2 if e == "doubled" else 1) * (R.p.get(e, {}).get("max_steps") or R.p["train"]["max_steps"])  # noqa: E731
+    runs = lambda e: R.runs[R.runs.experiment == e]  # noqa: E731
     return pd.DataFrame([{"experiment": e, "budget (steps)": steps(e), "runs ended by their rule":
-                          f"{int(d.converged.sum())}/{len(d)}", "converged": "yes" if R.converged(e) == 1 else "no"}
-                         for e, d in R.runs.groupby("experiment", sort=False)])
+                          f"{int(runs(e).converged.sum())}/{len(runs(e))}",
+                          "converged": "yes" if R.converged(e) == 1 else "no"}
+                         if R.ran(e) else {"experiment": e, "budget (steps)": "-", "runs ended by their rule": "-",
+                                           "converged": "not run in this profile"}
+                         for e in EXPERIMENTS if not R.ran(e) or len(runs(e))])
 
 
 def doubling_table(R: Results) -> pd.DataFrame:
@@ -444,3 +448,53 @@ def doubling_sentence(S: dict, first_seed) -> str:
                 + ("they agree" if c["agrees"] else "more training moved it, so its claims are inconclusive"))
     return f"The budget-doubling check, seed {first_seed}: " + "; ".join(one(i, c) for i, c in S["doubling"].items()) + "."
 
+
+
+# What each ablation's section says below its figure (the chapter shows `core.report.not_run` where
+# the profile leaves the ablation out)
+def registration_text(R: Results, M: dict) -> str:
+    return (f"Before registration the label maps overlap with Dice {R.reg_none:.3f}. Relative to Fixed at its φ: "
+            + "; ".join(f"{m} " + ", ".join(f"{k} {d:+.3f}" for k, (d, _) in g.items()) for m, g in R.reg_gap.items())
+            + f" ({len(R.p['registration']['seeds'])} seed(s). Relative to Fixed, the paper's "
+              f"{M['paper_reg_sshn_minus_fixed']} for SSHN; {M['paper_reg_dynamic_minus_fixed'].split(': ', 1)[1]}.)")
+
+
+def natural_text(R: Results) -> str:
+    drop = R.rel_drop
+    return (f"Relative Dice lost from φ = 0.5 to φ = {R.low:g}: " + "; ".join(
+        f"{m}: atlas2d {100 * drop[('atlas2d', m)]:.1f} %, scenes {100 * drop[('scenes', m)]:.1f} %" for m in ("Fixed", "SSHN"))
+        + ". SSHN minus Fixed on scenes: " + ", ".join(f"{k} {d:+.3f}" for k, (d, _) in R.nat_gap.items()) + ".")
+
+
+def prior_text(R: Results, M: dict) -> str:
+    p = R.p
+    pr, main_c = R.pr_test, R.sshn_curve.loc[p["prior"]["center"], "mean"]
+    lo, hi = p["hyper"]["phi_range"]
+    fixed_cap = R.fixed_c_test_of("Fixed, prior's cap")
+    return (f"Test Dice at φ = 0.5 by r: " + ", ".join(f"r = {r:g}: {v:.3f}" for r, v in pr.items())
+            + f"; Fixed φ = 0.5: {R.fixed_c_test:.3f}; the main SSHN (prior U({lo:g}, {hi:g})): {main_c:.3f}. "
+            + f"The prior runs stop at {p['prior']['max_steps'] or p['train']['max_steps']} steps, the main runs at "
+              f"{p['train']['max_steps']} steps, so the two are not at equal training. "
+            + (f"The control that separates the hypernetwork from the cost of the wide prior is an SSHN trained at the "
+               f"single φ = {p['prior']['center']:g} (r = 0) against a Fixed U-Net trained there with the same steps cap "
+               f"(dash-dotted): {M['prior_r0_minus_fixed_equal_budget']:+.3f} test Dice (Fixed at {fixed_cap:.3f}); "
+               f"against the main Fixed U-Net, trained longer, {M['prior_r0_minus_fixed']:+.3f}. "
+               if 0.0 in pr.index else "")
+            + ("One seed per prior, so steps between neighbouring r are not tested against seed noise."
+               if len(p["prior"]["seeds"]) == 1 else ""))
+
+
+def separate_text(R: Results, M: dict) -> str:
+    frac = R.claim_args("sshn.separate-majority-high")["frac"]
+    return ("Influence of each factor (range of its marginal mean Dice over its levels): "
+            + ", ".join(f"{k.replace('phi_', 'φ')}: {v:.3f}" for k, v in M["separate_influence"].items())
+            + f". Best φ₀ level: {M['separate_best_phi0']:g}. Settings within {100 * frac:g} % of the best: "
+              f"{100 * M['separate_share_high'](frac=frac):.0f} %. Largest gap between the two fronts at the "
+              f"single-factor model's costs: {M['separate_front_gap']:.3f} Dice.")
+
+
+def architectures_text(R: Results) -> str:
+    a = R.p["arch"]
+    return (f"{len(a['seeds'])} seed(s), capped at {a['max_steps'] or R.p['train']['max_steps']} steps. SSHN − Fixed is "
+            f"the test Dice difference at the Fixed φ (mean over seeds); the paper reads Fig. 10 as SSHN matching the "
+            f"Fixed family for every variant.")

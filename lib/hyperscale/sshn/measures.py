@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.benchmark import median_interval
-from ..core.claims import Shown, converged_share, interval, percent, points
+from ..core.claims import NOT_RUN, Shown, converged_share, interval, percent, points
 from ..core.data import load_dataset
 from ..core.io import read_csv
 from ..core.params import section
@@ -30,6 +30,9 @@ ARCH_NAMES = {"unet": "U-Net", "resunet": "Residual U-Net", "seunet": "SE-U-Net"
 FIG4_PHIS = (0.125, 0.25, 0.5)
 TABLES = ("dice", "dice_per_label", "val_dice", "doubled", "gmacs", "transfer", "prior", "separate", "cv", "architectures", "registration",
           "natural", "curves", "feature_similarity", "select", "selection")
+# The table each ablation's runs are scored into (Results.ran: whether the profile runs it)
+ABLATION_TABLES = {"prior": "prior", "separate": "separate", "arch": "architectures", "registration": "registration",
+                   "natural": "natural"}
 # Measures computed from measured times: their claims go to the timing ledger (core.claims.write_ledgers).
 TIMING = ("train_ratio_paper_grid", "single_model_time_spread", "single_over_fixed_model_time")
 # Measures read from the main comparison's SSHN (Results.main_init): their claims are judged once per
@@ -65,11 +68,17 @@ class Results:
         return Results(self.p, self.t, self.ref, self.runs, self.time, self.test_labels, self.label_names, self.ref_hu,
                        init)
 
+    def ran(self, experiment: str) -> bool:
+        """Whether this profile runs `experiment` (an ablation's section may say `run: false`)."""
+        return self.p.get(experiment, {}).get("run", True)
+
     def converged(self, experiment: str) -> float:
         """Share of an experiment's runs that converged by core/train.py's rule: each ended on a plateau
         or at the end of its schedule, and the schedule's runs pass the budget-doubling check (main: the
         Fixed U-Nets and the judged SSHN, Stochastic and FiLM having no doubled runs; other
         experiments have no check, so schedule-trained runs there do not count)."""
+        if not self.ran(experiment):
+            return NOT_RUN
         r = self.runs[self.runs.experiment == experiment]
         if experiment in ("main", "doubled"):
             r = r[r.method.eq("fixed") | r.init.fillna("").eq(self.main_init)]
@@ -432,11 +441,51 @@ def _timed(ratios: np.ndarray) -> Shown:
     return interval(*median_interval(ratios))
 
 
+def _prior(R: Results) -> dict:
+    pr_test = R.pr_test
+    return {
+        "prior_r0_minus_fixed": points(float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan")),
+        "prior_r0_minus_fixed_equal_budget": (float(pr_test[0.0] - R.fixed_c_test_of("Fixed, prior's cap"))
+                                              if 0.0 in pr_test.index else float("nan")),
+        "prior_steps": {f"r {a:g}→{b:g}": points(float(pr_test[b] - pr_test[a])) for a, b in zip(pr_test.index, pr_test.index[1:])},
+        "prior_widest_minus_fixed": points(float(pr_test.iloc[-1] - R.fixed_c_test)),
+        "prior_widest_vs_full": points(float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"]))),
+    }
+
+
+def _separate(R: Results) -> dict:
+    sep0 = R.sep0
+    return {
+        "separate_low_drop": _in_points(R.separate_low_drop),
+        "separate_influence": _in_points(factor_influence(sep0).to_dict()),
+        "separate_best_phi0": float(sep0.groupby("phi_0")["dice"].mean().idxmax()),
+        "separate_phi0_levels": int(sep0["phi_0"].nunique()),
+        "separate_share_high": lambda frac: percent(float((sep0.dice >= frac * sep0.dice.max()).mean())),
+        "separate_front_gap": points(float(R.front_gap)),
+    }
+
+
+# The measures of each experiment a profile may leave out (its section's `run: false`): computed only
+# where it ran; the claims that need it say it was not run (core.claims.NOT_RUN).
+ABLATION_MEASURES = {
+    "prior": _prior,
+    "separate": _separate,
+    "arch": lambda R: {"arch_sshn_minus_fixed": {"values": _in_points(R.arch_gap), "baseline": points(0.0)}},
+    "registration": lambda R: {
+        "reg_sshn_minus_fixed": _in_points(R.reg_gap["SSHN"]),
+        "reg_dynamic_minus_fixed": {f"{m} {k}": points(d) for m in ("Stochastic", "FiLM")
+                                    for k, (d, _) in R.reg_gap[m].items()}},
+    "natural": lambda R: {
+        "natural_sshn_minus_fixed": _in_points(R.nat_gap),
+        "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
+                                     for m in ("Fixed", "SSHN")}},
+}
+
+
 def measures(R: Results) -> dict:
     """The quantities the claims' rules test (keys are the claims' `measure`). Dice differences are
     shown in points and cost cuts in per cent, as the papers print them (core.claims.Shown)."""
-    pr_test, drop, away, t1, t3 = R.pr_test, R.drop, R.away, R.ref["table1"], R.ref["table3_all"]
-    influence, sep0 = factor_influence(R.sep0), R.sep0
+    drop, away, t1, t3 = R.drop, R.away, R.ref["table1"], R.ref["table3_all"]
     cvw, ends, small, size_gap = R.cvw, R.cv_ends, R.small, R.size_gap
     gp = R.gp
     nat_arch = R.gmacs["gmacs_natural_arch"]
@@ -473,15 +522,9 @@ def measures(R: Results) -> dict:
         "flops_cut_0p4_natural_arch": percent(1 - nat_arch.loc[0.4] / nat_arch.loc[0.5]),
         "flops_ratio_0p5_over_0p25_natural_arch": nat_arch.loc[0.5] / nat_arch.loc[0.25],
         "flops_cut_0p25_natural_arch": percent(1 - nat_arch.loc[0.25] / nat_arch.loc[0.5]),
-        "separate_low_drop": _in_points(R.separate_low_drop),
         "best_cheaper_minus_best_fixed": points(R.best_cheaper_minus_best_fixed),
         "sshn_drop_at_phi_max": points(float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1])),
         "single_over_fixed_model_time": _timed(single["SSHN"] / one_fixed),
-        "reg_sshn_minus_fixed": _in_points(R.reg_gap["SSHN"]),
-        "natural_sshn_minus_fixed": _in_points(R.nat_gap),
-        "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
-                                     for m in ("Fixed", "SSHN")},
-        "reg_dynamic_minus_fixed": {f"{m} {k}": points(d) for m in ("Stochastic", "FiLM") for k, (d, _) in R.reg_gap[m].items()},
         "paper_table_cut_0p4": percent(1 - t1["gflops"][8] / t1["gflops"][10]),
         "paper_table_cut_0p3": percent(1 - t1["gflops"][6] / t1["gflops"][10]),
         "paper_table_cut_0p15": percent(1 - t1["gflops"][3] / t1["gflops"][10]),
@@ -490,29 +533,18 @@ def measures(R: Results) -> dict:
         "single_model_time_spread": _timed(np.max(list(single.values()), axis=0) / np.min(list(single.values()), axis=0)),
         "size_dependence": points(float(abs(size_gap[small].mean() - size_gap[~small].mean()))),
         "size_gap_mean": points(float(size_gap.mean())),
-        "prior_r0_minus_fixed": points(float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan")),
-        "prior_r0_minus_fixed_equal_budget": (float(pr_test[0.0] - R.fixed_c_test_of("Fixed, prior's cap"))
-                                              if 0.0 in pr_test.index else float("nan")),
-        "prior_steps": {f"r {a:g}→{b:g}": points(float(pr_test[b] - pr_test[a])) for a, b in zip(pr_test.index, pr_test.index[1:])},
-        "prior_widest_minus_fixed": points(float(pr_test.iloc[-1] - R.fixed_c_test)),
-        "prior_widest_vs_full": points(float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"]))),
         "transfer_advantage": {f"φ={p:g}": points(float(drop["T-Fixed"][p] - drop["T-SSHN"][p])) for p in away},
         "transfer_worst_drop": lambda low, high: points(drop["T-SSHN"][[p for p in R.p["eval"]["transfer_phis"]
                                                                          if low - 1e-9 <= p <= high + 1e-9]].max()),
-        "separate_influence": _in_points(influence.to_dict()),
-        "separate_best_phi0": float(sep0.groupby("phi_0")["dice"].mean().idxmax()),
-        "separate_phi0_levels": int(sep0["phi_0"].nunique()),
-        "separate_share_high": lambda frac: percent(float((sep0.dice >= frac * sep0.dice.max()).mean())),
-        "separate_front_gap": points(float(R.front_gap)),
         "cv_middle_vs_ends": {"values": cvw["cv_median"].drop(ends).to_dict(),
                               "baseline": float(cvw["cv_median"][ends].max())},
         "cv_peak_depth": R.peak_depth,
-        "arch_sshn_minus_fixed": {"values": _in_points(R.arch_gap), "baseline": points(0.0)},
 
         # SSHN's margin as a share of the margin identical weights give (the Fixed phi = 0.5 U-Net run at each phi)
         "feature_margin_vs_shared": lambda min_px: (R.feature_margin("SSHN", min_px)
                                                     / R.feature_margin("T-Fixed", min_px)).to_dict(),
-        **{f"converged_{e}": R.converged(e) for e in R.runs.experiment.unique()},
+        **{f"converged_{e}": R.converged(e) for e in EXPERIMENTS},
+        **{k: v for e, of in ABLATION_MEASURES.items() if R.ran(e) for k, v in of(R).items()},
         # Stochastic's and FiLM's runs need no doubling check where they stopped on plateaus; none was run for them
         "dynamic_checked": float(not R.main_runs[R.main_runs.method.isin(["stochastic", "film"])]
                                  .stopped_by.str.startswith("schedule").any()
@@ -588,7 +620,7 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
         "fixed_best": {"phi": R.best_fixed_phi, "dice": R.best_fixed},
         "gmacs_ratio_phi0p5_over_phi0": g(0.5) / g(0.0),
         "gmacs_paper_arch_ratio_phi0p5_over_phi0": gp(0.5) / gp(0.0),
-        "measures": {k: v for k, v in M.items() if isinstance(v, float) and k not in TIMING},
+        "measures": {k: v for k, v in M.items() if isinstance(v, float) and v is not NOT_RUN and k not in TIMING},
     }
     fixed, sshn = R.time[R.time.method == "fixed"], R.time[R.time.group == f"sshn-{R.main_init}"]
     cost = {"step_time_ratio_sshn_over_fixed": float(R.step_ms[f"sshn-{R.main_init}"] / R.step_ms[R.fixed_groups].mean()),

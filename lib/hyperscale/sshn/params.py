@@ -46,6 +46,7 @@ class Main(Schema):
 
 
 Cap = PositiveInt | None  # an experiment's own step cap (None: train.max_steps)
+# An ablation is `run: false` in a profile that leaves it out (its claims say "not run")
 
 
 class Prior(Schema):
@@ -53,11 +54,13 @@ class Prior(Schema):
     rs: Annotated[list[Annotated[float, Field(ge=0.0, le=0.5)]], Field(min_length=1), Unique]
     seeds: Seeds
     max_steps: Cap = None
+    run: bool = True
 
 
 class Separate(Schema):
     seeds: Seeds
     max_steps: Cap = None
+    run: bool = True
 
 
 class Arch(Schema):
@@ -65,6 +68,7 @@ class Arch(Schema):
     fixed_phis: Phis
     seeds: Seeds
     max_steps: Cap = None
+    run: bool = True
 
 
 class Registration(Schema):
@@ -73,12 +77,14 @@ class Registration(Schema):
     fixed_phis: Phis
     seeds: Seeds
     max_steps: Cap = None
+    run: bool = True
 
 
 class Natural(Schema):
     fixed_phis: Phis
     seeds: Seeds
     max_steps: Cap = None
+    run: bool = True
 
 
 class Eval(Schema):

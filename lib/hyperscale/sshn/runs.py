@@ -23,9 +23,10 @@ Experiments, with what they reproduce:
 * registration: every method as a registration network (§4.1, Table 2).
 * natural: Fixed and SSHN on the `scenes` stand-in for Pets and CUB (Hyper-UNet §4.2).
 
-An experiment whose section sets `max_steps` trains to that budget instead (the cpu profile
-gives the ablations short budgets to afford main; without a doubling check of their own, the
-claims that compare methods on their runs are inconclusive).
+An experiment whose section sets `max_steps` trains to that budget instead (the ablations' short
+budgets; without a doubling check of their own, the claims that compare methods on their runs
+are inconclusive), and one whose section says `run: false` has no runs (the cpu profile leaves
+the ablations out to keep within its time budget, issue 25: no central verdict reads them).
 """
 from __future__ import annotations
 
@@ -84,6 +85,8 @@ def plan(experiment: str, p: dict) -> list[Run]:
     """The runs of `experiment` for the `sshn` params `p`."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    if not p.get(experiment, {}).get("run", True):  # left out of this profile
+        return []
     val = p["train"]["val_phis"]
     if experiment == "main":
         m = p["main"]
