@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NETS = ["vgg16", "resnet50", "mobilenetv2"]
 
 
-@pytest.fixture(scope="module")
-def setup():
-    p = load_params(ROOT / "params.yaml")["shape_adaptor"] | {"seeds": [0, 1]}
+def synthetic(run: dict):
+    """Measures of synthetic results, with `run` as shape_adaptor.run (which ablations the profile runs)."""
+    p = load_params(ROOT / "params.yaml")["shape_adaptor"] | {"seeds": [0, 1], "run": run}
     n = 4  # eq. 3 for D_in = 32, D_last = 2, r_min = 0.5
     t1 = pd.DataFrame([{"run": f"{f}-{d}-seed{s}", "net": f, "design": d, "seed": s,
                         "test_acc": 80 + (3 if d == "adaptor" else 0) + s, "macs": 100 * (1.5 if d == "adaptor" else 1),
@@ -42,6 +42,26 @@ def setup():
     results["table1"] = results["table1"].assign(converged=[True] * 11 + [False])
     paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
     return measures(results, paper, p)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return synthetic({})
+
+
+def test_ablations_left_out_make_their_claims_not_run_and_leave_every_other_verdict(setup):
+    """The cpu profile's `shape_adaptor.run` (every ablation off): those claims say "not run" without being
+    measured; every other claim is judged as with the ablations run."""
+    from hyperscale.core.claims import evaluate, load_claims
+
+    off = load_params(ROOT / "params.yaml")["shape_adaptor"]["run"]
+    assert off and not any(off.values()) and "init" not in off
+    claims = load_claims(ROOT / "references" / "shape_adaptor.yaml")
+    full, left = evaluate(claims, setup), evaluate(claims, synthetic(off))
+    ablated = [bool(set(c["test"].get("converged", [])) & set(off)) for c in claims]
+    assert sum(ablated) == 9  # Table 2 (3 claims), Table 4 (2), Fig. 5 (3), Fig. 1 (1)
+    assert (left[ablated].our_value == "not run").all() and (left[ablated].verdict == "inconclusive").all()
+    pd.testing.assert_frame_equal(left[[not a for a in ablated]], full[[not a for a in ablated]])
 
 
 def test_table1_and_cost(setup):

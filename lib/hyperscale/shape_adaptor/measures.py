@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ..core.claims import converged_share, welch_p
+from ..core.claims import NOT_RUN, converged_share, welch_p
 from ..core.train import doubling_check
 from .adaptor import n_adaptors as eq3_n_adaptors
-from .runs import eq3_count, floats
+from .runs import eq3_count, floats, ran
 
 
 def doubling(t1: pd.DataFrame, twice: pd.DataFrame) -> dict[str, dict]:
@@ -32,7 +32,6 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
     checks = doubling(t1, results.get("doubled"))
     acc = t1.groupby(["net", "design"]).test_acc
     mean, rng = acc.mean(), acc.max() - acc.min()
-    net, n = p["ablation_net"], eq3_count(p)
     sa = t1[t1.design == "adaptor"]
     seed0 = t1[t1.seed == p["seeds"][0]].set_index(["net", "design"])
     m = {
@@ -50,42 +49,12 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
                                                                       floats(r.s_final)).statistic))
                                 for _, r in sa.iterrows()},
         "doubling": checks,
-        **{f"converged_{e}": converged_share(r, list(checks.values()) if e == "table1" else [])
+        **{f"converged_{e}": converged_share(r, list(checks.values()) if e == "table1" else []) if ran(e, p) else NOT_RUN
            for e, r in results.items() if e != "doubled"},
     }
-    human = float(mean[net, "human"])
-    eq3 = {f"N={n}": float(seed0.loc[(net, "adaptor"), "test_acc"])}
-    n_runs = {r.setting: r.test_acc for _, r in results["n_adaptors"].iterrows()} | eq3
-    m["table2_vs_human"] = {"values": n_runs, "baseline": human}
-    m["table2_eq3"] = {"values": n_runs, "chosen": f"N={n}"}
-    s0 = (p["adaptor"]["d_out"] / p["data"]["input_size"]) ** (1 / n)  # eq. 5's initial s
-    init_runs = {r.setting: r.test_acc for _, r in results["init"].iterrows()} | {f"s0={s0:.3g} (eq. 5)": eq3[f"N={n}"]}
-    m["table3_vs_human"] = {"values": init_runs, "baseline": human}
-    standard = t1[(t1.net == net) & (t1.design == "adaptor")].test_acc.tolist()
-    fix = {k: d.test_acc.tolist() for k, d in results["fix"].groupby("setting")}
-    m["table4_standard_vs_fix"] = {"a": standard, "b": fix}
-    m["table4_standard_vs_large"] = {"a": standard, "b": {"Fix (Large)": fix["Fix (Large)"]}}
-    rnd = results["random"]
-    m["random_vs_sa"] = {"values": {"shape adaptor": eq3[f"N={n}"], **{r.run: r.test_acc for _, r in rnd.iterrows()}},
-                         "chosen": "shape adaptor"}
-    worst = rnd.loc[rnd.test_acc.idxmin()]
-    s_worst = floats(worst.s_final)
-    m["worst_random_depth_correlation"] = {worst.run: float(spearmanr(range(len(s_worst)), s_worst).statistic)}
-    m["random_memory_spearman"] = (float(np.nan_to_num(spearmanr(rnd.memory, rnd.test_acc).statistic))
-                                   if len(rnd) > 2 else float("nan"))
-    auto = results["autosc"]
-    m["autosc_vs_human"] = {"a": auto.test_acc.tolist(),
-                            "b": {"human": t1[(t1.net == "mobilenetv2") & (t1.design == "human")].test_acc.tolist()}}
-    m["autosc_macs_ratio"] = float(auto.macs.mean() / seed0.loc[("mobilenetv2", "human"), "macs"])
-    inits = results["init"].assign(s0=lambda d: [floats(s)[0] for s in d.s_init]).sort_values("s0")
-    m["init_memory_rank"] = float(spearmanr(inits.s0, inits.memory).statistic) if len(inits) > 1 else float("nan")
-    finals = np.array([floats(s) for s in inits.s_final])
-    m["init_final_s_spread"] = float((finals.max(0) - finals.min(0)).mean()) if len(inits) > 1 else float("nan")
-    largest = max(n_runs, key=lambda k: int(k.split("=")[1]))
-    m["n_largest_below_best"] = float(max(n_runs.values()) - n_runs[largest])
-    f1 = results["fig1"]
-    m["fig1_b_vs_a"] = {"a": f1[f1.setting == "Human Designed B"].test_acc.tolist(),
-                        "b": {"Human Designed A": f1[f1.setting == "Human Designed A"].test_acc.tolist()}}
+    m |= _autosc(results, t1, seed0)  # run in every profile: sa.autosc-cost reads its learned shapes' MACs
+    for e, of in ABLATION_MEASURES.items():
+        m |= of(results, p, t1, seed0) if ran(e, p) else {}
     m["schedule_share"] = p["train"]["epochs"] / paper["text"]["official_epochs"]
     m["paper_fig1_increase"] = paper["text"]["fig1_increase_percent"]
     # The paper's own tables, for the internal-consistency claims.
@@ -104,6 +73,72 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
     m["paper_table2_eq3_gap"] = {f"{k}, {reading} (N = {n})": round(max(row["sa"].values()) - row["sa"][n], 2)
                                  for k, row in paper["table2"].items() for n, reading in _eq3_readings(SIZE[k.split()[0]]).items()}
     return m | paper_values(paper)
+
+
+# The measures of each experiment a profile may leave out (shape_adaptor.run): computed only where it
+# ran; the claims that need it say it was not run (core.claims.NOT_RUN).
+def _eq3_run(t1, p, seed0) -> dict[str, float]:
+    """Table 1's seed-0 shape adaptor of the ablation network: eq. 3's N in Table 2, eq. 5's s in Table 3."""
+    return {f"N={eq3_count(p)}": float(seed0.loc[(p["ablation_net"], "adaptor"), "test_acc"])}
+
+
+def _human(t1, p) -> float:
+    return float(t1[(t1.net == p["ablation_net"]) & (t1.design == "human")].test_acc.mean())
+
+
+def _table2(results, p, t1, seed0) -> dict:
+    n_runs = {r.setting: r.test_acc for _, r in results["n_adaptors"].iterrows()} | _eq3_run(t1, p, seed0)
+    largest = max(n_runs, key=lambda k: int(k.split("=")[1]))
+    return {"table2_vs_human": {"values": n_runs, "baseline": _human(t1, p)},
+            "table2_eq3": {"values": n_runs, "chosen": f"N={eq3_count(p)}"},
+            "n_largest_below_best": float(max(n_runs.values()) - n_runs[largest])}
+
+
+def _table3(results, p, t1, seed0) -> dict:
+    n = eq3_count(p)
+    s0 = (p["adaptor"]["d_out"] / p["data"]["input_size"]) ** (1 / n)  # eq. 5's initial s
+    init_runs = ({r.setting: r.test_acc for _, r in results["init"].iterrows()}
+                 | {f"s0={s0:.3g} (eq. 5)": _eq3_run(t1, p, seed0)[f"N={n}"]})
+    inits = results["init"].assign(s0=lambda d: [floats(s)[0] for s in d.s_init]).sort_values("s0")
+    finals = np.array([floats(s) for s in inits.s_final])
+    return {"table3_vs_human": {"values": init_runs, "baseline": _human(t1, p)},
+            "init_memory_rank": float(spearmanr(inits.s0, inits.memory).statistic) if len(inits) > 1 else float("nan"),
+            "init_final_s_spread": float((finals.max(0) - finals.min(0)).mean()) if len(inits) > 1 else float("nan")}
+
+
+def _table4(results, p, t1, seed0) -> dict:
+    standard = t1[(t1.net == p["ablation_net"]) & (t1.design == "adaptor")].test_acc.tolist()
+    fix = {k: d.test_acc.tolist() for k, d in results["fix"].groupby("setting")}
+    return {"table4_standard_vs_fix": {"a": standard, "b": fix},
+            "table4_standard_vs_large": {"a": standard, "b": {"Fix (Large)": fix["Fix (Large)"]}}}
+
+
+def _fig5(results, p, t1, seed0) -> dict:
+    rnd = results["random"]
+    worst = rnd.loc[rnd.test_acc.idxmin()]
+    s_worst = floats(worst.s_final)
+    return {"random_vs_sa": {"values": {"shape adaptor": _eq3_run(t1, p, seed0)[f"N={eq3_count(p)}"],
+                                        **{r.run: r.test_acc for _, r in rnd.iterrows()}}, "chosen": "shape adaptor"},
+            "worst_random_depth_correlation": {worst.run: float(spearmanr(range(len(s_worst)), s_worst).statistic)},
+            "random_memory_spearman": (float(np.nan_to_num(spearmanr(rnd.memory, rnd.test_acc).statistic))
+                                       if len(rnd) > 2 else float("nan"))}
+
+
+def _autosc(results, t1, seed0) -> dict:
+    auto = results["autosc"]
+    return {"autosc_vs_human": {"a": auto.test_acc.tolist(),
+                                "b": {"human": t1[(t1.net == "mobilenetv2") & (t1.design == "human")].test_acc.tolist()}},
+            "autosc_macs_ratio": float(auto.macs.mean() / seed0.loc[("mobilenetv2", "human"), "macs"])}
+
+
+
+def _fig1(results, p, t1, seed0) -> dict:
+    f1 = results["fig1"]
+    return {"fig1_b_vs_a": {"a": f1[f1.setting == "Human Designed B"].test_acc.tolist(),
+                            "b": {"Human Designed A": f1[f1.setting == "Human Designed A"].test_acc.tolist()}}}
+
+
+ABLATION_MEASURES = {"n_adaptors": _table2, "init": _table3, "fix": _table4, "random": _fig5, "fig1": _fig1}
 
 
 SIZE = {"CIFAR-100": 32, "Aircraft": 224}  # §4.1: small datasets at 32x32, fine-grained ones at 224x224

@@ -9,6 +9,9 @@ from ..core.params import Schema, Unique, upto
 from .train import AlgConfig
 
 Nets = Literal["vgg16", "resnet50", "mobilenetv2"]
+# The experiments a profile may leave out (`run: {experiment: false}`); Table 1, its doubling and AutoSC
+# (whose learned shapes' MACs sa.autosc-cost reads) always run
+Ablation = Literal["n_adaptors", "init", "fix", "random", "s_grad", "fig1"]
 
 
 class Data(Schema):
@@ -40,6 +43,7 @@ class ShapeAdaptorParams(Schema):
     random_seed: NonNegativeInt
     autosc_width_mult: Annotated[float, Field(gt=0.0, le=2.0)]
     settle_tol: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    run: dict[Ablation, bool] = Field(default_factory=dict)
     train: AlgConfig
 
     @model_validator(mode="after")

@@ -18,6 +18,9 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 * autosc: AutoSC on MobileNetV2 (Table 5).
 * s_grad: the "grid" estimator of grad s against the official "detach" (our ablation).
 * fig1: ResNet-50's two human designs, for CIFAR (B) and for ImageNet (A), every fig1 seed (Fig. 1).
+
+`shape_adaptor.run` may leave an ablation out (`{experiment: false}`: no runs, and its claims say so);
+the cpu profile leaves out all of them but AutoSC, to keep within its time budget (issue 25).
 """
 from __future__ import annotations
 
@@ -66,6 +69,8 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
     """The runs of `experiment` for the `shapes` params `p` (fix needs table1's results)."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
+    if not ran(experiment, p):
+        return []
     net, seed0, n = p["ablation_net"], p["seeds"][0], eq3_count(p)
     a = p["adaptor"]
     if experiment == "table1":
@@ -108,6 +113,11 @@ def plan(experiment: str, p: dict, table1: pd.DataFrame | None = None) -> list[R
         return [Run(f"resnet50-{k}-seed{s}", "resnet50", "human", s, f"Human Designed {k}", {"stem": stem} if k == "A" else {})
                 for k, stem in (("B", "cifar"), ("A", "imagenet")) for s in p["fig1_seeds"]]
     return [Run(f"{net}-grid-seed{s}", net, "adaptor", s, "s_grad=grid", {"s_grad": "grid"}) for s in p["seeds"]]
+
+
+def ran(experiment: str, p: dict) -> bool:
+    """Whether the profile runs `experiment` (params.yaml's `shape_adaptor.run` may leave an ablation out)."""
+    return p.get("run", {}).get(experiment, True)
 
 
 def on_schedule(p: dict) -> bool:
@@ -178,7 +188,7 @@ def train_run(run: Run, experiment: str, p: dict, data: Dataset, root, progress=
 def _plan(experiment: str, p: dict, root) -> list[Run]:
     """The plan, with table1's learned shapes (each run's metrics.json) where `fix` needs them."""
     table1 = None
-    if experiment == "fix":
+    if experiment == "fix" and ran("fix", p):
         files = [folder("table1", root) / r.name / "metrics.json" for r in plan("table1", p)]
         table1 = pd.DataFrame([read_json(f) for f in files if f.exists()], columns=["net", "design", "seed", "s_final"])
     return plan(experiment, p, table1)
