@@ -37,6 +37,7 @@ def test_table1_plan_divides_every_width_keeping_even_channels():
     HCUNet(**runs[-1].model)  # a valid network
     with pytest.raises(ValueError, match="two rows become the same network hc-2-2-128; lower the divisor"):
         plan("table1", {"table1": {**TABLE1["table1"], "divisor": 16}})
+    assert plan("table1", {"table1": {**TABLE1["table1"], "run": False}}) == []  # a profile leaves it out
 
 
 def test_table1_measures_compare_by_paper_row():

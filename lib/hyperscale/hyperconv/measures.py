@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.benchmark import ratio_interval
-from ..core.claims import distance_in_units, interval
+from ..core.claims import NOT_RUN, distance_in_units, interval
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
 
@@ -83,8 +83,8 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
     }
     if "sweep" in t:
         m.update(sweep_measures(t["sweep"], t["counts"]))
-    if "table1" in t:
-        m.update(table1_measures(t["table1"]))
+    if "table1" in t:  # None where the profile does not run it
+        m.update(table1_measures(t["table1"]) if t["table1"] is not None else {"converged_table1": NOT_RUN})
     if "grouped" in t:
         g = t["grouped"]
         ratio = lambda r: interval(r.grouped_over_standard, r.grouped_over_standard_low, r.grouped_over_standard_high)  # noqa: E731

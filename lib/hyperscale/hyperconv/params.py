@@ -31,6 +31,7 @@ class Table1(Schema):
     rows: Annotated[list[Annotated[list[Width | None], Field(min_length=3, max_length=3)]], Field(min_length=1), Unique]
     divisor: upto(64)
     seeds: Seeds
+    run: bool = True  # false: a profile leaves the experiment out (its claims say "not run")
 
 
 class Block(Schema):

@@ -52,6 +52,8 @@ def plan(experiment: str, p: dict) -> list[Run]:
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; known: {EXPERIMENTS}")
     s = p[experiment]
+    if not s.get("run", True):  # left out of this profile
+        return []
     if experiment == "sweep":
         hc = [Run(f"hc-nhid{n}-seed{k}", k,
                   {"n_fwd": s["n_fwd"], "n_embed": s["n_embed"], "n_hid": n, "hc": True})
@@ -117,7 +119,8 @@ def run_experiment(experiment: str, root=None, progress: bool = True) -> pd.Data
     out = folder(experiment, root)
     planned = jobs(experiment, root)
     results = pd.DataFrame(train_planned(out, planned, lambda *args: train_run(*args, root, progress),
-                                         sys.modules[__name__], experiment, root))
+                                         sys.modules[__name__], experiment, root),
+                           columns=None if planned else ["experiment", "run", "seed"])  # none: a header to read
     write_text(out / "results.csv", results.to_csv(index=False, float_format="%.6g"))
     return results
 
