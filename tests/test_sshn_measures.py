@@ -385,3 +385,11 @@ def test_doubled_runs_are_mains_first_seed_of_fixed_and_sshn_at_twice_the_budget
         assert (r.experiment, r.model, r.seed) == ("doubled", twin.model, twin.seed)
         assert config_of(r, p).max_steps == 2 * config_of(twin, p).max_steps
         assert config_of(twin, p).patience_steps is None
+
+
+def test_the_earlier_scale_is_read_from_what_its_evaluation_wrote():
+    from hyperscale.sshn.figures import earlier_scale_sentence
+
+    text = earlier_scale_sentence(ROOT)
+    assert text.startswith("At 64 px") and "paper -0.049 ± 0.082" in text and "(every doubling check agreed)" in text
+    assert all(f"`{i}` not reproduced" in text for i in ("sshn.beats-fixed", "sshn.match-best-fixed", "hunet.beats-fixed"))

@@ -3,6 +3,9 @@ the evaluation wrote). Each function returns a matplotlib figure or a DataFrame;
 notebook (notebooks/sshn.ipynb) only arranges them with its prose."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -434,6 +437,19 @@ def dice_definitions(R: Results) -> pd.DataFrame:
         ["dice", "dice_present", "spurious"]].mean().reset_index()
     return t.rename(columns={"phi": "φ", "dice": "Dice (strict)", "dice_present": "Dice (labels present only)",
                              "spurious": "spurious labels per image"})
+
+
+def earlier_scale_sentence(root) -> str:
+    """The main comparison at the stand-in's earlier scale (references/earlier: atlas2d at 64 px, before
+    issue 25's time budget), from what its evaluation wrote."""
+    d = Path(root) / "references/earlier"
+    S = json.loads((d / "sshn_atlas2d_64px_summary.json").read_text())
+    claims = pd.read_csv(d / "sshn_atlas2d_64px_claims.csv", keep_default_na=False).set_index("id").verdict
+    return (f"At {S['image_size'][0]} px (the stand-in before issue 25's time budget; references/earlier), SSHN minus "
+            "Fixed was " + "; ".join(f"{i} {g['mean']:+.3f} ± {g['std']:.3f}" for i, g in S["sshn_minus_fixed_by_init"].items())
+            + (" (every doubling check agreed)" if all(c["agrees"] for c in S["doubling"].values())
+               else " (not every doubling check agreed)")
+            + "; its central verdicts: " + ", ".join(f"`{i}` {v}" for i, v in claims.items()) + ".")
 
 
 def doubling_sentence(S: dict, first_seed) -> str:
