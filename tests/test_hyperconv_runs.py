@@ -21,6 +21,7 @@ def test_plan_names_every_setting_and_seed():
     assert runs[-1].model == {"n_fwd": 4, "hc": False}
     with pytest.raises(ValueError, match="unknown experiment"):
         plan("table9", SWEEP)
+    assert plan("sweep", {"sweep": {**SWEEP["sweep"], "run": False}}) == []  # a profile leaves it out
 
 
 TABLE1 = {"table1": {"rows": [[96, None, None], [64, None, None], [64, 32, 2048], [32, 32, 2048], [32, 16, 2048],
@@ -40,16 +41,28 @@ def test_table1_plan_divides_every_width_keeping_even_channels():
     assert plan("table1", {"table1": {**TABLE1["table1"], "run": False}}) == []  # a profile leaves it out
 
 
-def test_table1_measures_compare_by_paper_row():
+def _table1_results() -> pd.DataFrame:
     rows = ["(96, no HC)", "(64, no HC)", "(64, 32, 2048)", "(32, 32, 2048)", "(32, 16, 2048)", "(8, 32, 4000)"]
-    res = pd.DataFrame([{"row": r, "seed": k, "test_ms_ssim": 0.8 + 0.01 * i + 0.001 * k, "converged": i != 5}
-                        for i, r in enumerate(rows) for k in range(3)])
-    m = table1_measures(res)
+    return pd.DataFrame([{"row": r, "seed": k, "test_ms_ssim": 0.8 + 0.01 * i + 0.001 * k, "converged": i != 5}
+                         for i, r in enumerate(rows) for k in range(3)])
+
+
+def test_table1_measures_compare_by_paper_row():
+    m = table1_measures(_table1_results())
     assert m["table1_hc_vs_no_hc"]["a"] == pytest.approx([82, 82.1, 82.2])
     assert m["table1_hc_vs_no_hc"]["b"]["(96, no HC)"] == pytest.approx([80, 80.1, 80.2])
     assert m["table1_bottleneck"]["a"] == pytest.approx([84, 84.1, 84.2])
     assert m["table1_bottleneck"]["b"]["(8, 32, 4000)"] == pytest.approx([85, 85.1, 85.2])
     assert m["converged_table1"] == pytest.approx(15 / 18)
+
+
+def test_an_experiment_the_profile_leaves_out_is_not_run_and_the_other_is_measured():
+    from hyperscale.core.claims import NOT_RUN
+    from hyperscale.hyperconv.measures import trained_measures
+
+    m = trained_measures({"sweep": None, "table1": _table1_results()})
+    assert m["converged_sweep"] is NOT_RUN and "sweep_hc_vs_no_hc_equal_flops" not in m
+    assert m == table1_measures(_table1_results()) | {"converged_sweep": NOT_RUN}
 
 
 def _isp(n=12):

@@ -306,6 +306,17 @@ def test_hyper_unet_claims_about_its_own_prior_wait_for_that_prior(R):
     assert needs["hunet.transfer-range"] == []  # a property of one trained h, whatever its prior
 
 
+def test_stochastic_and_film_train_at_their_own_seeds(R):
+    from hyperscale.sshn.runs import plan
+
+    one = plan("main", {**R.p, "main": {**R.p["main"], "dynamic_seeds": [0]}})
+    every = plan("main", R.p)
+    dynamic = lambda runs: [r for r in runs if r.method in ("stochastic", "film")]  # noqa: E731
+    assert [r.name for r in dynamic(one)] == ["stochastic-seed0", "film-seed0"]
+    assert [r.name for r in dynamic(every)] == [f"{m}-seed{s}" for m in ("stochastic", "film") for s in SEEDS]
+    assert [r for r in one if r not in dynamic(one)] == [r for r in every if r not in dynamic(every)]
+
+
 def test_hyper_unet_is_judged_on_the_sshn_trained_with_its_prior(R):
     """main.hunet_prior adds an SSHN labelled init 'hunet' (App. A's text, phi ~ U(0, 1)), judged by
     the Hyper-UNet ledger: its prior requirement then holds, and its gap is its own (0.2 below Fixed)."""

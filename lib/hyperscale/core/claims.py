@@ -287,8 +287,8 @@ NOT_CONVERGED = ("runs of {} did not converge by the rule of core/train.py (stop
 
 # `converged_<experiment>` of an experiment the profile does not run (compared by identity)
 NOT_RUN = Shown(math.nan, "not run in this profile")
-NOT_RUN_CAUSE = ("{} not run in this profile (params.yaml: run: false; the cpu profile leaves out what no central "
-                 "verdict reads, to keep within its time budget)")
+NOT_RUN_CAUSE = ("{} not run in this profile (params.yaml: run: false; left out of the cpu profile to keep "
+                 "make study within its time budget, issue 25)")
 
 
 def _converged(test: dict) -> list[str]:

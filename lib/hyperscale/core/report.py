@@ -23,8 +23,9 @@ class _PlainLog(LogFormatter):
 
 def not_run(section: str) -> str:
     """What a chapter says where its profile leaves an experiment out (its section's `run: false`)."""
-    return (f"**Not run in this profile.** The cpu profile leaves out the ablations no central verdict reads, to keep "
-            f"`make study` within its time budget (issue 25); their claims are inconclusive for that reason. "
+    return (f"**Not run in this profile.** The cpu profile leaves it out to keep `make study` within its time budget "
+            f"(issue 25: first what no central verdict reads, then what comes last in the issue's order of the central "
+            f"comparisons); its claims are inconclusive for that reason. "
             f"`run: true` under `{section}` in params.yaml runs it (the paper profile does).")
 
 

@@ -117,8 +117,9 @@ def evaluate(root=None) -> dict:
            for k, b in t2.items() for r in [ref["table2"]["rows"][k]]])
     tables = {"counts": counts, "eq1": eq1_table(p["ratio_sizes"], **p["ratio_block"]), "eq4": eq4_table(**p["eq4"]),
               **results(root)}
-    if not p["table1"]["run"]:  # left out of this profile: no runs to measure
-        tables["table1"] = None
+    for e in ("sweep", "table1"):
+        if not p[e]["run"]:  # left out of this profile: no runs to measure
+            tables[e] = None
     nb = p["benchmark"]["networks"]
     rh, rw = nb["raw_size"]
     shapes = {**{k: (4, rh // 2, rw // 2) for k in t1}, **{k: (3, *nb["vdn_size"]) for k in t2}}

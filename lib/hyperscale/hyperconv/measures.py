@@ -81,10 +81,7 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "paper_table1_memory_ratio": _column(t1, "mem_GB")["(96, no HC)"] / _column(t1, "mem_GB")["(64, 32, 2048)"],
         **paper_measures(t1, t2),
     }
-    if "sweep" in t:
-        m.update(sweep_measures(t["sweep"], t["counts"]))
-    if "table1" in t:  # None where the profile does not run it
-        m.update(table1_measures(t["table1"]) if t["table1"] is not None else {"converged_table1": NOT_RUN})
+    m.update(trained_measures(t))
     if "grouped" in t:
         g = t["grouped"]
         ratio = lambda r: interval(r.grouped_over_standard, r.grouped_over_standard_low, r.grouped_over_standard_high)  # noqa: E731
@@ -126,6 +123,14 @@ def paper_measures(t1: dict, t2: dict) -> dict:
         "paper_vdn_psnr_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("psnr", s).items()},
         "paper_vdn_ssim_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("ssim", s).items()},
     }
+
+
+def trained_measures(t: dict) -> dict:
+    """The trained experiments' measures; an experiment the profile leaves out (None) is NOT_RUN,
+    and its claims say so."""
+    of = {"sweep": lambda r: sweep_measures(r, t["counts"]), "table1": table1_measures}
+    return {k: v for e, f in of.items() if e in t
+            for k, v in (f(t[e]) if t[e] is not None else {f"converged_{e}": NOT_RUN}).items()}
 
 
 def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:

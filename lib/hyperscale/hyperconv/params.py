@@ -25,6 +25,7 @@ class Sweep(Schema):
     data: str
     task: TaskConfig
     train: TrainConfig
+    run: bool = True  # false: a profile leaves the experiment out (its claims say "not run")
 
 
 class Table1(Schema):

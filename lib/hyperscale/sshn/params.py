@@ -42,6 +42,7 @@ class Main(Schema):
     fixed_phis: Phis
     inits: Annotated[list[Literal[INITS]], Field(min_length=1), Unique]
     seeds: Seeds
+    dynamic_seeds: Seeds | None = None  # Stochastic's and FiLM's (None: `seeds`)
     hunet_prior: Annotated[list[Phi], Field(min_length=2, max_length=2)] | None = None  # Hyper-UNet's U(lo, hi)
 
 

@@ -5,8 +5,9 @@ trains each with the core loop (resuming from its checkpoint; a finished run is 
 not retrained) into runs/sshn/<experiment>/<run>/ and writes the experiment's `runs.csv`.
 Experiments, with what they reproduce:
 
-* main: Fixed U-Nets at `main.fixed_phis`, SSHN (per hypernetwork parametrisation), Stochastic
-  and FiLM with phi ~ U(hyper.phi_range), every seed (§4.3, Fig. 3, Tables 1, 5); and, with
+* main: Fixed U-Nets at `main.fixed_phis` and SSHN (per hypernetwork parametrisation), every
+  seed, and Stochastic and FiLM at `main.dynamic_seeds` (default: every seed), all with
+  phi ~ U(hyper.phi_range) (§4.3, Fig. 3, Tables 1, 5); and, with
   `main.hunet_prior`, one more SSHN (App. A's text) with Hyper-UNet's prior (its §4.1: U(0, 1) on
   OASIS), labelled init HUNET, which the Hyper-UNet ledger judges. Trained by the
   convergence rule of core/train.py: in the cpu profile a cosine schedule over the budget
@@ -95,7 +96,8 @@ def plan(experiment: str, p: dict) -> list[Run]:
                    for i in m["inits"] for s in m["seeds"]]
                 + [_single("main", "sshn", s, p, val, f"sshn-{HUNET}-seed{s}", phi_range=m["hunet_prior"],
                            info={"init": HUNET}) for s in m["seeds"] if m.get("hunet_prior")]
-                + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film") for s in m["seeds"]])
+                + [_single("main", m_, s, p, val) for m_ in ("stochastic", "film")
+                   for s in m.get("dynamic_seeds") or m["seeds"]])
     if experiment == "doubled":
         if not on_schedule(config_of(plan("main", p)[0], p)):
             return []
