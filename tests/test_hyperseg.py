@@ -7,6 +7,7 @@ from hyperscale.hyperseg import (ContextHead, EfficientNet, MetaBlock, ResNet18,
                                  positional_encoding)
 from hyperscale.hyperseg.counting import count
 from hyperscale.hyperseg.model import TEMPLATES, hyperseg
+from hyperscale.hyperseg.official_meta import OfficialMetaBlock
 from hyperscale.hyperseg.unet import UNet
 
 
@@ -92,6 +93,63 @@ def test_meta_block_shapes_counts_and_exact_batchnorm_folding(c_in, c_out, only_
     assert torch.allclose(folded, y, atol=1e-5)
     with pytest.raises(RuntimeError, match="already folded"):
         block.fold_batchnorm()
+
+
+def _official_loop(block, x, phi):
+    """The official block's semantics one patch at a time: the map reflect-padded once, and each
+    patch's pw1, dw and pw2 (eval-mode BatchNorm, ReLU6) applied to its own halo'd window."""
+    w = block.weights(phi)
+    b, _, h, wd = x.shape
+    nh, nw = phi.shape[-2:]
+    sh, sw = h // nh, wd // nw
+    xp = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    out = torch.empty(b, block.c_out, h, wd)
+    for n in range(b):
+        for i in range(nh):
+            for j in range(nw):
+                y = xp[n:n + 1, :, i * sh:i * sh + sh + 2, j * sw:j * sw + sw + 2]
+                for name in ("pw1", "dw", "pw2"):
+                    k = w[name][n, ..., i, j]
+                    y = block.bn[name](F.conv2d(y, k, groups=k.shape[0] if name == "dw" else 1))
+                    y = F.relu6(y) if name != "pw2" else y
+                out[n, :, i * sh:(i + 1) * sh, j * sw:(j + 1) * sw] = y[0]
+    return out + x if block.residual else out
+
+
+@pytest.mark.parametrize("c_in, c_out", [(4, 4), (3, 5)])
+def test_the_official_meta_block_runs_each_patch_on_its_own_halo(c_in, c_out):
+    """The official block equals the loop reference; ours (three patch-wise layers, the paper's Fig. 3a)
+    differs from it at exactly the pixels next to a patch border: 896 of 2048 on a 32 x 64 map cut
+    4 x 8 (issue 26's count)."""
+    torch.manual_seed(0)
+    own = _trained_looking(OfficialMetaBlock(c_in, c_out, c_phi=8, expansion=2))
+    ours = _trained_looking(MetaBlock(c_in, c_out, c_phi=8, expansion=2))
+    ours.load_state_dict(own.state_dict())
+    x, phi = torch.randn(2, c_in, 32, 64), torch.randn(2, 8, 4, 8)
+    with torch.no_grad():
+        ref, y_own, y_ours = _official_loop(own, x, phi), own(x, phi), ours(x, phi)
+        own.fold_batchnorm()
+        folded = own(x, phi)
+    assert torch.allclose(y_own, ref, atol=1e-5) and torch.allclose(folded, ref, atol=1e-5)
+    edge = torch.ones(4, 8, 8, 8, dtype=torch.bool)
+    edge[:, :, 1:-1, 1:-1] = False  # (patch row, patch column, row in patch, column in patch)
+    edge = edge.permute(0, 2, 1, 3).reshape(32, 64)
+    differs = (y_ours - ref).abs().amax((0, 1)) > 1e-5
+    assert int(edge.sum()) == 896 and torch.equal(differs, edge)
+
+
+def test_the_two_meta_blocks_agree_inside_the_image_with_the_same_weights_in_every_patch():
+    """With one set of weights for every patch only the image border differs (reflect vs zero padding)."""
+    torch.manual_seed(1)
+    own = _trained_looking(OfficialMetaBlock(4, 4, c_phi=8, expansion=2))
+    ours = _trained_looking(MetaBlock(4, 4, c_phi=8, expansion=2))
+    ours.load_state_dict(own.state_dict())
+    x, phi = torch.randn(1, 4, 16, 24), torch.randn(1, 8, 1, 1).expand(1, 8, 4, 6)
+    with torch.no_grad():
+        d = (own(x, phi) - ours(x, phi)).abs().amax((0, 1))
+    assert d[1:-1, 1:-1].max() < 1e-5 and d[0].max() > 1e-3
+    with pytest.raises(ValueError, match="needs the 4 x 6 patch grid to divide the 15 x 24 map"):
+        own(torch.randn(1, 4, 15, 24), phi)
 
 
 def test_meta_block_rejects_groups_that_do_not_divide_the_signal():
