@@ -1,0 +1,181 @@
+"""Every network the study builds, at the cpu profile's training sizes (issue 27, the chapter "What a
+FLOP buys"; its claims: references/cost.yaml).
+
+Each paper's networks come from its own training plan, built as its training stages build them
+(seed 0; the seeds of a setting share an architecture), so that what is timed here is what the
+chapters train. Experiments a profile leaves out (`run: false`) are built all the same: their
+cost needs no training. Each `Network` also carries the paper's own way of counting it:
+
+- SSHN / Hyper-UNet: MACs of f_phi, the hypernetwork left out (sshn.flops; SSHN §3). Fixed
+  U-Nets at `main.fixed_phis` and 0.4 (sshn.flops-cut-0.4's cut from 0.5), and SSHN (App. A's
+  parametrisation), Stochastic and FiLM at each of those phi, their forward as trained (SSHN
+  evaluates h(phi) in every call).
+- HyperConv: FLOPs, 2 per MAC, the filter-predicting MLPs included (hyperconv.counting; its eq. 1).
+  The sweep's networks (Figs. 3-4), Table 1's six at the profile's width divisor, and VDN with
+  and without HyperConvolutions (Table 2) on the denoise stand-in's patches.
+- HyperSeg: pytorch-OpCounter's MACs, which the paper calls GFLOPs (hyperseg.counting).
+  HyperSeg-S with and without DPWConv (the ablation) and the trade-off's plain U-Nets.
+- Shape Adaptor: MACs without the resizing (core.flops, as the chapter counts Table 1). Each
+  network human-designed and with shape adaptors at eq. 5's initial shapes, and the AutoSC
+  MobileNetV2 as its first seed learned it (read from its run: its shapes are learned).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from ..core.flops import count_macs
+from ..core.models import load_model
+from ..core.params import section
+from ..core.project import project_root
+
+
+@dataclass(frozen=True)
+class Network:
+    paper: str
+    name: str
+    build: Callable[[], nn.Module]  # a module whose forward takes one batch of inputs alone
+    shape: tuple[int, int, int]  # one input, (C, H, W)
+    batch: int  # the paper's training batch in this profile
+    paper_count: Callable[[], int]  # the paper's own count of one input (`paper_unit`)
+    paper_unit: str
+
+
+class AtPhi(nn.Module):
+    """A single-model SSHN baseline (or SSHN) run at one rescaling factor: forward(x) = net(x, phi)."""
+
+    def __init__(self, net: nn.Module, phi: float):
+        super().__init__()
+        self.net, self.phi = net, phi
+
+    def forward(self, x):
+        return self.net(x, self.phi)
+
+
+PAIR_PHI = 0.4  # cost.claims-in-time compares the U-Net at 0.4 with 0.5 (sshn.flops-cut-0.4)
+
+
+def fixed_at(planned: tuple, phi: float) -> tuple:
+    """A planned Fixed run (run, args) with its U-Net's phi set to `phi`."""
+    run, (_, *rest) = planned
+    run = replace(run, name=f"fixed-phi{phi:g}", model={**run.model, "phi": phi})
+    return run, (run, *rest)
+
+
+def _sshn(root: Path) -> list[Network]:
+    from ..sshn import runs
+    from ..sshn.flops import unet_macs
+
+    p = section("sshn", root / "params.yaml")
+    planned = [(r, a) for r, a in runs.jobs("main", root) if r.seed == p["main"]["seeds"][0]
+               and r.info.get("init", "paper") == "paper"]
+    data = planned[0][1][2]
+    shape = data.in_channels, *data["train"].images.shape[-2:]
+    phis = sorted({*p["main"]["fixed_phis"], PAIR_PHI})
+    fixed = next((r, a) for r, a in planned if r.method == "fixed")  # one Fixed U-Net per phi, this one's seed
+    planned = [fixed_at(fixed, q) for q in phis] + [(r, a) for r, a in planned if r.method != "fixed"]
+
+    def macs(phi):
+        return lambda: unet_macs(phi, shape[1:], data.in_channels, data.num_classes, p["model"]["width"],
+                                 p["model"]["n_stages"])["total"]
+
+    out = []
+    for run, args in planned:
+        for phi in [run.model["phi"]] if run.method == "fixed" else phis:
+            out.append(Network("sshn", f"{run.method} φ={phi:g}", lambda a=args, q=phi: AtPhi(runs.build(*a), q), shape,
+                               p["train"]["batch_size"], macs(phi), "MACs (f_φ)"))
+    return out
+
+
+def _hyperconv(root: Path) -> list[Network]:
+    from ..hyperconv import runs
+    from ..hyperconv.counting import count
+    from ..hyperconv.evaluate import table2_builds
+
+    p = section("hyperconv", root / "params.yaml")
+    ref = __import__("yaml").safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
+    data = runs.load_data(p)
+    shape = tuple(data["train"].images.shape[1:])
+    batch = p["sweep"]["train"]["batch_size"]
+    out = []
+    for e in runs.EXPERIMENTS:
+        for run in runs.plan(e, {**p, e: {**p[e], "run": True}}):  # built even where the profile trains none
+            if run.seed == p[e]["seeds"][0]:
+                build = lambda r=run: runs.build(r)  # noqa: E731
+                out.append(Network("hyperconv", f"{e} {run.name.rsplit('-seed', 1)[0]}", build, shape, batch,
+                                   lambda b=build: count(b, shape)["flops"], "FLOPs"))
+    side = section("data", root / "params.yaml")["denoise"]["patch"]
+    for name, build in table2_builds(ref, p["vdn_n_hid"]).items():
+        out.append(Network("hyperconv", f"table2 {name}", build, (3, side, side), batch,
+                           lambda b=build: count(b, (3, side, side))["flops"], "FLOPs"))
+    return out
+
+
+def _hyperseg(root: Path) -> list[Network]:
+    from ..hyperseg import runs
+    from ..hyperseg.counting import count
+
+    p = section("hyperseg", root / "params.yaml")
+    data = runs.load_data(p)
+    c, h, w = data["train"].images.shape[1:]
+    out = []
+    for e in ("ablation", "tradeoff"):
+        for run in runs.plan(e, p):
+            if run.seed == p[e]["seeds"][0]:
+                build = lambda r=run: runs.build(r, data)  # noqa: E731
+                out.append(Network("hyperseg", f"{e} {run.name.rsplit('-seed', 1)[0]}", build, (c, h, w),
+                                   p["ablation"]["train"]["batch_size"],
+                                   lambda b=build: count(b, (h, w), c)["thop_macs"], "MACs (pytorch-OpCounter)"))
+    return out
+
+
+def _shape_adaptor(root: Path) -> list[Network]:
+    from ..shape_adaptor import runs
+
+    p = section("shape_adaptor", root / "params.yaml")
+    data = runs.load_data(p)
+    shape = tuple(data["train"].images.shape[1:])
+    batch = p["train"]["batch_size"]
+    out = []
+
+    def macs(build):
+        return lambda: count_macs(build(), shape, count_resize=False)
+
+    for run in runs.plan("table1", p):
+        if run.seed == p["seeds"][0]:
+            build = lambda r=run: runs.build(r, p, data)  # noqa: E731
+            out.append(Network("shape_adaptor", f"{run.net} {run.design}", build, shape, batch, macs(build), "MACs"))
+    autosc = min(runs.plan("autosc", p), key=lambda r: r.seed)
+    build = lambda f=runs.folder("autosc", root) / autosc.name / "model.pt": load_model(f)  # noqa: E731
+    out.append(Network("shape_adaptor", f"{autosc.net} AutoSC", build, shape, batch, macs(build), "MACs"))
+    return out
+
+
+PAPERS = {"sshn": _sshn, "hyperconv": _hyperconv, "hyperseg": _hyperseg, "shape_adaptor": _shape_adaptor}
+
+
+def networks(root=None, papers=tuple(PAPERS)) -> list[Network]:
+    """Every network of the named papers, in the order of PAPERS."""
+    root = Path(root or project_root())
+    unknown = set(papers) - set(PAPERS)
+    if unknown:
+        raise ValueError(f"unknown papers {sorted(unknown)}; known: {list(PAPERS)}")
+    return [n for paper in PAPERS if paper in papers for n in PAPERS[paper](root)]
+
+
+def flops(net: Network) -> int:
+    """The common convention: 2 FLOPs per multiply-accumulate of core.flops (ptflops' aten backend,
+    every convolution and matrix product of the forward pass, 4 MACs per bilinear-resize output)."""
+    return 2 * count_macs(net.build().eval(), net.shape)
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def example(net: Network, batch: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(batch, *net.shape, generator=torch.Generator().manual_seed(seed))

@@ -1,0 +1,74 @@
+"""The FLOP chapter's measurement helpers (lib/hyperscale/cost/): known answers on toy networks."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from hyperscale.cost.measure import KINDS, inference, peak_bytes, time_tables, train_step
+from hyperscale.cost.measures import pairs, rank_correlation, time_over_flops
+from hyperscale.cost.networks import Network, flops
+
+
+def _linear(c_in=1000, c_out=1000):
+    torch.manual_seed(0)
+    return nn.Linear(c_in, c_out, bias=False)
+
+
+def test_peak_memory_of_an_inference_is_weights_input_and_output():
+    x = torch.randn(64, 1000)
+    assert peak_bytes(lambda: (_linear(), x), train=False) == 4 * (1000 * 1000 + 64 * 1000 + 64 * 1000)
+
+
+def test_peak_memory_of_a_training_step_holds_gradients_and_adams_moments():
+    x = torch.randn(64, 1000)
+    weights = 4 * 1000 * 1000
+    peak = peak_bytes(lambda: (_linear(), x), train=True)
+    assert 4 * weights + 4 * 64 * 1000 <= peak <= 8 * weights  # weights, gradient, two moments, input
+
+
+def test_flops_count_two_per_multiply_accumulate():
+    net = Network("toy", "linear", lambda: _linear(100, 10), (1, 1, 100), 4, lambda: 0, "MACs")
+    assert flops(net) == 2 * 100 * 10
+
+
+def test_a_training_step_moves_the_weights_and_an_inference_does_not():
+    model, x = _linear(8, 4), torch.randn(2, 8)
+    before = model.weight.detach().clone()
+    with torch.inference_mode():
+        inference(model, x)()
+    assert torch.equal(model.weight, before)
+    with torch.inference_mode():  # as interleaved_rounds calls it
+        train_step(model, x)()
+    assert not torch.equal(model.weight, before)
+
+
+def test_time_tables_give_every_network_each_kind_with_an_interval():
+    nets = [Network("toy", f"linear {c}", lambda c=c: _linear(c, c), (1, 1, c), 4, lambda: 0, "MACs")
+            for c in (8, 64)]
+    summary, rounds = time_tables(nets, repeats=3, warmup=1, device=torch.device("cpu"))
+    assert list(summary.kind) == list(KINDS) * 2 and set(summary.network) == {"linear 8", "linear 64"}
+    assert (summary.ms_low <= summary.ms).all() and (summary.ms <= summary.ms_high).all()
+    assert len(rounds) == 2 * len(KINDS) * 3 and summary.threads.iloc[0] == torch.get_num_threads()
+
+
+def test_rank_correlation_per_paper():
+    counts = pd.DataFrame({"paper": ["a"] * 3 + ["b"] * 3, "network": list("xyzuvw"), "flops": [1, 2, 3, 1, 2, 3]})
+    latency = pd.DataFrame({"paper": ["a"] * 3 + ["b"] * 3, "network": list("xyzuvw"), "kind": "batch 1",
+                            "ms": [1.0, 5.0, 9.0, 3.0, 2.0, 1.0]})
+    assert rank_correlation(counts, latency, "batch 1") == pytest.approx({"a": 1.0, "b": -1.0})
+
+
+def test_time_over_flops_divides_the_latency_ratio_by_the_flop_ratio():
+    names = ["fixed φ=0.4", "fixed φ=0.5", "sweep hc-nhid16", "sweep hc-nhid1024", "mobilenetv2 human"]
+    counts = pd.DataFrame({"network": names, "flops": [100, 200, 10, 40, 5]})
+    assert pairs(counts) == {"SSHN: U-Net at φ = 0.4 / 0.5 (sshn.flops-cut-0.4)": ("fixed φ=0.4", "fixed φ=0.5"),
+                             "HyperConv: largest / smallest n_hid (hc.fixed-flops-sweep)":
+                                 ("sweep hc-nhid1024", "sweep hc-nhid16")}  # no AutoSC: its pair is left out
+    ms = {"fixed φ=0.4": 1.0, "fixed φ=0.5": 4.0, "sweep hc-nhid16": 1.0, "sweep hc-nhid1024": 2.0}
+    rounds = pd.DataFrame([{"network": n, "kind": "batch 1", "round": r, "ms": v * (1 + 0.01 * r)}
+                           for n, v in ms.items() for r in range(6)])
+    out = time_over_flops(counts, rounds)
+    assert float(out["SSHN: U-Net at φ = 0.4 / 0.5 (sshn.flops-cut-0.4)"]) == pytest.approx(0.5)  # 1/4 over 1/2
+    assert float(out["HyperConv: largest / smallest n_hid (hc.fixed-flops-sweep)"]) == pytest.approx(0.5)  # 2 over 4
+    assert np.isfinite([v.low for v in out.values()]).all()
