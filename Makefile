@@ -15,6 +15,8 @@
 #   make launch EXECUTOR=slurm JOBS=N train the profile's pending runs as cluster jobs (submitit;
 #                                     EXECUTOR=local here), then `make study` records them
 #   make study JOBS=N                 train N runs at a time (default: one per core)
+#   make gpu-probe                    on a lent GPU: the chapter "What a FLOP buys" timed there
+#                                     (data/gpu/cost.csv; see the target)
 #   setup, profile P=smoke|cpu|paper, book, clean
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -44,7 +46,7 @@ export PYTHONUNBUFFERED := 1
 # recipe runs, because `make setup` may have just installed it.
 WITH_TCMALLOC = if [ -e $(TCMALLOC) ]; then export LD_PRELOAD=$(TCMALLOC); fi;
 
-.PHONY: study test setup system-packages test-packages profile book publish pull launch clean
+.PHONY: study test setup system-packages test-packages profile book publish pull launch gpu-probe clean
 
 study: setup
 	$(WITH_TCMALLOC) python -m hyperscale.core.progress
@@ -57,6 +59,7 @@ test: setup test-packages
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
 	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) JOBS=2 dvc repro --quiet
+	cd .smoke && $(MAKE) --no-print-directory gpu-probe PROBE_DEVICE=cpu PROBE_PYTHON=python PROBE_OUT=$$(mktemp -d)/cost.csv
 	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
 	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider -n 2 --dist loadfile notebooks/
 	@echo "make test: all passed"
@@ -111,6 +114,16 @@ pull: setup
 EXECUTOR ?= local
 launch: setup
 	$(WITH_TCMALLOC) python -m hyperscale.launch --executor $(EXECUTOR)
+
+# On a lent GPU machine (lib/hyperscale/cost/probe.py; at most 8 minutes): no set-up there, its
+# python3 holds a CUDA torch. Carry runs/eval/cost (what evaluate_cost wrote) and .whl (wheels of
+# pydantic and ptflops, README "GPUs"); commit data/gpu/cost.csv after. PROBE_DEVICE=cpu runs it
+# anywhere (make test does, at smoke sizes).
+PROBE_DEVICE ?= cuda
+PROBE_PYTHON ?= python3
+PROBE_OUT ?= data/gpu/cost.csv
+gpu-probe:
+	PYTHONPATH=lib $(PROBE_PYTHON) -m hyperscale.cost.probe --device $(PROBE_DEVICE) --out $(PROBE_OUT)
 
 clean:
 	rm -rf .smoke book/_build book/generated runs data/atlas2d data/scenes

@@ -72,3 +72,24 @@ def test_time_over_flops_divides_the_latency_ratio_by_the_flop_ratio():
     assert float(out["SSHN: U-Net at φ = 0.4 / 0.5 (sshn.flops-cut-0.4)"]) == pytest.approx(0.5)  # 1/4 over 1/2
     assert float(out["HyperConv: largest / smallest n_hid (hc.fixed-flops-sweep)"]) == pytest.approx(0.5)  # 2 over 4
     assert np.isfinite([v.low for v in out.values()]).all()
+
+
+def test_a_spec_rebuilds_the_network_where_the_data_are_not(tmp_path):
+    """What make gpu-probe reads: the registered model, its config and phi (SSHN's U-Net here), and
+    a learned model's file where its architecture was learned."""
+    import hyperscale.sshn  # noqa: F401  (registers the models)
+    from hyperscale.core.models import create_model, save_model
+    from hyperscale.cost.networks import AtPhi, from_spec, spec
+
+    build = lambda: AtPhi(create_model("fixed", in_channels=1, num_classes=3, width=4, phi=0.25), 0.25)  # noqa: E731
+    net = Network("sshn", "fixed φ=0.25", build, (1, 24, 24), 2, lambda: 0, "MACs")
+    s = spec(net)
+    assert (s["method"], s["phi"], s["config"]["width"], s["model_file"]) == ("fixed", 0.25, 4, None)
+    again = from_spec(s, tmp_path)
+    assert again.build().net.config == build().net.config and (again.shape, again.batch) == ((1, 24, 24), 2)
+    torch.manual_seed(0)
+    saved = build().net
+    save_model(saved, tmp_path / "m.pt")
+    loaded = from_spec(spec(net, "m.pt"), tmp_path).build()
+    assert loaded.phi == 0.25 and len(saved.state_dict()) > 0
+    assert all(torch.equal(a, b) for a, b in zip(loaded.net.state_dict().values(), saved.state_dict().values()))

@@ -72,7 +72,7 @@ Unique = AfterValidator(_unique)  # a list whose entries name runs or rows (seed
 SCHEMAS: dict[str, type[Schema]] = {}
 # The package that registers each section's schema on import.
 SECTION_PACKAGES = {"data": "hyperscale.data", "sshn": "hyperscale.sshn", "shape_adaptor": "hyperscale.shape_adaptor",
-                    "hyperconv": "hyperscale.hyperconv", "hyperseg": "hyperscale.hyperseg"}
+                    "hyperconv": "hyperscale.hyperconv", "hyperseg": "hyperscale.hyperseg", "cost": "hyperscale.cost"}
 
 
 def register_section(name: str, schema: type[Schema]) -> None:

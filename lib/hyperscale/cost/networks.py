@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ..core.flops import count_macs
-from ..core.models import load_model
+from ..core.models import create_model, load_model
 from ..core.params import section
 from ..core.project import project_root
 
@@ -43,6 +43,7 @@ class Network:
     batch: int  # the paper's training batch in this profile
     paper_count: Callable[[], int]  # the paper's own count of one input (`paper_unit`)
     paper_unit: str
+    model_file: Path | None = None  # where `build` reads a trained model (its architecture was learned)
 
 
 class AtPhi(nn.Module):
@@ -150,8 +151,9 @@ def _shape_adaptor(root: Path) -> list[Network]:
             build = lambda r=run: runs.build(r, p, data)  # noqa: E731
             out.append(Network("shape_adaptor", f"{run.net} {run.design}", build, shape, batch, macs(build), "MACs"))
     autosc = min(runs.plan("autosc", p), key=lambda r: r.seed)
-    build = lambda f=runs.folder("autosc", root) / autosc.name / "model.pt": load_model(f)  # noqa: E731
-    out.append(Network("shape_adaptor", f"{autosc.net} AutoSC", build, shape, batch, macs(build), "MACs"))
+    file = runs.folder("autosc", root) / autosc.name / "model.pt"
+    build = lambda: load_model(file)  # noqa: E731
+    out.append(Network("shape_adaptor", f"{autosc.net} AutoSC", build, shape, batch, macs(build), "MACs", file))
     return out
 
 
@@ -179,3 +181,21 @@ def n_params(model: nn.Module) -> int:
 
 def example(net: Network, batch: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(batch, *net.shape, generator=torch.Generator().manual_seed(seed))
+
+
+def spec(net: Network, model_file: str | None = None) -> dict:
+    """What rebuilds `net` elsewhere (a GPU machine without the study's data): its registered model
+    and config, the phi it runs at, and the file of a learned model (`model_file`, as copied)."""
+    m = net.build()
+    inner = m.net if isinstance(m, AtPhi) else m
+    return {"paper": net.paper, "network": net.name, "shape": list(net.shape), "batch": net.batch,
+            "method": inner.method, "config": inner.config, "phi": m.phi if isinstance(m, AtPhi) else None,
+            "model_file": model_file}
+
+
+def from_spec(s: dict, folder: Path) -> Network:
+    """The `Network` a `spec` describes (uncounted: counts come from the stage that wrote the spec)."""
+    def build():
+        m = load_model(folder / s["model_file"]) if s["model_file"] else create_model(s["method"], **s["config"])
+        return AtPhi(m, s["phi"]) if s["phi"] is not None else m
+    return Network(s["paper"], s["network"], build, tuple(s["shape"]), s["batch"], lambda: 0, "")
