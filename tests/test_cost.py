@@ -93,3 +93,12 @@ def test_a_spec_rebuilds_the_network_where_the_data_are_not(tmp_path):
     loaded = from_spec(spec(net, "m.pt"), tmp_path).build()
     assert loaded.phi == 0.25 and len(saved.state_dict()) > 0
     assert all(torch.equal(a, b) for a, b in zip(loaded.net.state_dict().values(), saved.state_dict().values()))
+
+
+def test_the_gpu_probe_without_specs_says_what_to_run(tmp_path):
+    from hyperscale.core.data import DataMissingError
+    from hyperscale.cost.probe import probe
+
+    with pytest.raises(DataMissingError, match="run `dvc repro evaluate_cost`"):
+        probe("cpu", tmp_path / "cost.csv", 1, 0, specs=tmp_path / "specs.json")
+    assert not (tmp_path / "cost.csv").exists()

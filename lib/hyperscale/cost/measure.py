@@ -27,7 +27,7 @@ from ..core.benchmark import interleaved_rounds, median_interval
 from .networks import Network, example, flops, n_params
 
 
-def _outputs(y) -> list[torch.Tensor]:
+def outputs(y) -> list[torch.Tensor]:
     """A network's output tensors (VDN returns two)."""
     return [t for t in (y if isinstance(y, (tuple, list)) else (y,)) if isinstance(t, torch.Tensor)]
 
@@ -39,7 +39,7 @@ def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     def step():
         with torch.inference_mode(False), torch.enable_grad():  # timed inside interleaved_rounds' inference mode
             model.train()
-            loss = sum(t.float().square().mean() for t in _outputs(model(x)))
+            loss = sum(t.float().square().mean() for t in outputs(model(x)))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -65,7 +65,7 @@ def peak_bytes(make: Callable[[], tuple[nn.Module, torch.Tensor]], train: bool) 
     with tracker:
         if train:
             model.train()
-            loss = sum(t.float().square().mean() for t in _outputs(model(x)))
+            loss = sum(t.float().square().mean() for t in outputs(model(x)))
             loss.backward()
             opt.step()
         else:
