@@ -4,7 +4,8 @@ Official code https://github.com/YuvalNirkin/hyperseg (CC0; read for facts, not 
 Modules so far: `dpwconv` (the dynamic patch-wise convolution, §3.3), `meta` (the meta block, its
 weight mapper, BatchNorm folding and divide_channels, §3.1-3.2), `context` (the context head h
 and the positional encoding P, §3.1), `backbones` (the encoder b: EfficientNet-B0..B3, ResNet-18),
-`model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation), `counting`
+`model` (the whole network, its S/M/L templates and the "w/o DPWConv" ablation), `official_meta`
+(the official code's meta block, beside ours, tested but not trained), `counting`
 (parameters, FLOPs, and what pytorch-OpCounter counts), `benchmark` (DPWConv against static
 convolutions; FPS our way and the official script's), `train` (the segmentation task), `runs`
 (the trained experiments), `unet` (a plain U-Net, the trade-off baseline), and the chapter's `evaluate`, `measures`, `figures` and `params` (the
