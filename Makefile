@@ -59,7 +59,8 @@ test: setup test-packages
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
 	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) JOBS=2 dvc repro --quiet
-	cd .smoke && $(MAKE) --no-print-directory gpu-probe PROBE_DEVICE=cpu PROBE_PYTHON=python PROBE_OUT=$$(mktemp -d)/cost.csv
+	cd .smoke && $(MAKE) --no-print-directory gpu-probe PROBE_DEVICE=cpu PROBE_PYTHON=python PROBE_OUT=$$(mktemp -d)/cost.csv \
+	  PROBE_ARGS="--repeats 1 --warmup 0"
 	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
 	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider -n 2 --dist loadfile notebooks/
 	@echo "make test: all passed"
@@ -122,8 +123,9 @@ launch: setup
 PROBE_DEVICE ?= cuda
 PROBE_PYTHON ?= python3
 PROBE_OUT ?= data/gpu/cost.csv
+PROBE_ARGS ?=
 gpu-probe:
-	PYTHONPATH=lib $(PROBE_PYTHON) -m hyperscale.cost.probe --device $(PROBE_DEVICE) --out $(PROBE_OUT)
+	PYTHONPATH=lib $(PROBE_PYTHON) -m hyperscale.cost.probe --device $(PROBE_DEVICE) --out $(PROBE_OUT) $(PROBE_ARGS)
 
 clean:
 	rm -rf .smoke book/_build book/generated runs data/atlas2d data/scenes
