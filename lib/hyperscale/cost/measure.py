@@ -32,6 +32,11 @@ def outputs(y) -> list[torch.Tensor]:
     return [t for t in (y if isinstance(y, (tuple, list)) else (y,)) if isinstance(t, torch.Tensor)]
 
 
+def loss(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The training step's loss, the same for every network: the mean square of its outputs."""
+    return sum(t.float().square().mean() for t in outputs(model(x)))
+
+
 def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     """One training step of `model` on `x` (forward, mean-square loss, backward, Adam), as a call."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-6)  # a small step: the timed network stays the same
@@ -39,9 +44,8 @@ def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     def step():
         with torch.inference_mode(False), torch.enable_grad():  # timed inside interleaved_rounds' inference mode
             model.train()
-            loss = sum(t.float().square().mean() for t in outputs(model(x)))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss(model, x).backward()
             opt.step()
     return step
 
@@ -65,8 +69,7 @@ def peak_bytes(make: Callable[[], tuple[nn.Module, torch.Tensor]], train: bool) 
     with tracker:
         if train:
             model.train()
-            loss = sum(t.float().square().mean() for t in outputs(model(x)))
-            loss.backward()
+            loss(model, x).backward()
             opt.step()
         else:
             model.eval()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+import yaml
 from torch import nn
 
 from ..core.flops import count_macs
@@ -98,7 +99,7 @@ def _hyperconv(root: Path) -> list[Network]:
     from ..hyperconv.evaluate import table2_builds
 
     p = section("hyperconv", root / "params.yaml")
-    ref = __import__("yaml").safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
+    ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
     data = runs.load_data(p)
     shape = tuple(data["train"].images.shape[1:])
     batch = p["sweep"]["train"]["batch_size"]

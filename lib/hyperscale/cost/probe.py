@@ -25,7 +25,7 @@ from ..core.data import DataMissingError
 from ..core.device import resolve
 from ..core.io import read_json, write_text
 from ..core.project import project_root
-from .measure import outputs, peak_bytes, time_tables
+from .measure import loss, peak_bytes, time_tables
 from .networks import example, from_spec
 
 PACKAGES = ("sshn", "hyperconv", "hyperseg", "shape_adaptor")  # each registers its models on import
@@ -39,7 +39,7 @@ def allocator_peak(net, device: torch.device, train: bool) -> int | None:
     torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
     if train:
-        sum(t.float().square().mean() for t in outputs(model.train()(x))).backward()
+        loss(model.train(), x).backward()
     else:
         with torch.inference_mode():
             model.eval()(x)
