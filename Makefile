@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh machine:
 #   make study   set-up, the whole study (dvc repro) on the embedded data, then the book
-#   make test    set-up, unit tests (two at a time), then the whole pipeline in the smoke profile
-#                in a scratch copy (.smoke/, so your results stay put): run from scratch with runs
-#                side by side, published and pulled into a fresh clone; one experiment of each
-#                paper trained again one run at a time, another as local cluster jobs, and an
-#                evaluation run again on them (the same bytes each time, measured times aside;
-#                every written file declared); then nbval on every notebook, two at a time
+#   make test    set-up, then the unit tests and the whole pipeline in the smoke profile in a
+#                scratch copy (.smoke/, so your results stay put): run from scratch with runs side
+#                by side, published and pulled into a fresh clone; one experiment of each paper
+#                trained again one run at a time, another as local cluster jobs, and an evaluation
+#                run again on them (the same bytes each time, measured times aside; every written
+#                file declared); nbval on every notebook; the GPU probe on the CPU; the book in a
+#                browser. Two parts at a time (test-units, test-pipeline, ... below)
 # Other targets:
 #   make publish                      push every output to the DVC remote (.dvc/config: a folder
 #                                     beside this checkout unless you point it elsewhere); a
@@ -46,24 +47,44 @@ export PYTHONUNBUFFERED := 1
 # recipe runs, because `make setup` may have just installed it.
 WITH_TCMALLOC = if [ -e $(TCMALLOC) ]; then export LD_PRELOAD=$(TCMALLOC); fi;
 
-.PHONY: study test setup system-packages test-packages profile book publish pull launch gpu-probe clean
+.PHONY: study test test-units test-pipeline test-published test-notebooks test-retrained test-browser setup system-packages test-packages profile book publish pull launch gpu-probe clean
 
 study: setup
 	$(WITH_TCMALLOC) python -m hyperscale.core.progress
 	@echo "Book: $(abspath book/_build/html/index.html)"
 
+# make test's parts run two at a time (make -j2), paired so that neither touches what the other
+# reads: the smoke pipeline runs its stages one after another, mostly in one process, so the unit
+# tests take the other core; nbval reads the pipeline's outputs while they are published and
+# pulled; the GPU probe and the browser read runs/eval/cost and the book while one experiment
+# of each paper trains again one run at a time. Each part's output is shown when it ends.
 test: setup test-packages
 	actionlint
-	$(WITH_TCMALLOC) pytest -n 2 --dist loadfile tests/
 	rm -rf .smoke && mkdir .smoke
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C .smoke
 	python -m hyperscale.core.params smoke --out .smoke/params.yaml
-	cd .smoke && dvc config --local core.no_scm true && $(WITH_TCMALLOC) JOBS=2 dvc repro --quiet
+	cd .smoke && dvc config --local core.no_scm true
+	$(MAKE) --no-print-directory -j2 -Otarget test-units test-pipeline
+	$(MAKE) --no-print-directory -j2 -Otarget test-published test-notebooks
+	$(MAKE) --no-print-directory -j2 -Otarget test-retrained test-browser
+	@echo "make test: all passed"
+
+SMOKE = cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1
+test-units:
+	$(WITH_TCMALLOC) pytest -p no:cacheprovider tests/
+test-pipeline:  # from scratch; then, before anything else writes there, every written file is declared
+	$(SMOKE) JOBS=2 dvc repro --quiet
+	$(SMOKE) pytest -p no:cacheprovider tests/test_pipeline.py -k declared_output
+test-published:  # and any test of test_pipeline.py the other two parts do not name
+	$(SMOKE) pytest -p no:cacheprovider tests/test_pipeline.py -k "not declared_output and not trained_again"
+test-notebooks:
+	$(SMOKE) pytest --nbval-lax -p no:cacheprovider notebooks/
+test-retrained:
+	$(SMOKE) pytest -p no:cacheprovider tests/test_pipeline.py -k trained_again
+test-browser:
 	cd .smoke && $(MAKE) --no-print-directory gpu-probe PROBE_DEVICE=cpu PROBE_PYTHON=python PROBE_OUT=$$(mktemp -d)/cost.csv \
 	  PROBE_ARGS="--repeats 1 --warmup 0"
-	cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1 pytest -p no:cacheprovider tests/test_pipeline.py tests/test_book.py
-	cd .smoke && $(WITH_TCMALLOC) pytest --nbval-lax -p no:cacheprovider -n 2 --dist loadfile notebooks/
-	@echo "make test: all passed"
+	$(SMOKE) pytest -p no:cacheprovider tests/test_book.py
 
 setup: system-packages $(VENV)/.installed
 

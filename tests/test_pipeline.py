@@ -3,8 +3,9 @@ smoke copy with HYPERSCALE_PIPELINE=1; elsewhere they are skipped): every file a
 a declared output; what `make publish` pushes gives a fresh clone the same book through `make
 pull`, with nothing left to run; and runs trained again, one at a time (JOBS=1) or as cluster
 jobs (submitit's local executor), write the bytes of runs trained side by side (JOBS=2, make
-test's run), measured times aside, as do the evaluations run again on them. The tests run in
-this order: the ones that need the tree as `dvc repro` left it first, the retrains last."""
+test's run), measured times aside, as do the evaluations run again on them. make test runs them
+in three parts (Makefile, test-pipeline, test-published and test-retrained): the declared
+outputs right after `dvc repro`, the retrains last, and the rest between, beside nbval."""
 import hashlib
 import os
 import shutil
