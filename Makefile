@@ -54,8 +54,9 @@ study: setup
 	@echo "Book: $(abspath book/_build/html/index.html)"
 
 # make test's parts run two at a time (make -j2), paired so that neither touches what the other
-# reads: the smoke pipeline runs its stages one after another, mostly in one process, so the unit
-# tests take the other core; nbval reads the pipeline's outputs while they are published and
+# reads: the smoke pipeline's stages mostly run in one process each, so two `dvc repro` run side
+# by side on chapters that share no stage (each waits for the other's hold on DVC's lock), and
+# the unit tests take what CPU is left; nbval reads the pipeline's outputs while they are published and
 # pulled; the GPU probe and the browser read runs/eval/cost and the book while one experiment
 # of each paper trains again one run at a time. Each part's output is shown when it ends.
 test: setup test-packages
@@ -72,7 +73,12 @@ test: setup test-packages
 SMOKE = cd .smoke && $(WITH_TCMALLOC) HYPERSCALE_PIPELINE=1
 test-units:
 	$(WITH_TCMALLOC) pytest -p no:cacheprovider tests/
-test-pipeline:  # from scratch; then, before anything else writes there, every written file is declared
+test-pipeline:  # two streams of chapters side by side, then what reads them all; then every written file declared
+	cd .smoke && $(WITH_TCMALLOC) export JOBS=2 && a=0 && b=0 && \
+	  { dvc --wait-for-lock repro --quiet report_sshn report_hyperconv > repro-a.log 2>&1 & one=$$!; } && \
+	  { dvc --wait-for-lock repro --quiet report_shape_adaptor report_hyperseg > repro-b.log 2>&1 & two=$$!; } && \
+	  { wait $$one || a=$$?; } && { wait $$two || b=$$?; } && \
+	  if [ $$a != 0 ] || [ $$b != 0 ]; then tail -n 40 repro-a.log repro-b.log; exit 1; fi
 	$(SMOKE) JOBS=2 dvc repro --quiet
 	$(SMOKE) pytest -p no:cacheprovider tests/test_pipeline.py -k declared_output
 test-published:  # and any test of test_pipeline.py the other two parts do not name
