@@ -56,9 +56,9 @@ study: setup
 # make test's parts run two at a time (make -j2), paired so that neither touches what the other
 # reads: the smoke pipeline's stages mostly run in one process each, so two `dvc repro` run side
 # by side on chapters that share no stage (each waits for the other's hold on DVC's lock), and
-# the unit tests take what CPU is left; nbval reads the pipeline's outputs while they are published and
-# pulled; the GPU probe and the browser read runs/eval/cost and the book while one experiment
-# of each paper trains again one run at a time. Each part's output is shown when it ends.
+# the unit tests take what CPU is left; nbval reads the pipeline's outputs while they are
+# published and pulled; the GPU probe and the browser read runs/eval/cost and the book while one
+# experiment of each paper trains again one run at a time. Each part's output shows when it ends.
 test: setup test-packages
 	actionlint
 	rm -rf .smoke && mkdir .smoke
