@@ -1,9 +1,10 @@
 """The HyperConv chapter's evaluation (stage `evaluate_hyperconv`: `python -m hyperscale.hyperconv.evaluate`).
 
 Counts every network of Tables 1-2 and of the Figs. 3-4 sweeps by code at the papers' sizes,
-checks eqs. 1, 2 and 4, measures peak convolution memory, benchmarks the grouped convolution
-and the networks' inference time, and judges the claims of references/hyperconv.yaml. Writes
-runs/eval/hyperconv/: counts.csv, eq1.csv, eq4.csv, memory.csv, claims.csv, summary.json, and
+checks eqs. 1, 2 and 4, shifts inputs through HyperConvolutions and stacks them (properties.py),
+measures peak convolution memory, benchmarks the grouped convolution and the networks' inference
+time, and judges the claims of references/hyperconv.yaml. Writes runs/eval/hyperconv/:
+counts.csv, eq1.csv, eq4.csv, equivariance.csv, depth.csv, memory.csv, claims.csv, summary.json, and
 the measured times apart in timing/ (grouped.csv, networks.csv, claims.csv), since they differ
 from run to run.
 """
@@ -27,6 +28,7 @@ from .benchmark import grouped_conv_times, network_times, peak_conv_memory
 from .counting import count, n_hid_matching
 from .layers import HyperConv, normalize_filters
 from .measures import TIMING_MEASURES, measures
+from .properties import depth_table, equivariance_table
 from .runs import results
 from .unet import HCUNet
 from .vdn import VDN
@@ -116,7 +118,8 @@ def evaluate(root=None) -> dict:
                 lambda n, d=r["div"]: VDN(div=d, hc=True, n_hid=n), 1e6 * r["values"][ref["table2"]["columns"].index("params_M")])}
            for k, b in t2.items() for r in [ref["table2"]["rows"][k]]])
     tables = {"counts": counts, "eq1": eq1_table(p["ratio_sizes"], **p["ratio_block"]), "eq4": eq4_table(**p["eq4"]),
-              **results(root)}
+              "equivariance": pd.DataFrame(equivariance_table(**p["equivariance"])),
+              "depth": pd.DataFrame(depth_table(**p["depth"])), **results(root)}
     for e in ("sweep", "table1"):
         if not p[e]["run"]:  # left out of this profile: no runs to measure
             tables[e] = None
@@ -130,7 +133,7 @@ def evaluate(root=None) -> dict:
     tables["grouped"] = grouped_conv_times(**gp)
     tables["networks"], tables["networks_rounds"] = network_times(builds, shapes, nb["repeats"], nb["warmup"])
     out = root / OUT
-    for name in ("counts", "eq1", "eq4", "memory"):
+    for name in ("counts", "eq1", "eq4", "equivariance", "depth", "memory"):
         write_text(out / f"{name}.csv", tables[name].to_csv(index=False))
     for name in ("grouped", "networks", "networks_rounds"):
         write_text(out / "timing" / f"{name}.csv", tables[name].to_csv(index=False))

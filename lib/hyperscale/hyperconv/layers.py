@@ -9,9 +9,10 @@ What we implement is what the appendix code does, where it and the text differ (
 claim of the chapter's ledger):
 - **Normalisation.** The code scales every predicted 2-D filter (one output, one input channel)
   to an L1 norm of 1/2, then adds a learned constant filter `const_f` (drawn at a quarter of He
-  variance). Eq. 4 of the text instead multiplies by sqrt(2 fW fH) / sqrt(C_in pi/2 |f|_1),
-  which neither fixes the L1 norm to 1 (as §4.1 says it does) nor gives He variance; the code's
-  division by `sqrt(C_in pi / fW fH)` before the L1 step cancels, so we leave it out.
+  variance). Eq. 4 of the text instead multiplies by sqrt(2 fW fH) / (sqrt(C_in pi/2) |f|_1) (the
+  reading eq. 5 needs; as typeset the L1 sum sits inside the root), which gives He variance but an
+  L1 norm that depends on C_in, not 1 as §4.1 says; the code's division by `sqrt(C_in pi / fW fH)`
+  before the L1 step cancels, so we leave it out.
 - **Pooling.** `HyperConv` max-pools (as the text says; its docstring says average);
   `HyperConvEmbed` average-pools (its docstring says so; the text says max).
 - **Bias and gain heads** are linear maps of the pooled input, clamped to [-0.1, 0.1] and to

@@ -2,8 +2,8 @@
 
 `measures(tables, ref)` maps each measure name to a value (a number or {case: number}); names
 starting with `paper_` are computed from the transcribed tables alone (the paper against
-itself). `tables` are the frames `evaluate` writes: counts, eq1, eq4, memory, and the timed
-grouped and networks (runs/eval/hyperconv/timing/).
+itself). `tables` are the frames `evaluate` writes: counts, eq1, eq4, equivariance, depth, memory,
+and the timed grouped and networks (runs/eval/hyperconv/timing/).
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.benchmark import ratio_interval
-from ..core.claims import NOT_RUN, distance_in_units, interval
+from ..core.claims import NOT_RUN, Shown, distance_in_units, interval
+from .properties import per_layer_factor
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
 
@@ -79,7 +80,11 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
                                       if k != "VDN"},
         "table1_memory_ratio": float(mem.bytes["(96, no HC)"] / mem.bytes["(64, 32, 2048)"]),
         "paper_table1_memory_ratio": _column(t1, "mem_GB")["(96, no HC)"] / _column(t1, "mem_GB")["(64, 32, 2048)"],
+        "more_params_no_more_cost": more_params_no_more_cost(c1, mem),
+        "equivariance_error": {f"{r.layer}, shift {r.shift}": r.relative_error for r in t["equivariance"].itertuples()},
+        "depth_rms_factor": depth_factors(t["depth"]),
         **paper_measures(t1, t2),
+        "paper_text_vs_code": text_vs_code(ref["text_vs_code"]),
     }
     m.update(trained_measures(t))
     if "grouped" in t:
@@ -103,6 +108,23 @@ def mlp_share_at_side(counted: pd.Series, side: int) -> float:
     return float(counted.mlp_flops / (counted.mlp_flops + per_px * (side / 2) ** 2))
 
 
+def more_params_no_more_cost(c1: pd.DataFrame, mem: pd.DataFrame, big: str = "(64, 32, 2048)",
+                             small: str = "(96, no HC)") -> dict[str, Shown]:
+    """§6 on Table 1's pair: the no-HC network's FLOPs (at 12.6 MPix) and peak convolution memory over
+    those of the HyperConv network with about 770x its parameters (>= 1: the larger costs no more)."""
+    ratio = float(c1.params[big] / c1.params[small])
+    return {f"{what} {small} / {big} ({ratio:.0f}x the parameters)": Shown(v, f"{v:.3g}") for what, v in (
+        ("FLOPs", float(c1.flops_12_6[small] / c1.flops_12_6[big])),
+        ("peak convolution memory", float(mem.bytes[small] / mem.bytes[big])))}
+
+
+def depth_factors(depth: pd.DataFrame) -> dict[str, Shown]:
+    """Per width: the HyperConv stack's mean RMS change per layer, shown beside the He-initialised stack's."""
+    f = {(k, c): per_layer_factor(g.sort_values("layer").rms.tolist()) for (k, c), g in depth.groupby(["kind", "width"])}
+    return {f"width {c}": Shown(v, f"{v:.3g} (He-initialised convolutions: {f['He-initialised convolution', c]:.3g})")
+            for (k, c), v in f.items() if k == "HyperConv"}
+
+
 def paper_measures(t1: dict, t2: dict) -> dict:
     """The claims the paper's own tables settle."""
     ms, ss, fl, params = (_column(t1, c) for c in ("ms_ssim", "ssim", "flops_T", "params_M"))
@@ -117,12 +139,29 @@ def paper_measures(t1: dict, t2: dict) -> dict:
         "paper_best_minus_sota": {"MS-SSIM": ms[best] - max(v for k, v in ms.items() if k != best),
                                   "SSIM": ss[best] - max(v for k, v in ss.items() if k != best)},
         "paper_sota_flops_over_best": {k: fl[k] / fl[best] for k in pretrained},
+        "paper_sota_costlier": {k: costlier(t1, k, best) for k in pretrained},
         "paper_table1_hc_minus_no_hc": {k: 100 * (ms[best] - ms[k]) for k in ("(96, no HC)", "(64, no HC)")},
         "paper_bottleneck_deficit": {c: min(vals[k] - vals[narrow] for k in wider)
                                      for c, vals in (("PSNR", psnr), ("MS-SSIM", ms), ("SSIM", ss))},
         "paper_vdn_psnr_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("psnr", s).items()},
         "paper_vdn_ssim_gap": {f"{k} {s}": v for s in ("val", "test") for k, v in gap("ssim", s).items()},
     }
+
+
+def costlier(t1: dict, other: str, best: str) -> Shown:
+    """§5.3.1: the smallest of `other`'s FLOPs, CPU time and memory over `best`'s (Table 1), if `best` beats it
+    in every score both report (SSIM, MS-SSIM); else 0, as `best` does not exceed it."""
+    cost = {c: _column(t1, c)[other] / _column(t1, c)[best] for c in ("flops_T", "cpu_s", "mem_GB")}
+    beaten = [c for c in ("ms_ssim", "ssim") if other in _column(t1, c)]
+    exceeds = all(_column(t1, c)[best] > _column(t1, c)[other] for c in beaten)
+    text = ", ".join(f"{c.split('_')[0]} x{v:.3g}" for c, v in cost.items())
+    return Shown(min(cost.values()) if exceeds else 0.0,
+                 f"{text}; {best} {'exceeds' if exceeds else 'does not exceed'} its {' and '.join(beaten)}")
+
+
+def text_vs_code(pairs: dict) -> dict[str, Shown]:
+    """Per transcribed point: 1 where the text's reading and the appendix code's are the same, else 0."""
+    return {k: Shown(float(p["text"] == p["code"]), f"text: {p['text']}; code: {p['code']}") for k, p in pairs.items()}
 
 
 def trained_measures(t: dict) -> dict:

@@ -86,14 +86,16 @@ def doubling(runs: dict) -> dict[str, dict]:
 
 def trained_measures(runs: dict) -> dict:
     """Table 4's ablation and Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against
-    the same network without DPWConv and against each plain U-Net; and whether each converged."""
+    the same network without DPWConv (the ablation) and against each plain U-Net and that static
+    decoder (the trade-off); and whether each converged."""
     a, t = judged(runs["ablation"]), runs["tradeoff"]
     d = a.dynamic.astype(bool)
     checks = doubling(runs)
     unets = [f"U-Net width {w}" for w in sorted(t.width.astype(int).unique())]
     return {"ablation_dpwconv_vs_static": {"a": a[d].test_miou.tolist(), "b": {"w/o DPWConv": a[~d].test_miou.tolist()}},
             "tradeoff_vs_unet": {"a": a[d].test_miou.tolist(),
-                                 "b": {f"U-Net width {w}": g.test_miou.tolist() for w, g in t.groupby("width")}},
+                                 "b": {**{f"U-Net width {w}": g.test_miou.tolist() for w, g in t.groupby("width")},
+                                       "w/o DPWConv (static decoder)": a[~d].test_miou.tolist()}},
             "converged_ablation": converged_share(a, [checks.get("w/o DPWConv")]),
             "converged_tradeoff": converged_share(t, [checks.get(u) for u in unets])}
 
@@ -131,7 +133,17 @@ def paper_measures(ref: dict) -> dict:
     m4, f4 = column(t4, "miou"), column(t4, "fps")
     ours4 = {v: m4[f"HyperSeg-{v} EfficientNet-B1"] for v in ("S", "L")}
     p3, p4, outside = column(t3, "params_M"), column(t4, "params_M"), ref["text"]["bisenetv2_l_with_cityscapes"]
+    test3, fps3, g3 = column(t3, "miou_test"), column(t3, "fps"), column(t3, "gflops")
+    ours3 = [k for k in t3["rows"] if k.startswith("HyperSeg")]
+    previous3 = [k for k in t3["rows"] if k not in ours3]
+    dominating = lambda k: [o for o in previous3 if o in fps3 and fps3[o] >= fps3[k] and test3[o] >= test3[k]]  # noqa: E731
     return {
+        "paper_fps_tradeoff": {k: Shown(float(len(dominating(k))), f"{fps3[k]:g} FPS, {test3[k]:g} %: "
+                                        + (", ".join(dominating(k)) or "no") + " previous method at least as fast and accurate")
+                               for k in ours3},
+        "paper_gflops_tradeoff": {k: round(test3[k] - max(test3[o] for o in previous3 if o in g3 and g3[o] <= g3[k]), 2)
+                                  for k in ours3},
+        "paper_voc_runtime_columns": float(sum(c in ("fps", "ms", "runtime") for c in t2["columns"])),
         "paper_voc_best": {"mIoU margin": miou2["HyperSeg-L"] - best_other(miou2, "HyperSeg-L"),
                            "GFLOPs below the next": best_other(g2, "HyperSeg-L", min) - g2["HyperSeg-L"],
                            "parameters below the next": best_other(p2, "HyperSeg-L", min) - p2["HyperSeg-L"]},
