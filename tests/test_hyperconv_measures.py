@@ -80,3 +80,37 @@ def test_the_mlp_share_at_another_frame_rescales_the_convolutions_only():
     counted = pd.Series({"flops": 1700, "mlp_flops": 100, "mpix": 64 / 1e6})
     assert mlp_share_at_side(counted, 8) == pytest.approx(100 / 1700)
     assert mlp_share_at_side(counted, 16) == pytest.approx(100 / (100 + 100 * 64))
+
+
+def test_costlier_needs_every_cost_and_every_score():
+    """§5.3.1 on Table 1: the smallest cost ratio where (64, 32, 2048) wins every score both report, else 0."""
+    from hyperscale.hyperconv.measures import costlier, text_vs_code
+    t1 = REF["paper"]["table1"]
+    assert costlier(t1, "AWNet 4-channel", "(64, 32, 2048)") == pytest.approx(55 / 12)  # time is its smallest ratio
+    assert costlier(t1, "(64, 32, 2048)", "(8, 32, 4000)") == 0.0  # cheaper, but below its SSIM and MS-SSIM
+    m = paper_measures(t1, REF["paper"]["table2"])
+    assert set(m["paper_sota_costlier"]) == {"PyNet", "PyNet-CA", "AWNet 4-channel"}
+    assert text_vs_code({"a": {"text": "max", "code": "max"}, "b": {"text": "max", "code": "average"}}) == {"a": 1.0, "b": 0.0}
+
+
+def test_a_shift_moves_hyperconv_outputs_and_changes_nothing_else():
+    from hyperscale.hyperconv.properties import equivariance_table
+    rows = {(r["layer"], r["shift"]): r["relative_error"]
+            for r in equivariance_table(side=64, margin=28, channels=2, n_hid=8, shifts=[[1, 0], [8, 8]], seed=0)}
+    assert rows["HyperConv", "(1, 0)"] < 1e-5 and rows["HyperConv", "(8, 8)"] < 1e-5
+    assert rows["HyperConvEmbed", "(8, 8)"] < 1e-5  # a multiple of its embedding's stride 8
+    assert rows["HyperConvEmbed", "(1, 0)"] > 1e-5  # off its grid the pooled embedding changes, a little
+    with pytest.raises(ValueError, match="margin"):
+        equivariance_table(side=48, margin=4, channels=2, n_hid=8, shifts=[[4, 0]], seed=0)
+
+
+def test_depth_table_keeps_he_initialised_convolutions_near_their_scale():
+    """The reference stack: He initialisation for ReLU under GELU loses a little variance per layer, never 2x."""
+    from hyperscale.hyperconv.measures import depth_factors
+    from hyperscale.hyperconv.properties import per_layer_factor
+    d = pd.DataFrame(__import__("hyperscale.hyperconv.properties", fromlist=["x"]).depth_table(
+        widths=[16], layers=6, side=32, n_hid=8, c_hyper=8, seed=0))
+    he = d[d.kind == "He-initialised convolution"].sort_values("layer").rms.tolist()
+    assert 0.5 < per_layer_factor(he) < 1.1 and len(he) == 6
+    assert per_layer_factor([1.0, 2.0, 4.0]) == pytest.approx(2.0)
+    assert list(depth_factors(d)) == ["width 16"]

@@ -27,6 +27,20 @@ def test_paper_measures_read_the_tables_as_printed():
     assert m["paper_outside_data_margin"] == {"HyperSeg-L": pytest.approx(79.1 - 78.5)}
     assert m["paper_sml_param_order"]["M over S (Table 3)"] == pytest.approx(-0.1)  # S 10.2 M, M 10.1 M
     assert m["paper_wo_params_below_full"] == pytest.approx({"S": 0.0, "L": -0.1})
+    # Fig. 1: no previous method of Table 3 is as fast and as accurate (SwiftNet 39.9 FPS but 75.5 < 75.8 for M)
+    assert m["paper_fps_tradeoff"] == {"HyperSeg-M": 0.0, "HyperSeg-S": 0.0}
+    assert "SwiftNet" not in m["paper_fps_tradeoff"]["HyperSeg-M"].text
+    # Fig. 4: M (7.5 GFLOPs) over DFANet A (3.4, 71.3); S (17.0) the same, ERFNet (21.7) costs more
+    assert m["paper_gflops_tradeoff"] == pytest.approx({"HyperSeg-M": 75.8 - 71.3, "HyperSeg-S": 78.1 - 71.3})
+    assert m["paper_voc_runtime_columns"] == 0  # Table 2 reports no run time
+
+
+def test_a_dominated_row_counts_against_the_fps_tradeoff():
+    ref = yaml.safe_load(yaml.safe_dump(REF))
+    ref["table3"]["rows"]["Faster"] = {"values": [None, 80.0, 50.0, 5.0, None]}
+    m = paper_measures(ref)
+    assert m["paper_fps_tradeoff"] == {"HyperSeg-M": 1.0, "HyperSeg-S": 1.0}
+    assert m["paper_gflops_tradeoff"]["HyperSeg-M"] == pytest.approx(75.8 - 80.0)
 
 
 def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
@@ -56,7 +70,8 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     # a ratio whose interval straddles the bound decides nothing; one clear of it does
     assert every({"S": s}, at_most=1.31)[0] == "reproduced"
     assert every({"L": l}, at_most=2.0) == ("inconclusive", f"L: {l.text}", INTERVAL_CAUSE)
-    assert m["tradeoff_vs_unet"] == {"a": [50.0], "b": {"U-Net width 3": [40.0, 41.0], "U-Net width 4": [45.0]}}
+    assert m["tradeoff_vs_unet"] == {"a": [50.0], "b": {"U-Net width 3": [40.0, 41.0], "U-Net width 4": [45.0],
+                                                         "w/o DPWConv (static decoder)": [49.0]}}
     assert m["converged_tradeoff"] == pytest.approx(2 / 3)
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1

@@ -20,6 +20,9 @@ from torch import nn
 from .layers import HyperConv, HyperConvEmbed
 
 
+REACH = 15  # px: how far HyperConvEmbed's three stride-2 3x3 convolutions see (3 + 2 x 2 + 4 x 2)
+
+
 def _shift_error(layer, canvas: torch.Tensor, shift: tuple[int, int], *filter_input) -> float:
     """max |f(shift x) - shift f(x)| / max |f(x)|, output and input the same size (else inf)."""
     with torch.no_grad():
@@ -47,8 +50,9 @@ def equivariance_table(side: int, margin: int, channels: int, n_hid: int, shifts
     rows = []
     for name, layer in layers.items():
         for dy, dx in shifts:
-            if max(abs(dy), abs(dx)) >= margin:
-                raise ValueError(f"shift ({dy}, {dx}) moves content out of the canvas: keep shifts below margin = {margin}")
+            if max(abs(dy), abs(dx)) + REACH > margin:
+                raise ValueError(f"shift ({dy}, {dx}) brings content within {REACH} px (the embedding's reach) of the canvas "
+                                 f"border: make margin >= the largest shift + {REACH} (now {margin})")
             extra = (canvas,) if name == "HyperConv" else ()
             rows.append({"layer": name, "shift": f"({dy}, {dx})", "relative_error": _shift_error(layer, canvas, (dy, dx), *extra)})
     return rows
