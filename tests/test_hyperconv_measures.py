@@ -114,3 +114,18 @@ def test_depth_table_keeps_he_initialised_convolutions_near_their_scale():
     assert 0.5 < per_layer_factor(he) < 1.1 and len(he) == 6
     assert per_layer_factor([1.0, 2.0, 4.0]) == pytest.approx(2.0)
     assert list(depth_factors(d)) == ["width 16"]
+
+
+def test_activation_memory_is_the_peak_less_the_parameters():
+    from hyperscale.hyperconv.benchmark import activation_memory
+    m = activation_memory(lambda: torch.nn.Conv2d(2, 8, 3, padding=1), (2, 16, 16))
+    assert m["param_bytes"] == (8 * 2 * 9 + 8) * 4
+    assert m["activation_bytes"] == m["peak_bytes"] - m["param_bytes"]
+    assert m["activation_bytes"] >= (2 + 8) * 16 * 16 * 4  # the input and the output are live together
+
+
+def test_memory_pair_reads_the_roles():
+    from hyperscale.hyperconv.measures import memory_pair
+    pair = pd.DataFrame({"network": ["w", "n", "s"], "role": ["wide", "narrow", "standard"], "params": [100, 100, 10],
+                         "param_bytes": [400, 400, 40], "activation_bytes": [800, 200, 4000]})
+    assert sorted(memory_pair(pair).values()) == [4.0, 100.0]

@@ -61,7 +61,10 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     gwi = pd.DataFrame({"network": "HyperSeg-M", "scale": [0.5, 1.0, 2.0], "mapper_params": [200, 100, 52],
                         "mapper_flops": [180, 100, 50]})
     artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})
-    m = measures(counts, REF, fps, runs, gwi, artefacts)
+    memory = pd.DataFrame({"network": ["HyperSeg-S"], "peak_bytes": [100], "peak_bytes_all_kept": [150],
+                           "weight_map_bytes": [60]})
+    m = measures(counts, REF, fps, runs, gwi, artefacts, memory)
+    assert m["weight_memory_saving"] == pytest.approx({"HyperSeg-S": 1.5})
     assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
     assert m["patch_border_excess"] == pytest.approx({"S": 1.25})
     assert m["wo_fps_ratio"] == pytest.approx({"S": 1.2, "L": 340 / 160})
@@ -79,3 +82,15 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     assert m["thop_missed_share"] == pytest.approx({"HyperSeg-L": 0.05, "HyperSeg-M": 0.05, "HyperSeg-S": 0.05})
     for c in load_claims(ROOT / "references" / "hyperseg.yaml"):
         assert c["test"].get("measure") in (None, *m), c["id"]
+
+
+def test_weight_memory_keeps_every_generated_weight_map():
+    from functools import partial
+
+    from hyperscale.hyperseg.benchmark import weight_memory
+    from hyperscale.hyperseg.measures import weight_memory_saving
+    from hyperscale.hyperseg.model import hyperseg
+    m = weight_memory(partial(hyperseg, "S-camvid", 11, feature_scale=(0.25,) * 5), (64, 96))
+    assert 0 < m["weight_map_bytes"] and m["peak_bytes"] < m["peak_bytes_all_kept"] <= m["peak_bytes"] + m["weight_map_bytes"]
+    saving = weight_memory_saving(pd.DataFrame([{"network": "HyperSeg-S", **m}]))
+    assert saving["HyperSeg-S"] == pytest.approx(m["peak_bytes_all_kept"] / m["peak_bytes"])

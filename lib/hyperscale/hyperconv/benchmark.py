@@ -10,6 +10,8 @@
 - `peak_conv_memory`: the largest allocation one convolution makes during inference, from
   torch's profiler, as Tables 1-2's "Max. Conv. Mem." is said to be measured. Deterministic for
   a given shape, unlike the times.
+- `activation_memory` (§4.2): the peak live bytes of one inference (the FLOP chapter's
+  MemTracker, cost.measure.peak_bytes) less the parameters': what grows with the image.
 """
 from __future__ import annotations
 
@@ -62,6 +64,20 @@ def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict
     table = pd.DataFrame([{"network": k, "ms": float(np.median(v)), "input": "x".join(map(str, shapes[k])),
                            "repeats": repeats, "threads": torch.get_num_threads()} for k, v in t.items()])
     return table, pd.DataFrame([{"network": k, "round": r, "ms": float(x)} for k, v in t.items() for r, x in enumerate(v)])
+
+
+def activation_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> dict[str, int]:
+    """Bytes of one inference on an input of shape (C, H, W): the peak of every live tensor, the parameters'
+    share of it, and the rest (activations, temporaries and the input)."""
+    from ..cost.measure import peak_bytes  # the FLOP chapter's tracker, tested there on known answers
+
+    def make():
+        torch.manual_seed(seed)
+        return build(), torch.rand(1, *shape)
+    peak = peak_bytes(make, train=False)
+    with torch.device("meta"):
+        params = sum(p.numel() * p.element_size() for p in build().parameters())
+    return {"peak_bytes": peak, "param_bytes": params, "activation_bytes": peak - params}
 
 
 def peak_conv_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> int:

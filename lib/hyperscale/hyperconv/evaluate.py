@@ -4,7 +4,8 @@ Counts every network of Tables 1-2 and of the Figs. 3-4 sweeps by code at the pa
 checks eqs. 1, 2 and 4, shifts inputs through HyperConvolutions and stacks them (properties.py),
 measures peak convolution memory, benchmarks the grouped convolution and the networks' inference
 time, and judges the claims of references/hyperconv.yaml. Writes runs/eval/hyperconv/:
-counts.csv, eq1.csv, eq4.csv, equivariance.csv, depth.csv, memory.csv, claims.csv, summary.json, and
+counts.csv, eq1.csv, eq4.csv, equivariance.csv, depth.csv, memory.csv, memory_pair.csv, claims.csv,
+summary.json, and
 the measured times apart in timing/ (grouped.csv, networks.csv, claims.csv), since they differ
 from run to run.
 """
@@ -24,7 +25,7 @@ from ..core.cli import run_stage
 from ..core.io import write_json, write_text
 from ..core.params import load as load_params, section
 from ..core.project import project_root
-from .benchmark import grouped_conv_times, network_times, peak_conv_memory
+from .benchmark import activation_memory, grouped_conv_times, network_times, peak_conv_memory
 from .counting import count, n_hid_matching
 from .layers import HyperConv, normalize_filters
 from .measures import TIMING_MEASURES, measures
@@ -99,6 +100,19 @@ def eq4_table(c_in, draws: int, seed: int, k: int = 3) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def memory_pair_table(pair: dict, t1: dict, shapes: dict) -> pd.DataFrame:
+    """§4.2: Table 1's `wide` network and a `narrow` one (n_fwd, n_embed) whose n_hid matches its parameters,
+    and a network without HyperConvolutions (`standard`): parameters and the bytes of one inference on
+    the memory benchmark's input (benchmark.activation_memory)."""
+    wide, (f, e), standard = pair["wide"], pair["narrow"], pair["standard"]
+    target = count(t1[wide], shapes[wide])["params"]
+    n = n_hid_matching(lambda h: HCUNet(f, e, h), target)
+    builds = {wide: t1[wide], f"({f}, {e}, {n})": partial(HCUNet, f, e, n), standard: t1[standard]}
+    return pd.DataFrame([{"network": k, "role": r, "params": count(b, shapes[wide])["params"], "input": "x".join(map(str, shapes[wide])),
+                          **activation_memory(b, shapes[wide])}
+                         for (k, b), r in zip(builds.items(), ("wide", "narrow", "standard"))])
+
+
 def evaluate(root=None) -> dict:
     root = Path(root or project_root())
     p = section("hyperconv", root / "params.yaml")
@@ -129,11 +143,12 @@ def evaluate(root=None) -> dict:
     builds = {**t1, **t2}
     tables["memory"] = pd.DataFrame([{"network": k, "bytes": peak_conv_memory(b, shapes[k]), "input": "x".join(map(str, shapes[k]))}
                                      for k, b in tqdm(builds.items(), desc="peak convolution memory")])
+    tables["memory_pair"] = memory_pair_table(p["memory_pair"], t1, shapes)
     gp = p["benchmark"]["grouped"]
     tables["grouped"] = grouped_conv_times(**gp)
     tables["networks"], tables["networks_rounds"] = network_times(builds, shapes, nb["repeats"], nb["warmup"])
     out = root / OUT
-    for name in ("counts", "eq1", "eq4", "equivariance", "depth", "memory"):
+    for name in ("counts", "eq1", "eq4", "equivariance", "depth", "memory", "memory_pair"):
         write_text(out / f"{name}.csv", tables[name].to_csv(index=False))
     for name in ("grouped", "networks", "networks_rounds"):
         write_text(out / "timing" / f"{name}.csv", tables[name].to_csv(index=False))

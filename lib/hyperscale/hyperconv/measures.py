@@ -3,7 +3,7 @@
 `measures(tables, ref)` maps each measure name to a value (a number or {case: number}); names
 starting with `paper_` are computed from the transcribed tables alone (the paper against
 itself). `tables` are the frames `evaluate` writes: counts, eq1, eq4, equivariance, depth, memory,
-and the timed grouped and networks (runs/eval/hyperconv/timing/).
+memory_pair, and the timed grouped and networks (runs/eval/hyperconv/timing/).
 """
 from __future__ import annotations
 
@@ -83,6 +83,8 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "more_params_no_more_cost": more_params_no_more_cost(c1, mem),
         "equivariance_error": {f"{r.layer}, shift {r.shift}": r.relative_error for r in t["equivariance"].itertuples()},
         "depth_rms_factor": depth_factors(t["depth"]),
+        "memory_pair": memory_pair(t["memory_pair"]),
+        "memory_pair_param_match": float(t["memory_pair"].query("role != 'standard'").params.agg(lambda p: p.min() / p.max())),
         **paper_measures(t1, t2),
         "paper_text_vs_code": text_vs_code(ref["text_vs_code"]),
     }
@@ -116,6 +118,20 @@ def more_params_no_more_cost(c1: pd.DataFrame, mem: pd.DataFrame, big: str = "(6
     return {f"{what} {small} / {big} ({ratio:.0f}x the parameters)": Shown(v, f"{v:.3g}") for what, v in (
         ("FLOPs", float(c1.flops_12_6[small] / c1.flops_12_6[big])),
         ("peak convolution memory", float(mem.bytes[small] / mem.bytes[big])))}
+
+
+def memory_pair(pair: pd.DataFrame) -> dict[str, Shown]:
+    """§4.2: the wide network's activation memory over the narrow one's (equal parameters), and the
+    standard network's activation memory over its parameters' bytes."""
+    r = pair.set_index("role")
+    mb = lambda x: f"{x / 2 ** 20:.3g} MiB"  # noqa: E731
+    wide, narrow, std = r.loc["wide"], r.loc["narrow"], r.loc["standard"]
+    return {f"{wide.network} / {narrow.network} ({wide.params / 1e6:.0f} M parameters each)": Shown(
+                wide.activation_bytes / narrow.activation_bytes, f"{wide.activation_bytes / narrow.activation_bytes:.3g} "
+                f"({mb(wide.activation_bytes)} / {mb(narrow.activation_bytes)})"),
+            f"{std.network}: feature maps / filters": Shown(
+                std.activation_bytes / std.param_bytes, f"{std.activation_bytes / std.param_bytes:.3g} "
+                f"({mb(std.activation_bytes)} / {mb(std.param_bytes)})")}
 
 
 def depth_factors(depth: pd.DataFrame) -> dict[str, Shown]:

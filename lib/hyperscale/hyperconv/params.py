@@ -48,6 +48,30 @@ class Eq4(Schema):
     seed: NonNegativeInt
 
 
+class Equivariance(Schema):
+    side: upto(2048)
+    margin: upto(1024)
+    channels: upto(256)
+    n_hid: Width
+    shifts: Annotated[list[Annotated[list[int], Field(min_length=2, max_length=2)]], Field(min_length=1)]
+    seed: NonNegativeInt
+
+
+class Depth(Schema):
+    widths: Annotated[list[upto(512)], Field(min_length=1), Unique]
+    layers: Annotated[int, Field(ge=2, le=1000)]
+    side: upto(2048)
+    n_hid: Width
+    c_hyper: Width
+    seed: NonNegativeInt
+
+
+class MemoryPair(Schema):
+    wide: str  # a row of Table 1 (references/hyperconv.yaml) with HyperConvolutions
+    narrow: Annotated[list[upto(512)], Field(min_length=2, max_length=2)]  # (n_fwd, n_embed)
+    standard: str  # a row of Table 1 without them
+
+
 class Grouped(Schema):
     batches: Annotated[list[upto(64)], Field(min_length=1), Unique]
     sizes: Annotated[list[upto(2048)], Field(min_length=1), Unique]
@@ -77,4 +101,7 @@ class HyperConvParams(Schema):
     ratio_sizes: Annotated[list[upto(16384)], Field(min_length=1), Unique]
     ratio_block: Block
     eq4: Eq4
+    equivariance: Equivariance
+    depth: Depth
+    memory_pair: MemoryPair
     benchmark: Benchmark

@@ -1,4 +1,4 @@
-"""What HyperSeg's speed claims rest on, measured in one process (§3.3, §4; Tables 3-4's FPS).
+"""What HyperSeg's speed and memory claims rest on, measured in one process (§3.2-3.3, §4; Tables 3-4's FPS).
 
 - `dpw_vs_static`: each decoder level's dynamic patch-wise convolutions (the 1x1 pw1 and, where
   the block has one, the 3x3 depth-wise dw) against static convolutions of the same shapes and
@@ -11,6 +11,11 @@
   identity (a different function), batches per second, as its FPS column reports.
 Calls take turns round by round (`interleaved_ms`), so a slow spell hits all alike; the thread
 count is recorded. Times are this machine's and change from run to run.
+- `weight_memory` (§3.2: the weights are "generated right before they are consumed, minimizing
+  the maximum memory consumption"): the peak live bytes of one inference (the FLOP chapter's
+  MemTracker), as the network runs and with every weight map its mappers generate kept alive to
+  the end, which is the memory of generating them all up front. Counted from tensors, so
+  deterministic.
 """
 from __future__ import annotations
 
@@ -109,3 +114,26 @@ def fps(builds: dict[str, Callable[[], HyperSeg]], size: tuple[int, int], repeat
                           for k in nets])
     return table, pd.DataFrame([{"network": k, "round": r, "ms_batch1_folded": float(t)}
                                 for k, v in rounds.items() for r, t in enumerate(v)])
+
+
+def weight_memory(build: Callable[[], HyperSeg], size: tuple[int, int], seed: int = 0) -> dict[str, int]:
+    """Bytes of one inference (batch 1, eval mode) at `size`: the peak as the network runs, the peak with
+    every weight mapper's output kept until the end, and those outputs' total."""
+    from ..cost.measure import peak_bytes  # the FLOP chapter's tracker, tested there on known answers
+
+    kept: list[torch.Tensor] = []
+
+    def make(keep: bool):
+        torch.manual_seed(seed)
+        net = build()
+        if keep:
+            for name, m in net.named_modules():
+                if name.endswith(".mapper"):
+                    m.register_forward_hook(lambda mod, args, out: kept.append(out))
+        return net, torch.rand(1, 3, *size)
+    as_run = peak_bytes(lambda: make(False), train=False)
+    all_kept = peak_bytes(lambda: make(True), train=False)
+    if not kept:
+        raise RuntimeError("no module named *.mapper ran: the weight mappers' names changed (meta.py)")
+    return {"peak_bytes": as_run, "peak_bytes_all_kept": all_kept,
+            "weight_map_bytes": sum(t.numel() * t.element_size() for t in kept)}

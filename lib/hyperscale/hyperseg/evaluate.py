@@ -3,11 +3,12 @@
 Builds every network of Tables 2-4 that we can (the rows of references/hyperseg.yaml with
 `ours:`), counts each by code at the paper's input size (parameters, all FLOPs, the dynamic
 convolutions' and interpolations' FLOPs, pytorch-OpCounter's MACs), counts the weight mappers
-with every g_wi halved and doubled, times the dynamic patch-wise convolutions against static ones
+with every g_wi halved and doubled, measures the peak memory of generating each block's weights
+as it runs against keeping them all, times the dynamic patch-wise convolutions against static ones
 and the networks' FPS (params.yaml hyperseg.benchmark), reads the trained experiments' results
 (runs/hyperseg/) with the budget-doubling check of each comparison (core/train.py), measures the
 trained networks' patch-border ratios on the test split, and judges the claims. Writes
-runs/eval/hyperseg/: counts.csv, gwi.csv, artefacts.csv (one row per run), artefacts_profile.csv
+runs/eval/hyperseg/: counts.csv, gwi.csv, memory.csv, artefacts.csv (one row per run), artefacts_profile.csv
 (the changes by position, for the figure), tradeoff.csv (each trained network's accuracy and
 cost), claims.csv, summary.json (with the doubling checks), and the measured times apart in
 timing/ (dpw.csv, fps.csv, tradeoff_fps.csv, claims.csv), since they differ from run to run.
@@ -31,7 +32,7 @@ from ..core.io import write_json, write_text
 from ..core.params import load as load_params, section
 from ..core.project import project_root
 from .artefacts import border_profile, border_ratio
-from .benchmark import dpw_vs_static, fps
+from .benchmark import dpw_vs_static, fps, weight_memory
 from .counting import count
 from .measures import TIMING_MEASURES, doubling, judged, measures
 from .model import TEMPLATES, hyperseg
@@ -152,9 +153,14 @@ def evaluate(root=None) -> dict:
               for t in f["templates"] for dyn in (True, False)}
     speed, speed_rounds = fps(builds, tuple(f["size"]), f["repeats"], f["warmup"], f["official_batch"],
                               f["official_repeats"])
+    mem = p["benchmark"]["memory"]
+    memory = pd.DataFrame([{"network": f"HyperSeg-{k}", "template": n["template"], "input": "x".join(map(str, n["size"])),
+                            **weight_memory(partial(hyperseg, n["template"], mem["classes"]), tuple(n["size"]))}
+                           for k, n in tqdm(mem["networks"].items(), desc="weight memory")])
     out = root / OUT
     write_text(out / "counts.csv", counts.to_csv(index=False))
     write_text(out / "gwi.csv", gwi.to_csv(index=False))
+    write_text(out / "memory.csv", memory.to_csv(index=False))
     write_text(out / "artefacts.csv", artefacts.to_csv(index=False, float_format="%.6g"))
     write_text(out / "artefacts_profile.csv", profile.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "dpw.csv", dpw.to_csv(index=False))
@@ -162,7 +168,7 @@ def evaluate(root=None) -> dict:
     write_text(out / "timing" / "fps_rounds.csv", speed_rounds.to_csv(index=False))
     write_text(out / "tradeoff.csv", tradeoff.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "tradeoff_fps.csv", tradeoff_fps.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed_rounds, trained, gwi, artefacts), out, TIMING_MEASURES)
+    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed_rounds, trained, gwi, artefacts, memory), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},

@@ -5,7 +5,8 @@ number}); names starting with `paper_` are computed from the transcribed tables 
 against itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a
 paper row); `fps_rounds` the measured timing/fps_rounds.csv, whose measures (TIMING_MEASURES) go to the timing
 ledger; `runs` the trained experiments' results.csv by experiment; `gwi` the weight mappers' counts with
-g_wi scaled (gwi.csv); `artefacts` the trained networks' patch-border ratios (artefacts.csv).
+g_wi scaled (gwi.csv); `artefacts` the trained networks' patch-border ratios (artefacts.csv); `memory` the
+peak inference memory as the network runs and with every generated weight map kept (memory.csv).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def column(table: dict, name: str) -> dict[str, float]:
 
 
 def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = None, runs: dict | None = None,
-             gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None) -> dict:
+             gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None,
+             memory: pd.DataFrame | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -52,7 +54,16 @@ def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = 
         **({} if not runs else trained_measures(runs)),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
         **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
+        **({} if memory is None else {"weight_memory_saving": weight_memory_saving(memory)}),
     }
+
+
+def weight_memory_saving(memory: pd.DataFrame) -> dict[str, Shown]:
+    """Per network: the peak inference memory with every generated weight map kept over the peak as it runs."""
+    mib = lambda x: f"{x / 2 ** 20:.3g} MiB"  # noqa: E731
+    return {r.network: Shown(r.peak_bytes_all_kept / r.peak_bytes, f"{r.peak_bytes_all_kept / r.peak_bytes:.3g} "
+                             f"({mib(r.peak_bytes_all_kept)} / {mib(r.peak_bytes)}; weight maps {mib(r.weight_map_bytes)})")
+            for r in memory.itertuples()}
 
 
 def judged(res: pd.DataFrame) -> pd.DataFrame:

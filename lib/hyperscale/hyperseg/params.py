@@ -34,9 +34,20 @@ class Fps(Schema):
     official_repeats: upto(1000)
 
 
+class MemoryNet(Schema):
+    template: Template
+    size: Size
+
+
+class Memory(Schema):
+    networks: Annotated[dict[str, MemoryNet], Field(min_length=1)]
+    classes: upto(1000)
+
+
 class Benchmark(Schema):
     dpw: Dpw
     fps: Fps
+    memory: Memory
 
 
 class Ablation(Schema):
