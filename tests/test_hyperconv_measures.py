@@ -129,3 +129,10 @@ def test_memory_pair_reads_the_roles():
     pair = pd.DataFrame({"network": ["w", "n", "s"], "role": ["wide", "narrow", "standard"], "params": [100, 100, 10],
                          "param_bytes": [400, 400, 40], "activation_bytes": [800, 200, 4000]})
     assert sorted(memory_pair(pair).values()) == [4.0, 100.0]
+
+
+def test_channel_spread_reads_the_first_layer():
+    from hyperscale.hyperconv.measures import channel_spreads
+    d = pd.DataFrame({"kind": ["HyperConv", "HyperConv", "He-initialised convolution"], "width": [8, 8, 8],
+                      "layer": [1, 2, 1], "rms": [1.0, 1.0, 1.0], "channel_spread": [1.2, 9.0, 1.4]})
+    assert channel_spreads(d) == {"width 8": pytest.approx(1.2)} and "1.4" in channel_spreads(d)["width 8"].text

@@ -83,6 +83,7 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         "more_params_no_more_cost": more_params_no_more_cost(c1, mem),
         "equivariance_error": {f"{r.layer}, shift {r.shift}": r.relative_error for r in t["equivariance"].itertuples()},
         "depth_rms_factor": depth_factors(t["depth"]),
+        "channel_spread_first_layer": channel_spreads(t["depth"]),
         "memory_pair": memory_pair(t["memory_pair"]),
         "memory_pair_param_match": float(t["memory_pair"].query("role != 'standard'").params.agg(lambda p: p.min() / p.max())),
         **paper_measures(t1, t2),
@@ -118,6 +119,13 @@ def more_params_no_more_cost(c1: pd.DataFrame, mem: pd.DataFrame, big: str = "(6
     return {f"{what} {small} / {big} ({ratio:.0f}x the parameters)": Shown(v, f"{v:.3g}") for what, v in (
         ("FLOPs", float(c1.flops_12_6[small] / c1.flops_12_6[big])),
         ("peak convolution memory", float(mem.bytes[small] / mem.bytes[big])))}
+
+
+def channel_spreads(depth: pd.DataFrame) -> dict[str, Shown]:
+    """Per width: the first HyperConvolution's largest output-channel RMS over its smallest, beside He's."""
+    first = depth[depth.layer == 1].set_index(["kind", "width"]).channel_spread
+    return {f"width {c}": Shown(v, f"{v:.3g} (He-initialised convolution: {first['He-initialised convolution', c]:.3g})")
+            for (k, c), v in first.items() if k == "HyperConv"}
 
 
 def memory_pair(pair: pd.DataFrame) -> dict[str, Shown]:

@@ -9,7 +9,9 @@
   range that prevents fast activation explosion or decay at increasing depth"): `depth_table`
   stacks HyperConvolutions (GELU between them, as in the UNet-like network) on N(0, 1) input
   and records the activations' RMS after every layer, beside a stack of He-initialised
-  standard convolutions, the scale §4.1 aims for.
+  standard convolutions, the scale §4.1 aims for; and how far apart the output channels'
+  magnitudes lie (§4.1: fixing each filter's L1 norm acts "similar to Instance-Normalization, in
+  that output channels have approximately the same magnitude").
 """
 from __future__ import annotations
 
@@ -60,8 +62,9 @@ def equivariance_table(side: int, margin: int, channels: int, n_hid: int, shifts
 
 def depth_table(widths: list, layers: int, side: int, n_hid: int, c_hyper: int, seed: int) -> list[dict]:
     """The RMS of the activations after each of `layers` HyperConvolutions (filter input: one fixed N(0, 1)
-    embedding of c_hyper channels; GELU after each but the last) on N(0, 1) input, per width; and the same
-    for standard 3x3 convolutions at He initialisation (std sqrt(2 / fan_in), no bias)."""
+    embedding of c_hyper channels; GELU after each but the last) on N(0, 1) input, per width, and the
+    largest output channel's RMS over the smallest's; and the same for standard 3x3 convolutions at He
+    initialisation (std sqrt(2 / fan_in), no bias)."""
     rows = []
     for c in widths:
         torch.manual_seed(seed)
@@ -76,7 +79,9 @@ def depth_table(widths: list, layers: int, side: int, n_hid: int, c_hyper: int, 
             with torch.no_grad():
                 for d, layer in enumerate(stack, 1):
                     x = layer(z, x) if kind == "HyperConv" else layer(x)
-                    rows.append({"kind": kind, "width": c, "layer": d, "rms": float(x.pow(2).mean().sqrt())})
+                    per_channel = x.pow(2).mean((0, 2, 3)).sqrt()
+                    rows.append({"kind": kind, "width": c, "layer": d, "rms": float(x.pow(2).mean().sqrt()),
+                                 "channel_spread": float(per_channel.max() / per_channel.min())})
                     x = F.gelu(x) if d < layers else x
     return rows
 
