@@ -63,7 +63,7 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})
     memory = pd.DataFrame({"network": ["HyperSeg-S"], "peak_bytes": [100], "peak_bytes_all_kept": [150],
                            "weight_map_bytes": [60]})
-    m = measures(counts, REF, fps, runs, gwi, artefacts, memory)
+    m = measures(counts, REF, fps, runs, gwi, artefacts, memory, {"template": "S-camvid", "backbone": "b1"})
     assert m["weight_memory_saving"] == pytest.approx({"HyperSeg-S": 1.5})
     assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
     assert m["patch_border_excess"] == pytest.approx({"S": 1.25})

@@ -108,10 +108,15 @@ def _trained(ablation_miou, unet_miou, stopped_by="max_steps", converged=True):
     return ab, tr
 
 
+NET = {"template": "S-camvid", "backbone": "b1"}  # params.yaml hyperseg.ablation.judged
+
+
 def test_trained_measures_compare_with_and_without_for_s_with_b1_only():
     ab, tr = _trained([50, 51, 52, 48, 49, 50], [45, 46, 47], converged=[True] * 5 + [False])
     other = ab.assign(backbone="resnet18", test_miou=0, converged=False)  # the paper profile's other rows
-    m = trained_measures({"ablation": pd.concat([ab, other]), "tradeoff": tr, "doubled": pd.DataFrame()})
+    m = trained_measures({"ablation": pd.concat([ab, other]), "tradeoff": tr, "doubled": pd.DataFrame()}, NET)
+    assert trained_measures({"ablation": pd.concat([ab, other]), "tradeoff": tr, "doubled": pd.DataFrame()},
+                            {"template": "S-camvid", "backbone": "resnet18"})["ablation_dpwconv_vs_static"]["a"] == [0, 0, 0]
     assert m["ablation_dpwconv_vs_static"] == {"a": [50, 51, 52], "b": {"w/o DPWConv": [48, 49, 50]}}
     # issue 26: the trade-off compares with the static decoder too, a cheaper network of the study
     assert m["tradeoff_vs_unet"] == {"a": [50, 51, 52], "b": {"U-Net width 3": [45, 46, 47],
@@ -126,14 +131,14 @@ def test_schedule_trained_comparisons_converge_only_if_doubling_agrees():
         return pd.concat([ab[ab.seed == 0].assign(test_miou=[a, b]), tr[tr.seed == 0].assign(test_miou=u)])
 
     runs = {"ablation": ab, "tradeoff": tr}
-    agree = doubling({**runs, "doubled": twice(53, 50.5, 48)})  # gaps 2.5 (moved 0.5 <= 2 x 1) and 5 (unmoved)
+    agree = doubling({**runs, "doubled": twice(53, 50.5, 48)}, NET)  # gaps 2.5 (moved 0.5 <= 2 x 1) and 5 (unmoved)
     assert agree["w/o DPWConv"]["change"] == pytest.approx(0.5) and agree["w/o DPWConv"]["agrees"]
     assert agree["U-Net width 3"]["change"] == 0 and agree["U-Net width 3"]["agrees"]
-    m = trained_measures({**runs, "doubled": twice(53, 50.5, 48)})
+    m = trained_measures({**runs, "doubled": twice(53, 50.5, 48)}, NET)
     assert (m["converged_ablation"], m["converged_tradeoff"]) == (1.0, 1.0)
-    m = trained_measures({**runs, "doubled": twice(56, 50, 48)})  # the ablation's gap moved 4 > 2
+    m = trained_measures({**runs, "doubled": twice(56, 50, 48)}, NET)  # the ablation's gap moved 4 > 2
     assert (m["converged_ablation"], m["converged_tradeoff"]) == (0.0, 0.0)  # and the U-Net's gap 8 - 5 > 0
-    m = trained_measures({**runs, "doubled": pd.DataFrame()})  # a schedule without its doubled runs decides nothing
+    m = trained_measures({**runs, "doubled": pd.DataFrame()}, NET)  # a schedule without its doubled runs decides nothing
     assert (m["converged_ablation"], m["converged_tradeoff"]) == (0.0, 0.0)
 
 

@@ -110,6 +110,8 @@ def _with(section: str, path: str, value) -> dict:
     ("data", "multiscenes.size", 100, r"data\.multiscenes\.size: Input should be a multiple of 32"),
     ("data", "isp.patch", 80, r"data\.isp\.patch: Input should be a multiple of 32"),
     ("hyperseg", "ablation.train.batch_size", 1, r"BatchNorm normalises over the batch"),
+    ("hyperseg", "ablation.judged.backbone", "resnet18", r"judged \(S-camvid, resnet18\) is not trained"),
+    ("hyperconv", "equivariance.shifts", [[1]], r"hyperconv\.equivariance\.shifts\.0: List should have at least 2 items"),
     ("shape_adaptor", "train.batch_size", 1, r"shape_adaptor\.train\.batch_size: Input should be greater than or equal to 2"),
     ("hyperconv", "sweep.train.optimizers", {"weigths": {"name": "adam"}}, r"hyperconv\.sweep\.train\.optimizers\.weigths\.\[key\]: Input should be 'weights' or 'alpha'"),
     ("hyperconv", "sweep.train.optimizers.weights.lr", float("inf"), r"Input should be a finite number"),

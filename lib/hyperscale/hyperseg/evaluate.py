@@ -91,13 +91,13 @@ def artefacts_tables(ablation: pd.DataFrame, test_images: np.ndarray, root: Path
     return pd.DataFrame(runs), pd.DataFrame(profiles)
 
 
-def tradeoff_tables(trained: dict, size: tuple[int, int], repeats: int, warmup: int, root: Path
+def tradeoff_tables(trained: dict, net: dict, size: tuple[int, int], repeats: int, warmup: int, root: Path
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figs. 1 and 4 at our scale, per trained network (HyperSeg-S with and without DPWConv from the
-    ablation, each U-Net of the tradeoff experiment): test mIoU over seeds, parameters and FLOPs of
+    """Figs. 1 and 4 at our scale, per trained network (the judged HyperSeg-S, `net`, with and without
+    DPWConv from the ablation, each U-Net of the tradeoff experiment): test mIoU over seeds, parameters and FLOPs of
     one image at the training `size` (counted), and apart, measured, images/s at batch 1 there
     (eval mode, BatchNorm unfolded in every network alike, interleaved median)."""
-    a = judged(trained["ablation"])
+    a = judged(trained["ablation"], net)
     groups = {("HyperSeg-S" if d else "HyperSeg-S w/o DPWConv"): ("ablation", g) for d, g in a.groupby(a.dynamic.astype(bool))}
     groups |= {f"U-Net width {w}": ("tradeoff", g) for w, g in trained["tradeoff"].groupby("width")}
     rows, nets = [], {}
@@ -147,7 +147,7 @@ def evaluate(root=None) -> dict:
     artefacts, profile = artefacts_tables(trained["ablation"], data["test"].images, root)
     base = baselines(data)
     d, f = p["benchmark"]["dpw"], p["benchmark"]["fps"]
-    tradeoff, tradeoff_fps = tradeoff_tables(trained, tuple(data["test"].images.shape[-2:]), f["repeats"], f["warmup"], root)
+    tradeoff, tradeoff_fps = tradeoff_tables(trained, p["ablation"]["judged"], tuple(data["test"].images.shape[-2:]), f["repeats"], f["warmup"], root)
     dpw = dpw_vs_static(hyperseg(d["template"], d["classes"]), tuple(d["size"]), d["repeats"], d["warmup"])
     builds = {f"HyperSeg-{t.split('-')[0]}{'' if dyn else ' w/o DPWConv'}": partial(hyperseg, t, f["classes"], dynamic=dyn)
               for t in f["templates"] for dyn in (True, False)}
@@ -168,11 +168,12 @@ def evaluate(root=None) -> dict:
     write_text(out / "timing" / "fps_rounds.csv", speed_rounds.to_csv(index=False))
     write_text(out / "tradeoff.csv", tradeoff.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "tradeoff_fps.csv", tradeoff_fps.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed_rounds, trained, gwi, artefacts, memory), out, TIMING_MEASURES)
+    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed_rounds, trained, gwi, artefacts, memory,
+                                                        p["ablation"]["judged"]), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},
-               "ablation_baselines": base, "doubling": doubling(trained)}
+               "ablation_baselines": base, "doubling": doubling(trained, p["ablation"]["judged"])}
     write_json(out / "summary.json", summary)
     return summary
 

@@ -1,12 +1,13 @@
 """What HyperSeg's claims read: every measure of references/hyperseg.yaml, from the evaluation's tables.
 
-`measures(counts, ref, fps_rounds, runs)` maps each measure name to a value (a number or {case:
+`measures(counts, ref, fps_rounds, runs, ..., net)` maps each measure name to a value (a number or {case:
 number}); names starting with `paper_` are computed from the transcribed tables alone (the paper
 against itself). `counts` is runs/eval/hyperseg/counts.csv (one row per network we build for a
 paper row); `fps_rounds` the measured timing/fps_rounds.csv, whose measures (TIMING_MEASURES) go to the timing
 ledger; `runs` the trained experiments' results.csv by experiment; `gwi` the weight mappers' counts with
 g_wi scaled (gwi.csv); `artefacts` the trained networks' patch-border ratios (artefacts.csv); `memory` the
-peak inference memory as the network runs and with every generated weight map kept (memory.csv).
+peak inference memory as the network runs and with every generated weight map kept (memory.csv); `net`
+the network the trained claims judge (params.yaml hyperseg.ablation.judged).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def column(table: dict, name: str) -> dict[str, float]:
 
 def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = None, runs: dict | None = None,
              gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None,
-             memory: pd.DataFrame | None = None) -> dict:
+             memory: pd.DataFrame | None = None, net: dict | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -51,9 +52,9 @@ def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = 
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
         **({} if fps_rounds is None else {"wo_fps_ratio": wo_fps_ratio(fps_rounds)}),
-        **({} if not runs else trained_measures(runs)),
+        **({} if not runs else trained_measures(runs, net)),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
-        **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts)}),
+        **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts, net)}),
         **({} if memory is None else {"weight_memory_saving": weight_memory_saving(memory)}),
     }
 
@@ -66,15 +67,16 @@ def weight_memory_saving(memory: pd.DataFrame) -> dict[str, Shown]:
             for r in memory.itertuples()}
 
 
-def judged(res: pd.DataFrame) -> pd.DataFrame:
-    """The runs the ablation's claims judge: HyperSeg-S with EfficientNet-B1 (the paper profile trains more)."""
-    return res[(res.template == "S-camvid") & (res.backbone == "b1")]
+def judged(res: pd.DataFrame, net: dict) -> pd.DataFrame:
+    """The runs of the network the ablation's claims judge, `net` = params.yaml hyperseg.ablation.judged
+    ({template, backbone}; the paper profile trains more)."""
+    return res[(res.template == net["template"]) & (res.backbone == net["backbone"])]
 
 
-def gaps(ablation: pd.DataFrame, tradeoff: pd.DataFrame) -> dict[str, pd.Series]:
+def gaps(ablation: pd.DataFrame, tradeoff: pd.DataFrame, net: dict) -> dict[str, pd.Series]:
     """Per comparison, by seed: HyperSeg-S's test mIoU minus that of the network it is compared with
     (w/o DPWConv: the ablation; each U-Net: the trade-off)."""
-    a = judged(ablation)
+    a = judged(ablation, net)
     d = a.dynamic.astype(bool)
     full = a[d].set_index("seed").test_miou
     return {"w/o DPWConv": full - a[~d].set_index("seed").test_miou,
@@ -82,7 +84,7 @@ def gaps(ablation: pd.DataFrame, tradeoff: pd.DataFrame) -> dict[str, pd.Series]
                for w, g in tradeoff.groupby(tradeoff.width.astype(int))}}  # (int: doubled's table mixes in NaN)
 
 
-def doubling(runs: dict) -> dict[str, dict]:
+def doubling(runs: dict, net: dict) -> dict[str, dict]:
     """core/train.py's budget-doubling check of each comparison: its first seed's gap at the budget
     and at twice it, against the gap's standard deviation over seeds at the budget. {} when
     nothing was doubled (runs that stop on plateaus)."""
@@ -90,18 +92,18 @@ def doubling(runs: dict) -> dict[str, dict]:
     if twice is None or twice.empty:
         return {}
     unet = twice.get("unet", pd.Series(False, index=twice.index)).fillna(False).astype(bool)
-    first, doubled = gaps(runs["ablation"], runs["tradeoff"]), gaps(twice[~unet], twice[unet])
+    first, doubled = gaps(runs["ablation"], runs["tradeoff"], net), gaps(twice[~unet], twice[unet], net)
     return {k: doubling_check(float(first[k][g.index[0]]), float(g.iloc[0]), float(first[k].std(ddof=1)))
             for k, g in doubled.items()}
 
 
-def trained_measures(runs: dict) -> dict:
+def trained_measures(runs: dict, net: dict) -> dict:
     """Table 4's ablation and Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against
     the same network without DPWConv (the ablation) and against each plain U-Net and that static
     decoder (the trade-off); and whether each converged."""
-    a, t = judged(runs["ablation"]), runs["tradeoff"]
+    a, t = judged(runs["ablation"], net), runs["tradeoff"]
     d = a.dynamic.astype(bool)
-    checks = doubling(runs)
+    checks = doubling(runs, net)
     unets = [f"U-Net width {w}" for w in sorted(t.width.astype(int).unique())]
     return {"ablation_dpwconv_vs_static": {"a": a[d].test_miou.tolist(), "b": {"w/o DPWConv": a[~d].test_miou.tolist()}},
             "tradeoff_vs_unet": {"a": a[d].test_miou.tolist(),
@@ -122,9 +124,9 @@ def gwi_deviation(gwi: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def border_excess(artefacts: pd.DataFrame) -> dict[str, float]:
+def border_excess(artefacts: pd.DataFrame, net: dict) -> dict[str, float]:
     """HyperSeg-S's patch-border ratio with DPWConv over without (means over seeds)."""
-    a = judged(artefacts)
+    a = judged(artefacts, net)
     d = a.dynamic.astype(bool)
     return {"S": float(a[d].border_ratio.mean() / a[~d].border_ratio.mean())}
 

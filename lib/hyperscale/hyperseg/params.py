@@ -50,9 +50,18 @@ class Benchmark(Schema):
     memory: Memory
 
 
+Backbone = Literal["b0", "b1", "b2", "b3", "resnet18"]
+
+
+class Judged(Schema):
+    template: Template
+    backbone: Backbone
+
+
 class Ablation(Schema):
     templates: Annotated[list[Template], Field(min_length=1), Unique]
-    backbones: Annotated[list[Literal["b0", "b1", "b2", "b3", "resnet18"]], Field(min_length=1), Unique]
+    backbones: Annotated[list[Backbone], Field(min_length=1), Unique]
+    judged: Judged  # the network the trained claims judge: one of templates x backbones
     backbone_width: Annotated[float, Field(gt=0, le=2)]
     seeds: Seeds
     data: str
@@ -63,6 +72,9 @@ class Ablation(Schema):
     def _batchnorm(self):
         if self.train.batch_size < 2:
             raise ValueError("train.batch_size must be at least 2: BatchNorm normalises over the batch")
+        if self.judged.template not in self.templates or self.judged.backbone not in self.backbones:
+            raise ValueError(f"judged ({self.judged.template}, {self.judged.backbone}) is not trained: pick one of "
+                             f"templates {self.templates} and one of backbones {self.backbones}")
         return self
 
 
