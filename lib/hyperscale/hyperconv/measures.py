@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.benchmark import ratio_interval
-from ..core.claims import NOT_RUN, Shown, distance_in_units, interval
+from ..core.claims import NOT_RUN, Shown, distance_in_units, interval, welch_p
 from .properties import per_layer_factor
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
@@ -197,7 +197,8 @@ def trained_measures(t: dict) -> dict:
 
 
 def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
-    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting. The
+    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting, and the fall
+    of the no-HC network's test error (1 - MS-SSIM, x 100) from each width to the next. The
     peak test's threshold (in seed standard deviations) and the FLOP window of 'equal FLOPs' are
     the claims' measure_args (references/hyperconv.yaml)."""
     r = res.assign(score=100 * res.test_ms_ssim, err=100 * (1 - res.test_ms_ssim))
@@ -221,7 +222,14 @@ def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
                              "largest-n_hid HyperConv network's at 12.6 MPix; add widths around it")
         return {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist() for w in near}}
 
+    widths = sorted(no.n_fwd.unique())
+    err = {w: no[no.n_fwd == w].err.to_numpy() for w in widths}
+    f_no = {w: flops[f"no HC, n_fwd = {int(w)}"] for w in widths}
+    steps = {f"n_fwd = {int(a)} -> {int(b)} (x{f_no[b] / f_no[a]:.3g} FLOPs)": (float(err[a].mean() - err[b].mean()),
+                                                                              welch_p(err[a], err[b]))
+             for a, b in zip(widths, widths[1:])}
     return {"sweep_largest_vs_smallest_nhid": {"a": scores[n[-1]], "b": {f"n_hid = {int(n[0])}": scores[n[0]]}},
+            "sweep_no_hc_error_steps": steps,
             "sweep_double_descent_shape": shape,
             "sweep_hc_vs_no_hc_equal_flops": equal_flops,
             "converged_sweep": float(res.converged.astype(bool).mean())}
