@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from ..core.report import plain_log
 
@@ -77,6 +78,23 @@ def sweep_error_figure(res: pd.DataFrame, threshold: float):
     ax.set(xscale="log", xlabel="parameters", ylabel="error, 1 - MS-SSIM",
            title="Test and training error against parameters (isp stand-in)")
     plain_log(ax)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def depth_figure(depth: pd.DataFrame):
+    """Activation RMS after each layer of a stack of HyperConvolutions (solid) and of He-initialised
+    standard convolutions (dashed), one colour per width, on N(0, 1) input (RMS 1)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for i, (c, d) in enumerate(depth.groupby("width")):
+        for kind, style in (("HyperConv", "-"), ("He-initialised convolution", "--")):
+            g = d[d.kind == kind].sort_values("layer")
+            ax.semilogy(g.layer, g.rms, style, color=f"C{i}", label=f"{kind}, width {c}")
+    ax.axhline(1, color="k", lw=0.8)
+    plain_log(ax)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="layer", ylabel="activation RMS (input: 1)", title="Activation scale over depth (GELU between layers)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
