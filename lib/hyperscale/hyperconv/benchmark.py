@@ -67,8 +67,8 @@ def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict
 
 
 def activation_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> dict[str, int]:
-    """Bytes of one inference on an input of shape (C, H, W): the peak of every live tensor, the parameters'
-    share of it, and the rest (activations, temporaries and the input)."""
+    """One inference on an input of shape (C, H, W): the parameter count, and in bytes the peak of every live
+    tensor, the parameters' share of it, and the rest (activations, temporaries and the input)."""
     from ..cost.measure import peak_bytes  # the FLOP chapter's tracker, tested there on known answers
 
     def make():
@@ -76,8 +76,10 @@ def activation_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: 
         return build(), torch.rand(1, *shape)
     peak = peak_bytes(make, train=False)
     with torch.device("meta"):
-        params = sum(p.numel() * p.element_size() for p in build().parameters())
-    return {"peak_bytes": peak, "param_bytes": params, "activation_bytes": peak - params}
+        params = list(build().parameters())
+    size = sum(p.numel() * p.element_size() for p in params)
+    return {"params": sum(p.numel() for p in params), "peak_bytes": peak, "param_bytes": size,
+            "activation_bytes": peak - size}
 
 
 def peak_conv_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> int:

@@ -105,12 +105,13 @@ def memory_pair_table(pair: dict, t1: dict, shapes: dict) -> pd.DataFrame:
     and a network without HyperConvolutions (`standard`): parameters and the bytes of one inference on
     the memory benchmark's input (benchmark.activation_memory)."""
     wide, (f, e), standard = pair["wide"], pair["narrow"], pair["standard"]
-    target = count(t1[wide], shapes[wide])["params"]
-    n = n_hid_matching(lambda h: HCUNet(f, e, h), target)
-    builds = {wide: t1[wide], f"({f}, {e}, {n})": partial(HCUNet, f, e, n), standard: t1[standard]}
-    return pd.DataFrame([{"network": k, "role": r, "params": count(b, shapes[wide])["params"], "input": "x".join(map(str, shapes[wide])),
-                          **activation_memory(b, shapes[wide])}
-                         for (k, b), r in zip(builds.items(), ("wide", "narrow", "standard"))])
+    shape = shapes[wide]
+    rows = {"wide": {"network": wide, **activation_memory(t1[wide], shape)}}
+    n = n_hid_matching(lambda h: HCUNet(f, e, h), rows["wide"]["params"])
+    rows["narrow"] = {"network": f"({f}, {e}, {n})", **activation_memory(partial(HCUNet, f, e, n), shape)}
+    rows["standard"] = {"network": standard, **activation_memory(t1[standard], shape)}
+    return pd.DataFrame([{"network": r.pop("network"), "role": role, "params": r.pop("params"),
+                          "input": "x".join(map(str, shape)), **r} for role, r in rows.items()])
 
 
 def evaluate(root=None) -> dict:

@@ -42,6 +42,10 @@ def equivariance_table(side: int, margin: int, channels: int, n_hid: int, shifts
     px, shifted by each (dy, dx). HyperConv (appendix Table 5) takes the canvas as its filter input too;
     HyperConvEmbed (Table 7) computes its filter input with stride-2 convolutions, so only shifts by a
     multiple of 8 px keep that embedding's sampling grid."""
+    reach = max(max(abs(dy), abs(dx)) for dy, dx in shifts) + REACH
+    if reach > margin:
+        raise ValueError(f"shifts {shifts} bring content within {REACH} px (the embedding's reach) of the canvas border: "
+                         f"make margin >= the largest shift + {REACH} = {reach} (now {margin})")
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     canvas = torch.zeros(1, channels, side, side)
@@ -52,9 +56,6 @@ def equivariance_table(side: int, margin: int, channels: int, n_hid: int, shifts
     rows = []
     for name, layer in layers.items():
         for dy, dx in shifts:
-            if max(abs(dy), abs(dx)) + REACH > margin:
-                raise ValueError(f"shift ({dy}, {dx}) brings content within {REACH} px (the embedding's reach) of the canvas "
-                                 f"border: make margin >= the largest shift + {REACH} (now {margin})")
             extra = (canvas,) if name == "HyperConv" else ()
             rows.append({"layer": name, "shift": f"({dy}, {dx})", "relative_error": _shift_error(layer, canvas, (dy, dx), *extra)})
     return rows
