@@ -102,3 +102,68 @@ def test_the_gpu_probe_without_specs_says_what_to_run(tmp_path):
     with pytest.raises(DataMissingError, match="run `dvc repro evaluate_cost`"):
         probe("cpu", tmp_path / "cost.csv", 1, 0, specs=tmp_path / "specs.json")
     assert not (tmp_path / "cost.csv").exists()
+
+
+def _convnet():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_the_peak_only_tracker_agrees_with_memtracker(train):
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    make = lambda: (_convnet(), torch.rand(4, 3, 16, 16))  # noqa: E731
+    assert peak_bytes(make, train) == peak_bytes(make, train, tracker=MemTracker) > 0
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_fake_tensors_give_the_bytes_of_the_real_run(train):
+    """The papers'-size table tracks shapes alone: the same peak as computing it."""
+    make = lambda: (_convnet(), torch.rand(4, 3, 16, 16))  # noqa: E731
+    assert peak_bytes(make, train, shapes_only=True) == peak_bytes(make, train)
+    x = torch.randn(64, 1000)
+    assert peak_bytes(lambda: (_linear(), x), False, shapes_only=True) == 4 * (1000 * 1000 + 2 * 64 * 1000)
+
+
+class _ReadsItsWeight(nn.Module):
+    """A forward that reads a weight as a number, as Shape Adaptor's resizing does."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = nn.Parameter(torch.tensor(0.5))
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        size = int(x.shape[-1] * float(self.s.detach()))
+        return self.conv(nn.functional.interpolate(x, size=(size, size), mode="bilinear"))
+
+
+def test_a_forward_that_reads_its_weights_runs_for_real_and_leaves_its_training_memory_out():
+    from hyperscale.cost.measure import count_row
+
+    net = Network("toy", "reads", _ReadsItsWeight, (1, 8, 8), 2, lambda: 0, "MACs", sizes="paper")
+    row, real = count_row(net, shapes_only=True), count_row(net)
+    assert row["mem_train_bytes"] is None and real["mem_train_bytes"] > 0
+    assert {k: v for k, v in row.items() if k != "mem_train_bytes"} == {k: v for k, v in real.items()
+                                                                      if k != "mem_train_bytes"}
+    assert row["flops"] == 2 * (2 * 9 * 16 + 2 * 16 + 4 * 16) and row["input"] == "1×8×8"  # conv + bias + resize
+
+
+def test_the_papers_sizes_build_each_paper_profile_network_on_its_papers_input(tmp_path):
+    import shutil
+
+    from hyperscale.core.project import project_root
+    from hyperscale.cost.networks import networks
+
+    root = project_root()
+    for f in ("params.yaml", "profiles", "references"):
+        (shutil.copytree if (root / f).is_dir() else shutil.copy)(root / f, tmp_path / f)
+    nets = {n.name: n for n in networks(tmp_path, papers=("sshn", "hyperseg"), sizes="paper")}
+    assert all(n.sizes == "paper" for n in nets.values())
+    u = nets["fixed φ=0.5"]
+    assert (u.shape, u.build().net.config["width"]) == ((1, 160, 192), 32)  # OASIS slices; the paper's 32 features
+    assert nets["ablation L-camvid-b1-dpwconv"].shape == (3, 768, 1024) and nets["tradeoff unet-w8"].shape == (3, 576, 768)
+    assert nets["ablation S-camvid-resnet18-static"].batch == 16
+    with pytest.raises(ValueError, match="choose one of"):
+        networks(tmp_path, sizes="huge")

@@ -11,7 +11,7 @@ from ..core.report import plain_log
 PAPERS = {"sshn": "SSHN / Hyper-UNet", "hyperconv": "HyperConv", "hyperseg": "HyperSeg", "shape_adaptor": "Shape Adaptor"}
 
 
-def flops_vs_latency(t: pd.DataFrame, gpu: pd.DataFrame | None = None):
+def flops_vs_latency(t: pd.DataFrame, gpu: pd.DataFrame | None = None, sizes: str = "the cpu profile's sizes"):
     """Log FLOPs against log batch-1 latency, a point per network coloured by paper; SSHN's U-Net
     over phi as a line, the FLOP range of HyperConv's n_hid sweep as a band; GPU times hollow."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -30,8 +30,8 @@ def flops_vs_latency(t: pd.DataFrame, gpu: pd.DataFrame | None = None):
             label="SSHN: the U-Net over φ (" + ", ".join(re.sub("fixed φ=", "", n) for n in fixed.network) + ")")
     ax.set(xscale="log", yscale="log", xlabel="FLOPs per image (2 per multiply-accumulate)",
            ylabel="latency at batch 1 (ms, median over rounds)",
-           title="Counted FLOPs against measured latency" + (" (filled: CPU, hollow: GPU)" if gpu is not None else
-                                                             " on this machine's CPU"))
+           title=f"Counted FLOPs against measured latency, {sizes}"
+           + (" (filled: CPU, hollow: GPU)" if gpu is not None else " (this machine's CPU)"))
     plain_log(ax)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -39,13 +39,20 @@ def flops_vs_latency(t: pd.DataFrame, gpu: pd.DataFrame | None = None):
 
 
 def network_table(t: pd.DataFrame) -> pd.DataFrame:
-    """Every network with its counts, times and memory in readable units."""
-    return pd.DataFrame({
-        "paper": t.paper.map(PAPERS), "network": t.network, "parameters": t.params.map("{:,}".format),
+    """Every network with its counts, times and memory in readable units (the times `t` has; a
+    memory it could not measure: n/a)."""
+    mb = lambda b, fmt: (b / 1e6).map(lambda v: "n/a" if pd.isna(v) else fmt.format(v))  # noqa: E731
+    out = pd.DataFrame({
+        "paper": t.paper.map(PAPERS), "network": t.network, "input": t.input,
+        "parameters": t.params.map("{:,}".format),
         "MFLOPs (common)": (t.flops / 1e6).map("{:.3g}".format),
         "paper's count (M)": (t.paper_count / 1e6).map("{:.3g}".format) + " " + t.paper_unit,
-        "batch 1 (ms)": t["batch 1"].map("{:.2f}".format),
-        "training batch (ms)": t["training batch"].map("{:.1f}".format) + " (" + t.batch.astype(str) + ")",
-        "training step (ms)": t["training step"].map("{:.1f}".format),
-        "inference memory (MB)": (t.mem_infer_bytes / 1e6).map("{:.2f}".format),
-        "training memory (MB)": (t.mem_train_bytes / 1e6).map("{:.1f}".format)})
+        "batch 1 (ms)": t["batch 1"].map("{:.2f}".format)})
+    if "training batch" in t:
+        out["training batch (ms)"] = t["training batch"].map("{:.1f}".format) + " (" + t.batch.astype(str) + ")"
+    if "training step" in t:
+        out["training step (ms)"] = t["training step"].map("{:.1f}".format)
+    out["inference memory (MB)"] = mb(t.mem_infer_bytes, "{:.2f}")
+    out[f"training memory (MB{'' if 'training batch' in t else ', at the training batch'})"] = (
+        mb(t.mem_train_bytes, "{:.1f}") + ("" if "training batch" in t else " (" + t.batch.astype(str) + ")"))
+    return out

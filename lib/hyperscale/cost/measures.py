@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 from ..core.benchmark import ratio_interval
 from ..core.claims import interval
 
-TIMING_MEASURES = ("flops_latency_rank", "flops_train_step_rank", "time_over_flop_ratio")
+TIMING_MEASURES = ("flops_latency_rank", "flops_train_step_rank", "time_over_flop_ratio", "flops_latency_rank_paper_sizes")
 
 
 def pairs(counts: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -44,10 +44,13 @@ def time_over_flops(counts: pd.DataFrame, rounds: pd.DataFrame) -> dict:
     return out
 
 
-def measures(counts: pd.DataFrame, latency: pd.DataFrame, rounds: pd.DataFrame) -> dict:
+def measures(counts: pd.DataFrame, latency: pd.DataFrame, rounds: pd.DataFrame, paper_counts: pd.DataFrame,
+             paper_latency: pd.DataFrame) -> dict:
+    """The claims' measures; paper_*: the networks at the papers' sizes (cost.networks)."""
     return {"flops_latency_rank": rank_correlation(counts, latency, "batch 1"),
             "flops_train_step_rank": rank_correlation(counts, latency, "training step"),
-            "time_over_flop_ratio": time_over_flops(counts, rounds)}
+            "time_over_flop_ratio": time_over_flops(counts, rounds),
+            "flops_latency_rank_paper_sizes": rank_correlation(paper_counts, paper_latency, "batch 1")}
 
 
 def table(counts: pd.DataFrame, latency: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Every network the study builds, at the cpu profile's training sizes (issue 27, the chapter "What a
-FLOP buys"; its claims: references/cost.yaml).
+"""Every network the study builds, at the cpu profile's training sizes and at the papers' own
+(issue 27, the chapter "What a FLOP buys"; its claims: references/cost.yaml).
 
 Each paper's networks come from its own training plan, built as its training stages build them
 (seed 0; the seeds of a setting share an architecture), so that what is timed here is what the
@@ -18,10 +18,18 @@ cost needs no training. Each `Network` also carries the paper's own way of count
 - Shape Adaptor: MACs without the resizing (core.flops, as the chapter counts Table 1). Each
   network human-designed and with shape adaptors at eq. 5's initial shapes, and the AutoSC
   MobileNetV2 as its first seed learned it (read from its run: its shapes are learned).
+
+`networks(sizes="paper")` builds the same plans from the paper profile's settings
+(profiles/paper.yaml over params.yaml: widths, templates, backbones, sweeps, batches; the smoke
+profile's in make test: `cost.paper_profile`) on one input of each paper's own size (params.yaml
+`cost.paper_sizes`); nothing is loaded or trained, so the
+AutoSC network, whose shapes only training gives, has no row there. SSHN keeps the cpu table's
+phi, so that its rows pair with the cpu table's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from importlib import import_module
 from pathlib import Path
 from typing import Callable
 
@@ -31,7 +39,7 @@ from torch import nn
 
 from ..core.flops import count_macs
 from ..core.models import create_model, load_model
-from ..core.params import section
+from ..core.params import load as load_params, overlay, read_yaml, validate
 from ..core.project import project_root
 
 
@@ -45,6 +53,19 @@ class Network:
     paper_count: Callable[[], int]  # the paper's own count of one input (`paper_unit`)
     paper_unit: str
     model_file: Path | None = None  # where `build` reads a trained model (its architecture was learned)
+    sizes: str = "profile"  # "profile": the profile's training sizes; "paper": the paper's (`networks`)
+
+
+@dataclass(frozen=True)
+class Io:
+    """What the networks' builders read of a dataset: its channels and classes, one image's (H, W)."""
+    in_channels: int
+    num_classes: int
+    size: tuple[int, int]
+
+    @classmethod
+    def of(cls, data) -> "Io":
+        return cls(data.in_channels, data.num_classes, tuple(data["train"].images.shape[-2:]))
 
 
 class AtPhi(nn.Module):
@@ -68,21 +89,18 @@ def fixed_at(planned: tuple, phi: float) -> tuple:
     return run, (run, *rest)
 
 
-def _sshn(root: Path) -> list[Network]:
+def _sshn(p: dict, io: Io, phis: list[float]) -> list[Network]:
     from ..sshn import runs
     from ..sshn.flops import unet_macs
 
-    p = section("sshn", root / "params.yaml")
-    planned = [(r, a) for r, a in runs.jobs("main", root) if r.seed == p["main"]["seeds"][0]
+    planned = [(r, (r, p, io)) for r in runs.plan("main", p) if r.seed == p["main"]["seeds"][0]
                and r.info.get("init", "paper") == "paper"]
-    data = planned[0][1][2]
-    shape = data.in_channels, *data["train"].images.shape[-2:]
-    phis = sorted({*p["main"]["fixed_phis"], PAIR_PHI})
+    shape = io.in_channels, *io.size
     fixed = next((r, a) for r, a in planned if r.method == "fixed")  # one Fixed U-Net per phi, this one's seed
     planned = [fixed_at(fixed, q) for q in phis] + [(r, a) for r, a in planned if r.method != "fixed"]
 
     def macs(phi):
-        return lambda: unet_macs(phi, shape[1:], data.in_channels, data.num_classes, p["model"]["width"],
+        return lambda: unet_macs(phi, io.size, io.in_channels, io.num_classes, p["model"]["width"],
                                  p["model"]["n_stages"])["total"]
 
     out = []
@@ -93,15 +111,13 @@ def _sshn(root: Path) -> list[Network]:
     return out
 
 
-def _hyperconv(root: Path) -> list[Network]:
+def _hyperconv(p: dict, io: Io, ref: dict, side: int) -> list[Network]:
+    """`side`: the denoising patch of Table 2's VDN rows."""
     from ..hyperconv import runs
     from ..hyperconv.counting import count
     from ..hyperconv.evaluate import table2_builds
 
-    p = section("hyperconv", root / "params.yaml")
-    ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
-    data = runs.load_data(p)
-    shape = tuple(data["train"].images.shape[1:])
+    shape = io.in_channels, *io.size
     batch = p["sweep"]["train"]["batch_size"]
     out = []
     for e in runs.EXPERIMENTS:
@@ -110,37 +126,37 @@ def _hyperconv(root: Path) -> list[Network]:
                 build = lambda r=run: runs.build(r)  # noqa: E731
                 out.append(Network("hyperconv", f"{e} {run.name.rsplit('-seed', 1)[0]}", build, shape, batch,
                                    lambda b=build: count(b, shape)["flops"], "FLOPs"))
-    side = section("data", root / "params.yaml")["denoise"]["patch"]
     for name, build in table2_builds(ref, p["vdn_n_hid"]).items():
         out.append(Network("hyperconv", f"table2 {name}", build, (3, side, side), batch,
                            lambda b=build: count(b, (3, side, side))["flops"], "FLOPs"))
     return out
 
 
-def _hyperseg(root: Path) -> list[Network]:
+def _hyperseg(p: dict, io: Io, sizes: dict | None = None) -> list[Network]:
+    """`sizes`: (H, W) per template, where a template has its own input size (others: io.size)."""
     from ..hyperseg import runs
     from ..hyperseg.counting import count
 
-    p = section("hyperseg", root / "params.yaml")
-    data = runs.load_data(p)
-    c, h, w = data["train"].images.shape[1:]
+    c = io.in_channels
+    sizes = sizes or {}
     out = []
     for e in ("ablation", "tradeoff"):
         for run in runs.plan(e, p):
             if run.seed == p[e]["seeds"][0]:
-                build = lambda r=run: runs.build(r, data)  # noqa: E731
+                h, w = sizes.get(run.model.get("template"), io.size)
+                build = lambda r=run: runs.build(r, io)  # noqa: E731
                 out.append(Network("hyperseg", f"{e} {run.name.rsplit('-seed', 1)[0]}", build, (c, h, w),
                                    p["ablation"]["train"]["batch_size"],
-                                   lambda b=build: count(b, (h, w), c)["thop_macs"], "MACs (pytorch-OpCounter)"))
+                                   lambda b=build, h=h, w=w: count(b, (h, w), c)["thop_macs"],
+                                   "MACs (pytorch-OpCounter)"))
     return out
 
 
-def _shape_adaptor(root: Path) -> list[Network]:
+def _shape_adaptor(p: dict, io: Io, root: Path | None) -> list[Network]:
+    """`root`: where the AutoSC run is read (None: no AutoSC row)."""
     from ..shape_adaptor import runs
 
-    p = section("shape_adaptor", root / "params.yaml")
-    data = runs.load_data(p)
-    shape = tuple(data["train"].images.shape[1:])
+    shape = io.in_channels, *io.size
     batch = p["train"]["batch_size"]
     out = []
 
@@ -149,8 +165,10 @@ def _shape_adaptor(root: Path) -> list[Network]:
 
     for run in runs.plan("table1", p):
         if run.seed == p["seeds"][0]:
-            build = lambda r=run: runs.build(r, p, data)  # noqa: E731
+            build = lambda r=run: runs.build(r, p, io)  # noqa: E731
             out.append(Network("shape_adaptor", f"{run.net} {run.design}", build, shape, batch, macs(build), "MACs"))
+    if root is None:
+        return out
     autosc = min(runs.plan("autosc", p), key=lambda r: r.seed)
     file = runs.folder("autosc", root) / autosc.name / "model.pt"
     build = lambda: load_model(file)  # noqa: E731
@@ -158,16 +176,61 @@ def _shape_adaptor(root: Path) -> list[Network]:
     return out
 
 
-PAPERS = {"sshn": _sshn, "hyperconv": _hyperconv, "hyperseg": _hyperseg, "shape_adaptor": _shape_adaptor}
+PAPERS = ("sshn", "hyperconv", "hyperseg", "shape_adaptor")
+SIZES = ("profile", "paper")
 
 
-def networks(root=None, papers=tuple(PAPERS)) -> list[Network]:
-    """Every network of the named papers, in the order of PAPERS."""
+def _profile_args(paper: str, params: dict, root: Path) -> tuple:
+    """A paper's builder arguments at the profile's sizes: its datasets' shapes, loaded."""
+    from ..core.data import load_dataset
+
+    p = params[paper]
+    runs = import_module(f"..{paper}.runs", __package__)
+    if paper == "sshn":
+        name = runs.plan("main", p)[0].data
+        return Io.of(load_dataset(name, root / "data" / name)), sshn_phis(p)
+    io = Io.of(runs.load_data(p))
+    if paper == "hyperconv":
+        ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
+        return io, ref, params["data"]["denoise"]["patch"]
+    return (io,) if paper == "hyperseg" else (io, root)
+
+
+def _paper_args(paper: str, params: dict, root: Path) -> tuple:
+    """A paper's builder arguments at its own sizes (params.yaml `cost.paper_sizes`): nothing loaded."""
+    s = params["cost"]["paper_sizes"][paper]
+    io = Io(s["channels"], s.get("classes") or 0, tuple(s["size"]))
+    if paper == "sshn":
+        return io, sshn_phis(load_params(root / "params.yaml")["sshn"])  # the cpu table's phi (module docstring)
+    if paper == "hyperconv":
+        ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
+        return io, ref, params["data"]["denoise"]["patch"]
+    return (io, s.get("sizes")) if paper == "hyperseg" else (io, None)
+
+
+def sshn_phis(p: dict) -> list[float]:
+    return sorted({*p["main"]["fixed_phis"], PAIR_PHI})
+
+
+def networks(root=None, papers=PAPERS, sizes: str = "profile") -> list[Network]:
+    """Every network of the named papers, in the order of PAPERS, at the profile's training sizes
+    or (sizes="paper") as the paper profile builds them (`cost.paper_profile`), on one input of
+    each paper's size (`cost.paper_sizes`)."""
     root = Path(root or project_root())
     unknown = set(papers) - set(PAPERS)
     if unknown:
         raise ValueError(f"unknown papers {sorted(unknown)}; known: {list(PAPERS)}")
-    return [n for paper in PAPERS if paper in papers for n in PAPERS[paper](root)]
+    if sizes not in SIZES:
+        raise ValueError(f"sizes={sizes!r}; choose one of {SIZES}")
+    params, source = load_params(root / "params.yaml"), "params.yaml"
+    if sizes == "paper":  # the paper profile's settings over this profile's (its `cost` kept)
+        name = params["cost"]["paper_profile"]
+        source = f"profiles/{name}.yaml over params.yaml"
+        params = {**overlay(params, read_yaml(root / "profiles" / f"{name}.yaml")), "cost": params["cost"]}
+    args = _paper_args if sizes == "paper" else _profile_args
+    build = {"sshn": _sshn, "hyperconv": _hyperconv, "hyperseg": _hyperseg, "shape_adaptor": _shape_adaptor}
+    return [replace(n, sizes=sizes) for paper in PAPERS if paper in papers
+            for n in build[paper](validate(paper, params[paper], source), *args(paper, params, root))]
 
 
 def flops(net: Network) -> int:
