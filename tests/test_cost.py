@@ -82,11 +82,12 @@ def test_a_spec_rebuilds_the_network_where_the_data_are_not(tmp_path):
     from hyperscale.cost.networks import AtPhi, from_spec, spec
 
     build = lambda: AtPhi(create_model("fixed", in_channels=1, num_classes=3, width=4, phi=0.25), 0.25)  # noqa: E731
-    net = Network("sshn", "fixed φ=0.25", build, (1, 24, 24), 2, lambda: 0, "MACs")
+    net = Network("sshn", "fixed φ=0.25", build, (1, 24, 24), 2, lambda: 0, "MACs", sizes="paper")
     s = spec(net)
     assert (s["method"], s["phi"], s["config"]["width"], s["model_file"]) == ("fixed", 0.25, 4, None)
     again = from_spec(s, tmp_path)
-    assert again.build().net.config == build().net.config and (again.shape, again.batch) == ((1, 24, 24), 2)
+    assert again.build().net.config == build().net.config
+    assert (again.shape, again.batch, again.sizes) == ((1, 24, 24), 2, "paper")
     torch.manual_seed(0)
     saved = build().net
     save_model(saved, tmp_path / "m.pt")
@@ -167,3 +168,12 @@ def test_the_papers_sizes_build_each_paper_profile_network_on_its_papers_input(t
     assert nets["ablation S-camvid-resnet18-static"].batch == 16
     with pytest.raises(ValueError, match="choose one of"):
         networks(tmp_path, sizes="huge")
+
+
+def test_a_paper_size_training_step_is_probed_only_where_the_card_holds_it():
+    from hyperscale.cost.probe import fits
+
+    net = Network("toy", "big", _linear, (1, 1, 4), 2, lambda: 0, "MACs", sizes="paper")
+    assert not fits(net, {"big": 900}, capacity=1000)  # over 80 % of the card
+    assert fits(net, {"big": 800}, capacity=1000) and fits(net, {"big": 900}, capacity=None)  # None: the CPU
+    assert fits(net, {"big": float("nan")}, capacity=1000) and fits(net, {}, capacity=1000)  # not tracked

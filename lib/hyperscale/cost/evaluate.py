@@ -6,7 +6,7 @@ Writes runs/eval/cost/:
 - networks.csv: per network its parameters, FLOPs in the common convention and in its paper's,
   and the peak memory of one inference (batch 1) and one training step (the paper's training
   batch); counted, so the same bytes on every run; specs.json (and models/): what rebuilds each
-  network where the data are not (`make gpu-probe`);
+  network of both tables where the data are not (`make gpu-probe`);
 - networks_paper.csv: the same for each paper's networks at its own widths and input sizes
   (cost.networks, sizes="paper"), memory tracked on fake tensors (cost.measure);
 - timing/latency.csv: per network the median and 95 % interval of its batch-1 latency, its
@@ -52,7 +52,7 @@ def evaluate(root=None) -> dict:
     write_text(out / "networks.csv", counts.to_csv(index=False))
     write_text(out / "networks_paper.csv", paper_counts.to_csv(index=False))
     specs = []
-    for i, n in enumerate(nets):  # what `make gpu-probe` rebuilds on a machine without the data
+    for i, n in enumerate(nets + paper_nets):  # what `make gpu-probe` rebuilds on a machine without the data
         f = None
         if n.model_file:
             f = f"models/{i}.pt"

@@ -252,7 +252,7 @@ def spec(net: Network, model_file: str | None = None) -> dict:
     and config, the phi it runs at, and the file of a learned model (`model_file`, as copied)."""
     m = net.build()
     inner = m.net if isinstance(m, AtPhi) else m
-    return {"paper": net.paper, "network": net.name, "shape": list(net.shape), "batch": net.batch,
+    return {"paper": net.paper, "network": net.name, "sizes": net.sizes, "shape": list(net.shape), "batch": net.batch,
             "method": inner.method, "config": inner.config, "phi": m.phi if isinstance(m, AtPhi) else None,
             "model_file": model_file}
 
@@ -262,4 +262,4 @@ def from_spec(s: dict, folder: Path) -> Network:
     def build():
         m = load_model(folder / s["model_file"]) if s["model_file"] else create_model(s["method"], **s["config"])
         return AtPhi(m, s["phi"]) if s["phi"] is not None else m
-    return Network(s["paper"], s["network"], build, tuple(s["shape"]), s["batch"], lambda: 0, "")
+    return Network(s["paper"], s["network"], build, tuple(s["shape"]), s["batch"], lambda: 0, "", sizes=s["sizes"])
