@@ -17,7 +17,7 @@ papers' sizes (`shapes_only`) the operations run on fake tensors (torch's FakeTe
 carry shapes and no data: the same bytes, tracked without computing or allocating them, so a
 training step that would not fit this machine is measured all the same. A network whose forward
 reads its weights as numbers (Shape Adaptor's resizing factors) cannot run so; `shapes_only`
-then runs it for real, or gives None where that is a training step (`peak_or_none`).
+then runs its inference for real and gives None for its training step (`count_row`).
 """
 from __future__ import annotations
 

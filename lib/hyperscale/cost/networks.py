@@ -180,32 +180,18 @@ PAPERS = ("sshn", "hyperconv", "hyperseg", "shape_adaptor")
 SIZES = ("profile", "paper")
 
 
-def _profile_args(paper: str, params: dict, root: Path) -> tuple:
-    """A paper's builder arguments at the profile's sizes: its datasets' shapes, loaded."""
+def _io(paper: str, params: dict, root: Path, sizes: str) -> Io:
+    """A paper's input: its profile dataset's shapes (loaded), or its own size (`cost.paper_sizes`)."""
+    if sizes == "paper":
+        s = params["cost"]["paper_sizes"][paper]
+        return Io(s["channels"], s.get("classes") or 0, tuple(s["size"]))
     from ..core.data import load_dataset
 
-    p = params[paper]
     runs = import_module(f"..{paper}.runs", __package__)
     if paper == "sshn":
-        name = runs.plan("main", p)[0].data
-        return Io.of(load_dataset(name, root / "data" / name)), sshn_phis(p)
-    io = Io.of(runs.load_data(p))
-    if paper == "hyperconv":
-        ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
-        return io, ref, params["data"]["denoise"]["patch"]
-    return (io,) if paper == "hyperseg" else (io, root)
-
-
-def _paper_args(paper: str, params: dict, root: Path) -> tuple:
-    """A paper's builder arguments at its own sizes (params.yaml `cost.paper_sizes`): nothing loaded."""
-    s = params["cost"]["paper_sizes"][paper]
-    io = Io(s["channels"], s.get("classes") or 0, tuple(s["size"]))
-    if paper == "sshn":
-        return io, sshn_phis(load_params(root / "params.yaml")["sshn"])  # the cpu table's phi (module docstring)
-    if paper == "hyperconv":
-        ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
-        return io, ref, params["data"]["denoise"]["patch"]
-    return (io, s.get("sizes")) if paper == "hyperseg" else (io, None)
+        name = runs.plan("main", params[paper])[0].data
+        return Io.of(load_dataset(name, root / "data" / name))
+    return Io.of(runs.load_data(params[paper]))
 
 
 def sshn_phis(p: dict) -> list[float]:
@@ -222,15 +208,22 @@ def networks(root=None, papers=PAPERS, sizes: str = "profile") -> list[Network]:
         raise ValueError(f"unknown papers {sorted(unknown)}; known: {list(PAPERS)}")
     if sizes not in SIZES:
         raise ValueError(f"sizes={sizes!r}; choose one of {SIZES}")
-    params, source = load_params(root / "params.yaml"), "params.yaml"
+    own = params = load_params(root / "params.yaml")
+    source = "params.yaml"
     if sizes == "paper":  # the paper profile's settings over this profile's (its `cost` kept)
-        name = params["cost"]["paper_profile"]
+        name = own["cost"]["paper_profile"]
         source = f"profiles/{name}.yaml over params.yaml"
-        params = {**overlay(params, read_yaml(root / "profiles" / f"{name}.yaml")), "cost": params["cost"]}
-    args = _paper_args if sizes == "paper" else _profile_args
+        params = {**overlay(own, read_yaml(root / "profiles" / f"{name}.yaml")), "cost": own["cost"]}
+    hyperconv_ref = yaml.safe_load((root / "references" / "hyperconv.yaml").read_text())["paper"]
+    paper_sizes = sizes == "paper"
+    extra = {"sshn": lambda: (sshn_phis(own["sshn"]),),  # the profile's phi in both tables (module docstring)
+             "hyperconv": lambda: (hyperconv_ref, params["data"]["denoise"]["patch"]),
+             "hyperseg": lambda: (params["cost"]["paper_sizes"]["hyperseg"].get("sizes") if paper_sizes else None,),
+             "shape_adaptor": lambda: (None if paper_sizes else root,)}  # AutoSC: only as its run learned it
     build = {"sshn": _sshn, "hyperconv": _hyperconv, "hyperseg": _hyperseg, "shape_adaptor": _shape_adaptor}
     return [replace(n, sizes=sizes) for paper in PAPERS if paper in papers
-            for n in build[paper](validate(paper, params[paper], source), *args(paper, params, root))]
+            for n in build[paper](validate(paper, params[paper], source), _io(paper, params, root, sizes),
+                                  *extra[paper]())]
 
 
 def flops(net: Network) -> int:
