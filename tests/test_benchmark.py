@@ -1,4 +1,4 @@
-"""core.benchmark: interleaved timing and the intervals the timing claims read (issue 26)."""
+"""core.benchmark: interleaved timing and the intervals the timing claims read."""
 import numpy as np
 import pytest
 

@@ -132,3 +132,9 @@ def test_every_page_reads_offline_without_errors(site, browser):
         tab.close()
     assert not problems, f"{len(problems)} problems in the book:\n" + "\n".join(problems[:40])
     assert shot >= 2
+
+
+def test_the_book_names_no_tracker_issue():
+    """Readers cannot open the study's tracker: a built page names dates and commits, never 'issue N'."""
+    found = {p: m for p in pages() for m in [re.search(r"\bissues? \d+", (HTML / p).read_text())] if m}
+    assert not found, {p: m.group() for p, m in found.items()}

@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 import pytest
 
-from hyperscale.core.data import DataMissingError, load_dataset
+from hyperscale.core.data import DataMissingError
+from hyperscale.data import load_dataset
 from hyperscale.data.classification import read_idx
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from hyperscale.cost.measure import KINDS, inference, peak_bytes, time_tables, train_step
+from hyperscale.core.memory import peak_bytes
+from hyperscale.cost.measure import KINDS, inference, time_tables, train_step
 from hyperscale.cost.measures import pairs, rank_correlation, time_over_flops
 from hyperscale.cost.networks import Network, flops
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hyperscale.core.data import DataMissingError, load_dataset, load_npz_dataset, save_npz_dataset
+from hyperscale.core.data import DataMissingError, load_npz_dataset, save_npz_dataset
+from hyperscale.data import load_dataset
 from hyperscale.data import atlas2d
 
 TINY = dict(size=(16, 16), copies={"train": 1, "val": 1, "test": 1})

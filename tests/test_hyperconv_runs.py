@@ -115,7 +115,7 @@ def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
     assert m["sweep_double_descent_shape"](peak_sd=25.0)["interior peak"] == 0.0  # the bump is 20 standard deviations
     assert m["sweep_largest_vs_smallest_nhid"]["a"] == pytest.approx([92, 91.9, 92.1])
     assert m["converged_sweep"] == pytest.approx(15 / 18)  # the three n_fwd = 16 runs hit their cap
-    # Fig. 4: the no-HC error falls 20 -> 15 -> 11 as FLOPs grow 3 -> 8 -> 19 (issue 26)
+    # Fig. 4: the no-HC error falls 20 -> 15 -> 11 as FLOPs grow 3 -> 8 -> 19
     noisy = _results({16: [10, 10.2, 9.8]}, {4: [20, 20.5, 19.5], 8: [15, 15.5, 14.5], 16: [11, 11.5, 10.5]})
     steps = sweep_measures(noisy, COUNTS)["sweep_no_hc_error_steps"]
     assert list(steps) == ["n_fwd = 4 -> 8 (x2.67 FLOPs)", "n_fwd = 8 -> 16 (x2.38 FLOPs)"]
@@ -123,7 +123,7 @@ def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
     # a bump within the seed spread is no peak
     flat = _results({16: [10, 11, 9], 64: [10.5, 12, 9], 256: [8, 8.1, 7.9]}, {8: [15] * 3})
     shape = sweep_measures(flat, COUNTS)["sweep_double_descent_shape"](peak_sd=1.0)
-    # issue 26: a monotone curve whose largest n_hid is lowest is single descent, not partly double descent
+    # a monotone curve whose largest n_hid is lowest is single descent, not partly double descent
     assert shape == {"interior peak": 0.0, "and the largest n_hid lowest error": 0.0}
     assert every(shape, at_least=1)[0] == "not reproduced"
 

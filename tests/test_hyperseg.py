@@ -120,7 +120,7 @@ def _official_loop(block, x, phi):
 def test_the_official_meta_block_runs_each_patch_on_its_own_halo(c_in, c_out):
     """The official block equals the loop reference; ours (three patch-wise layers, the paper's Fig. 3a)
     differs from it at exactly the pixels next to a patch border: 896 of 2048 on a 32 x 64 map cut
-    4 x 8 (issue 26's count)."""
+    4 x 8."""
     torch.manual_seed(0)
     own = _trained_looking(OfficialMetaBlock(c_in, c_out, c_phi=8, expansion=2))
     ours = _trained_looking(MetaBlock(c_in, c_out, c_phi=8, expansion=2))

@@ -21,7 +21,7 @@ def test_paper_measures_read_the_tables_as_printed():
     assert m["paper_camvid_margin"] == pytest.approx({"HyperSeg-S": 78.4 - 76.0, "HyperSeg-L": 79.1 - 76.0})
     assert m["paper_ablation_text_minus_table"] == {"S": 0.0, "L": 0.0}  # 78.4 - 77.3 = 1.1, 79.1 - 78.4 = 0.7
     assert m["paper_b1_margin"]["HyperSeg-L over PSPNet50"] == pytest.approx(79.1 - 77.9)
-    # issue 26: the claims the audit found missing
+    # the claims the second audit found missing
     assert m["paper_backbone_margin"]["HyperSeg-S PSPNet50"] == pytest.approx(77.1 - 76.0)  # over TD2-PSP50, not ICNet
     assert m["paper_backbone_margin"]["HyperSeg-S ResNet18"] == pytest.approx(77.0 - 72.6)  # over SwiftNetRN-18
     assert m["paper_outside_data_margin"] == {"HyperSeg-L": pytest.approx(79.1 - 78.5)}

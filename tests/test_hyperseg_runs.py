@@ -118,7 +118,7 @@ def test_trained_measures_compare_with_and_without_for_s_with_b1_only():
     assert trained_measures({"ablation": pd.concat([ab, other]), "tradeoff": tr, "doubled": pd.DataFrame()},
                             {"template": "S-camvid", "backbone": "resnet18"})["ablation_dpwconv_vs_static"]["a"] == [0, 0, 0]
     assert m["ablation_dpwconv_vs_static"] == {"a": [50, 51, 52], "b": {"w/o DPWConv": [48, 49, 50]}}
-    # issue 26: the trade-off compares with the static decoder too, a cheaper network of the study
+    # the trade-off compares with the static decoder too, a cheaper network of the study
     assert m["tradeoff_vs_unet"] == {"a": [50, 51, 52], "b": {"U-Net width 3": [45, 46, 47],
                                                              "w/o DPWConv (static decoder)": [48, 49, 50]}}
     assert m["converged_ablation"] == pytest.approx(5 / 6) and m["converged_tradeoff"] == 1.0

@@ -27,7 +27,7 @@ def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
 def test_written_files_get_the_umasks_mode(tmp_path, umask):
-    """A shared filesystem (make launch) needs other users to read outputs: not mkstemp's 0600 (issue 28)."""
+    """A shared filesystem (make launch) needs other users to read outputs: not mkstemp's 0600."""
     old = os.umask(umask)
     try:
         write_text(tmp_path / "a.txt", "x")

@@ -95,11 +95,11 @@ EVALUATED = "evaluate_shape_adaptor"  # the cheapest (5 s); each of the others c
 
 
 def test_the_training_benchmark_runs_and_prints_its_ratios():
-    r = subprocess.run([sys.executable, "-m", "hyperscale.core.bench", "--repeats", "1", "--seconds", "0.05",
+    r = subprocess.run([sys.executable, "-m", "hyperscale.bench", "--repeats", "1", "--seconds", "0.05",
                         "--families", "0"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "1 thread x 2 runs over 2 threads x 1 run, weighted by step caps: " in r.stdout
-    r = subprocess.run([sys.executable, "-m", "hyperscale.core.bench", "--budget", "--seconds", "0.05",
+    r = subprocess.run([sys.executable, "-m", "hyperscale.bench", "--budget", "--seconds", "0.05",
                         "--papers", "hyperseg"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "wall minutes of training" in r.stdout and "doubled" in r.stdout

@@ -93,7 +93,7 @@ def _with(section: str, path: str, value) -> dict:
 
 
 @pytest.mark.parametrize("section, path, value, message", [
-    # sizes past what the machines hold (issue 28: a depth of 12 grew to 21.8 GB)
+    # sizes past what the machines hold (a depth of 12 once grew to 21.8 GB)
     ("hyperseg", "tradeoff.unet_depth", 12, r"hyperseg\.tradeoff\.unet_depth: Value error, at most 5"),
     ("hyperseg", "tradeoff.unet_widths", [3, 4096], r"hyperseg\.tradeoff\.unet_widths\.1: Value error, at most 64"),
     ("hyperconv", "eq4.draws", 10**9, r"hyperconv\.eq4\.draws: Value error, at most 1000000"),
@@ -305,7 +305,7 @@ def test_study_progress_line_counts_stages_and_estimates_from_the_last_run():
 
 def test_pull_without_the_publishers_remote_says_so_in_one_line(tmp_path):
     """A fresh clone's default remote is a folder beside the publisher's checkout: `make pull` says
-    where results come from instead of DVC's line per missing file (issue 28)."""
+    where results come from instead of DVC's line per missing file."""
     (tmp_path / ".dvc").mkdir()
     (tmp_path / ".dvc/config").write_text("[core]\n    no_scm = true\n    remote = shared\n"
                                           "['remote \"shared\"']\n    url = ../../absent-remote\n")
@@ -336,7 +336,7 @@ def _wait_for(condition, timeout=60.0) -> bool:
 
 
 def test_a_dead_kernel_ends_the_stage_in_one_line(tmp_path):
-    """The out-of-memory killer took a kernel and the runner waited forever (issue 28)."""
+    """The out-of-memory killer took a kernel and the runner waited forever."""
     import signal
 
     from hyperscale.core.processes import children
@@ -359,7 +359,7 @@ def test_a_dead_kernel_ends_the_stage_in_one_line(tmp_path):
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_the_runner_and_its_kernel_die_with_their_parent(tmp_path, how):
-    """Killing `dvc repro` left the runner training with parent 1, beside the rerun (issue 28)."""
+    """Killing `dvc repro` left the runner training with parent 1, beside the rerun."""
     import signal
 
     from hyperscale.core.processes import children

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hyperscale.core.data import DataMissingError, load_dataset
+from hyperscale.core.data import DataMissingError
+from hyperscale.data import load_dataset
 
 
 def _nii(path, a):

@@ -280,7 +280,7 @@ def test_requirements_of_the_per_structure_and_separate_claims_are_measured(R):
 
 
 def test_every_claim_read_from_trained_models_requires_their_convergence():
-    """A claim judged on trained models is inconclusive unless those runs plateaued (issue 11); counts of
+    """A claim judged on trained models is inconclusive unless those runs plateaued; counts of
     operations and the papers' own numbers need no training."""
     from hyperscale.sshn.runs import EXPERIMENTS
 

@@ -74,7 +74,7 @@ def test_interrupted_run_resumes_to_the_same_result(toy_data, tmp_path, monkeypa
 
 
 def test_resumed_run_writes_the_bytes_of_an_uninterrupted_one(toy_data, tmp_path, monkeypatch, capsys):
-    """DVC hashes checkpoint.pt: a run resumed after a crash must record the same bytes (issue 28),
+    """DVC hashes checkpoint.pt: a run resumed after a crash must record the same bytes,
     and say so without naming local paths (its page is published)."""
     cfg = {"finetune_steps": 10}
     fit(fresh(), toy_data, cfg, run_dir=tmp_path / "full", desc="main/run")
@@ -163,7 +163,7 @@ def test_a_run_converged_when_its_own_rule_ended_it(schedule, patience, stopped_
 def test_doubling_check_known_answers():
     from hyperscale.core.train import DOUBLING_TOLERANCE, doubling_check
 
-    assert DOUBLING_TOLERANCE == 2.0  # pre-registered (issue 25): a change of the gap up to 2 seed stds agrees
+    assert DOUBLING_TOLERANCE == 2.0  # pre-registered: a change of the gap up to 2 seed stds agrees
     assert doubling_check(-0.1, -0.07, 0.02) == {"gap": -0.1, "doubled_gap": -0.07, "change": pytest.approx(0.03),
                                                  "seed_std": 0.02, "tolerance": 0.04, "agrees": True}
     assert not doubling_check(-0.1, -0.05, 0.02)["agrees"]  # 0.05 > 0.04
@@ -313,7 +313,7 @@ def test_pickled_objects_are_refused_by_the_model_loader(tmp_path):
 
 
 def test_a_diverging_run_stops_in_one_line_naming_run_step_and_learning_rate(toy_data, tmp_path):
-    """lr 1e9 once gave NaN losses and still wrote results (issue 28): it stops, and no result is written."""
+    """lr 1e9 once gave NaN losses and still wrote results: it stops, and no result is written."""
     with pytest.raises(DivergedError, match=r"^main/run diverged: its training loss is nan at step \d+ "
                                             r"\(learning rate: weights 1e\+09\); lower the learning rate"):
         fit(fresh("fixed"), toy_data, {"optimizers": {"weights": {"lr": 1e9}}}, run_dir=tmp_path, desc="main/run")

@@ -41,6 +41,7 @@ import pandas as pd
 import yaml
 
 from .io import write_text
+from .params import read_yaml
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "not testable offline")
 DECIDED = VERDICTS[:3]  # the verdicts that decide a claim one way or the other
@@ -259,12 +260,41 @@ RULES = {f.__name__: f for f in (better_everywhere, all_above, every, spread_at_
                                   at_most, between, is_extreme, sign_share, not_testable)}
 
 
-def load_claims(path) -> list[dict]:
-    claims = yaml.safe_load(Path(path).read_text())["claims"]
+# A note quotes the profile it describes from params.yaml, never typed: {params:sshn.model.width} is that
+# value (a list's items joined by ", "), {size:data.atlas2d.size} a size ("48 x 48"; a scalar s is "s x s"),
+# {count:sshn.main.seeds} a list's length.
+PLACEHOLDER = re.compile(r"\{(params|size|count):([\w.]+)\}")
+
+
+def fill_note(text: str, params: dict, where: str = "note") -> str:
+    """`text` with each placeholder (PLACEHOLDER) replaced by its value in `params`."""
+    def value(m) -> str:
+        kind, path = m.groups()
+        v = params
+        for key in path.split("."):
+            if not isinstance(v, dict) or key not in v:
+                raise ValueError(f"{where}: {m.group()} names no value of params.yaml (no key {key!r})")
+            v = v[key]
+        if kind == "count":
+            return str(len(v))
+        items = v if isinstance(v, list) else [v] * (2 if kind == "size" else 1)
+        return (" x " if kind == "size" else ", ").join(f"{x:g}" if isinstance(x, float) else str(x) for x in items)
+    return PLACEHOLDER.sub(value, text)
+
+
+def load_claims(path, params: dict | None = None) -> list[dict]:
+    """The claims of a ledger file, checked, their notes filled from `params` (default: the params.yaml
+    of the project whose references/ holds the ledger)."""
+    path = Path(path)
+    claims = yaml.safe_load(path.read_text())["claims"]
     ids = [c["id"] for c in claims]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate claim ids {sorted({i for i in ids if ids.count(i) > 1})}")
     for c in claims:
+        if PLACEHOLDER.search(str(c.get("note", ""))):
+            if params is None:
+                params = read_yaml(path.resolve().parents[1] / "params.yaml")
+            c["note"] = fill_note(c["note"], params, f"{path}: claim {c['id']}: note")
         if c["test"]["rule"] not in RULES:
             raise ValueError(f"{path}: claim {c['id']} names unknown rule {c['test']['rule']!r}; known: {sorted(RULES)}")
         if c.get("evidence", "ours") not in EVIDENCE:
@@ -288,7 +318,7 @@ NOT_CONVERGED = ("runs of {} did not converge by the rule of core/train.py (stop
 # `converged_<experiment>` of an experiment the profile does not run (compared by identity)
 NOT_RUN = Shown(math.nan, "not run in this profile")
 NOT_RUN_CAUSE = ("{} not run in this profile (params.yaml: run: false; left out of the cpu profile to keep "
-                 "make study within its time budget, issue 25)")
+                 "make study within its time budget)")
 
 
 def _converged(test: dict) -> list[str]:

@@ -2,14 +2,13 @@
 
 A dataset is a `Dataset`: named splits of images (N, C, H, W) float32 and integer labels,
 plus the label names. Segmentation labels are maps (N, H, W) with 0 = background;
-classification labels are class indices (N,). `load_dataset(name, root)` returns one through
-the loader registered for that name (`register_loader`); the embedded sets this study builds
-are stored as `meta.json` + one `.npz` per split (`save_npz_dataset`), the papers' real
-datasets keep their published layouts. The loaders themselves live in `hyperscale.data`.
+classification labels are class indices (N,). The embedded sets this study builds are stored
+as `meta.json` + one `.npz` per split (`save_npz_dataset`); the papers' real datasets keep their
+published layouts. Which loader reads which dataset is `hyperscale.data.load_dataset`'s: the
+datasets build on this interface, never the other way.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -95,17 +94,3 @@ def load_npz_dataset(root, verify: bool = True) -> Dataset:
         raise ValueError(f"dataset at {root} does not match the checksum in its meta.json; rebuild it with "
                          f"`dvc repro -f` on the stage that writes it.")
     return ds
-
-
-LOADERS: dict[str, Callable[..., Dataset]] = {}
-
-
-def register_loader(name: str, loader: Callable[..., Dataset]) -> None:
-    LOADERS[name] = loader
-
-
-def load_dataset(name: str, root) -> Dataset:
-    importlib.import_module("hyperscale.data")  # the study's loaders register themselves on import
-    if name not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}")
-    return LOADERS[name](root)

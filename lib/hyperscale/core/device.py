@@ -14,26 +14,16 @@ restore the GPU's random state.
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 
 import torch
 
-from .params import ParamsError, load
-
-CHOICES = "cpu, cuda, cuda:N or auto"
-
-
-def check(name, source: str = "params.yaml") -> str:
-    """`name` if it is a device params.yaml may name (on any machine); ParamsError otherwise."""
-    if not isinstance(name, str) or not re.fullmatch(r"cpu|auto|cuda(:\d+)?", name):
-        raise ParamsError(f"{source}: device: {name!r} is not one of {CHOICES}")
-    return name
+from .params import ParamsError, check_device, load
 
 
 def resolve(name: str) -> torch.device:
     """The torch device params.yaml's `device: name` means on this machine."""
-    if check(name) == "auto":
+    if check_device(name) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         n = torch.cuda.device_count()

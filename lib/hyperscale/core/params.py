@@ -139,8 +139,15 @@ def validate_all(params: dict, source="params.yaml") -> None:
     for name in params:
         if name not in SCALARS:
             validate(name, params[name], source)
-    from .device import check
-    check(params.get("device", "cpu"), source)
+    check_device(params.get("device", "cpu"), source)
+
+
+def check_device(name, source: str = "params.yaml") -> str:
+    """`name` if it is a device params.yaml may name, on any machine (core.device says what each
+    means on this one); ParamsError otherwise."""
+    if not isinstance(name, str) or not re.fullmatch(r"cpu|auto|cuda(:\d+)?", name):
+        raise ParamsError(f"{source}: device: {name!r} is not one of cpu, cuda, cuda:N or auto")
+    return name
 
 
 def overlay(base: dict, over: dict, where: str = "") -> dict:

@@ -1,7 +1,7 @@
 """Training runs side by side: a pool of worker processes with one thread each, `JOBS` of them.
 
 Why runs and not threads: on 2 cores, two single-threaded runs side by side train 1.16-1.57x the
-steps per hour of one run on two threads (1.33x on issue 24's Intel machine; README, "What a
+steps per hour of one run on two threads (1.33x on the Intel machine of 2026-12-06's measurement, commit 51250db; README, "What a
 stage's training costs"), and a two-thread run collapses 3-20x as soon as any other process is
 busy (OpenMP threads wait on each other at every op), where one-thread runs keep their share. One thread per run also keeps a run's bytes independent of the
 machine's core count (`hyperscale.THREADS`).

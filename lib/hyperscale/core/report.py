@@ -24,8 +24,8 @@ class _PlainLog(LogFormatter):
 def not_run(section: str) -> str:
     """What a chapter says where its profile leaves an experiment out (its section's `run: false`)."""
     return (f"**Not run in this profile.** The cpu profile leaves it out to keep `make study` within its time budget "
-            f"(issue 25: first what no central verdict reads, then what comes last in the issue's order of the central "
-            f"comparisons); its claims are inconclusive for that reason. "
+            f"(set on 2026-12-06: first what no central verdict reads, then the central comparison that came last in the "
+            f"study's order); its claims are inconclusive for that reason. "
             f"`run: true` under `{section}` in params.yaml runs it (the paper profile does).")
 
 
@@ -60,7 +60,7 @@ def with_times(runs: pd.DataFrame, timing: pd.DataFrame) -> pd.DataFrame:
 
 def settle_step(history: pd.DataFrame, score: str, tol: float) -> int | float:
     """The first validated step from which the score never again falls more than `tol` below the run's
-    best: how long the run took to get where it ended up (issue 25's steps to converge, for runs
+    best: how long the run took to get where it ended up (the steps to converge, for runs
     that all train a fixed budget); NaN if its last validation is itself more than `tol` below the
     best (a run that keeps its last weights and ended below its best). Descriptive: no verdict reads it."""
     s = history[score].to_numpy()

@@ -1,4 +1,4 @@
-"""What a FLOP buys (issue 27): every network of the study counted in FLOPs and measured in time and memory on one machine.
+"""What a FLOP buys: every network of the study counted in FLOPs and measured in time and memory on one machine.
 
 Modules: `networks` (each paper's networks at the cpu profile's sizes, and each paper's own way of counting them), `measure` (time of
 inference and of a training step, peak memory), `measures` (what the chapter's claims read, references/cost.yaml) and

@@ -1,4 +1,4 @@
-"""What a FLOP buys (issue 27): every network counted and measured, and the chapter's ledger.
+"""What a FLOP buys: every network counted and measured, and the chapter's ledger.
 
     python -m hyperscale.cost.evaluate            (stage evaluate_cost; params.yaml `cost`)
 

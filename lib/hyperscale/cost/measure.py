@@ -1,4 +1,4 @@
-"""What a network costs, measured (issue 27): time of inference and of a training step, and peak
+"""What a network costs, measured: time of inference and of a training step, and peak
 memory of each.
 
 Times: core.benchmark's interleaved rounds (every network of a paper takes its turn in each round,
@@ -8,16 +8,10 @@ core.train's step does to a network, with the loss fixed for all: forward, the m
 outputs, backward and one Adam step (a task's own loss and sampling cost the same for every
 network of a paper, so they cannot change a ranking within it).
 
-Memory: torch's MemTracker (torch.distributed._tools; the allocator statistics exist on CUDA
-only, and the profiler's per-op numbers do not add up to a peak) follows every tensor the
-network's operations create or free, on any device, and reports the peak of their live bytes:
-parameters, inputs, activations and temporaries (inference), and gradients and optimizer state
-too (training step). Counted from the tensors, so the same on every run and device. At the
-papers' sizes (`shapes_only`) the operations run on fake tensors (torch's FakeTensorMode), which
-carry shapes and no data: the same bytes, tracked without computing or allocating them, so a
-training step that would not fit this machine is measured all the same. A network whose forward
-reads its weights as numbers (Shape Adaptor's resizing factors) cannot run so; `shapes_only`
-then runs its inference for real and gives None for its training step (`count_row`).
+Memory: core.memory's peak of the tensors' live bytes (torch's MemTracker), at the papers' sizes
+(`shapes_only`) on fake tensors. A network whose forward reads its weights as numbers (Shape
+Adaptor's resizing factors) cannot run on fake tensors; `shapes_only` then runs its inference for
+real and gives None for its training step (`count_row`).
 """
 from __future__ import annotations
 
@@ -27,22 +21,12 @@ from typing import Callable
 import pandas as pd
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import DataDependentOutputException, FakeTensorMode
-from torch.distributed._tools.mem_tracker import MemTracker
+from torch._subclasses.fake_tensor import DataDependentOutputException
 from tqdm.auto import tqdm
 
 from ..core.benchmark import interleaved_rounds, median_interval
+from ..core.memory import loss, peak_bytes
 from .networks import Network, example, flops, n_params
-
-
-def outputs(y) -> list[torch.Tensor]:
-    """A network's output tensors (VDN returns two)."""
-    return [t for t in (y if isinstance(y, (tuple, list)) else (y,)) if isinstance(t, torch.Tensor)]
-
-
-def loss(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The training step's loss, the same for every network: the mean square of its outputs."""
-    return sum(t.float().square().mean() for t in outputs(model(x)))
 
 
 def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
@@ -61,43 +45,6 @@ def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
 def inference(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
     model.eval()
     return lambda: model(x)
-
-
-class PeakTracker(MemTracker):
-    """MemTracker keeping only the peak of all live bytes, the one number read here. Its own update
-    also keeps every module's peak, walking all tracked modules after each operation: 4-5x the
-    time of a training step (HyperSeg-S, 9.4 s against 1.7 s), for numbers nobody reads. The
-    peak is updated exactly as there; tests/test_cost.py checks the two agree."""
-
-    def _update_peak_stats(self, peak_state) -> None:
-        for dev, snap in self._curr_mem_snap.items():
-            if self._peak_mem.get(dev, 0) < snap["Total"]:
-                self._peak_mem[dev] = snap["Total"]
-                self._peak_mem_snap[dev] = dict(snap)
-
-
-def peak_bytes(make: Callable[[], tuple[nn.Module, torch.Tensor]], train: bool, shapes_only: bool = False,
-               tracker: type[MemTracker] = PeakTracker) -> int:
-    """Peak live bytes of the tensors of one inference (train=False) or one training step of the
-    model and input `make()` returns, model and input included (torch's MemTracker); with
-    `shapes_only`, on fake tensors (module docstring)."""
-    model, x = make()
-    with FakeTensorMode(allow_non_fake_inputs=True) if shapes_only else nullcontext():
-        t = tracker()
-        t.track_external(model, x)
-        if train:
-            opt = torch.optim.Adam(model.parameters(), lr=1e-6)
-            t.track_external(opt)
-        with t:
-            if train:
-                model.train()
-                loss(model, x).backward()
-                opt.step()
-            else:
-                model.eval()
-                with torch.inference_mode():
-                    model(x)
-    return int(sum(s["Total"] for s in t.get_tracker_snapshot("peak").values()))
 
 
 KINDS = ("batch 1", "training batch", "training step")

@@ -1,5 +1,5 @@
 """Every network the study builds, at the cpu profile's training sizes and at the papers' own
-(issue 27, the chapter "What a FLOP buys"; its claims: references/cost.yaml).
+(the chapter "What a FLOP buys"; its claims: references/cost.yaml).
 
 Each paper's networks come from its own training plan, built as its training stages build them
 (seed 0; the seeds of a setting share an architecture), so that what is timed here is what the
@@ -115,7 +115,7 @@ def _hyperconv(p: dict, io: Io, ref: dict, side: int) -> list[Network]:
     """`side`: the denoising patch of Table 2's VDN rows."""
     from ..hyperconv import runs
     from ..hyperconv.counting import count
-    from ..hyperconv.evaluate import table2_builds
+    from ..hyperconv.vdn import table2_builds
 
     shape = io.in_channels, *io.size
     batch = p["sweep"]["train"]["batch_size"]
@@ -185,7 +185,7 @@ def _io(paper: str, params: dict, root: Path, sizes: str) -> Io:
     if sizes == "paper":
         s = params["cost"]["paper_sizes"][paper]
         return Io(s["channels"], s.get("classes") or 0, tuple(s["size"]))
-    from ..core.data import load_dataset
+    from ..data import load_dataset
 
     runs = import_module(f"..{paper}.runs", __package__)
     if paper == "sshn":

@@ -1,4 +1,4 @@
-"""`make gpu-probe`: the chapter's times and memory measured again on a GPU (issue 27).
+"""`make gpu-probe`: the chapter's times and memory measured again on a GPU.
 
     python -m hyperscale.cost.probe [--device cuda] [--out data/gpu/cost.csv] [--repeats 6] [--warmup 1]
                                     [--sizes profile paper]
@@ -27,8 +27,9 @@ from ..core.cli import run_stage
 from ..core.data import DataMissingError
 from ..core.device import resolve
 from ..core.io import read_json, write_text
+from ..core.memory import loss, peak_bytes
 from ..core.project import project_root
-from .measure import KINDS, loss, peak_bytes, time_tables
+from .measure import KINDS, time_tables
 from .networks import SIZES, example, from_spec
 
 PACKAGES = ("sshn", "hyperconv", "hyperseg", "shape_adaptor")  # each registers its models on import

@@ -21,16 +21,23 @@ from typing import Annotated
 
 from pydantic import Field, PositiveInt
 
-from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, register_loader, save_npz_dataset
+from ..core.data import DataMissingError, Dataset, Split, load_npz_dataset, save_npz_dataset
 from ..core.params import Schema, register_section, section, upto
 from . import atlas2d, classification, enhancement, multiscenes, scenes, segmentation, semantic
 
-for _name, _loader in {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "multiscenes": load_npz_dataset,
-                       "isp": load_npz_dataset,
-                       "denoise": load_npz_dataset, "zrr": enhancement.load_zrr,
-                       "sidd_medium": enhancement.load_sidd_medium, **classification.LOADERS,
-                       **segmentation.LOADERS, **semantic.LOADERS}.items():
-    register_loader(_name, _loader)
+# Which loader reads each dataset by name: the embedded sets from their .npz files, the papers' own
+# from their published layouts.
+LOADERS = {"atlas2d": load_npz_dataset, "scenes": load_npz_dataset, "multiscenes": load_npz_dataset,
+           "isp": load_npz_dataset, "denoise": load_npz_dataset, "zrr": enhancement.load_zrr,
+           "sidd_medium": enhancement.load_sidd_medium, **classification.LOADERS, **segmentation.LOADERS,
+           **semantic.LOADERS}
+
+
+def load_dataset(name: str, root) -> Dataset:
+    """Dataset `name` read from `root` by its loader."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown dataset {name!r}; known: {sorted(LOADERS)}")
+    return LOADERS[name](root)
 
 Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
 
@@ -133,4 +140,4 @@ def build_embedded(name: str, out_dir, progress: bool = True) -> tuple[Dataset, 
     return load_npz_dataset(out_dir), checksum
 
 
-__all__ = ["DataMissingError", "Dataset", "Split", "build_embedded"]
+__all__ = ["DataMissingError", "Dataset", "Split", "build_embedded", "load_dataset"]

@@ -11,7 +11,7 @@
   torch's profiler, as Tables 1-2's "Max. Conv. Mem." is said to be measured. Deterministic for
   a given shape, unlike the times.
 - `activation_memory` (§4.2): the peak live bytes of one inference (the FLOP chapter's
-  MemTracker, cost.measure.peak_bytes) less the parameters': what grows with the image.
+  MemTracker, core.memory.peak_bytes) less the parameters': what grows with the image.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 from ..core.benchmark import interleaved_rounds, ratio_interval
+from ..core.memory import peak_bytes
 from .layers import per_sample_conv
 
 CONV_OPS = ("aten::convolution", "aten::_convolution", "aten::conv2d", "aten::mkldnn_convolution",
@@ -69,8 +70,6 @@ def network_times(builds: dict[str, Callable[[], torch.nn.Module]], shapes: dict
 def activation_memory(build: Callable[[], torch.nn.Module], shape: tuple, seed: int = 0) -> dict[str, int]:
     """One inference on an input of shape (C, H, W): the parameter count, and in bytes the peak of every live
     tensor, the parameters' share of it, and the rest (activations, temporaries and the input)."""
-    from ..cost.measure import peak_bytes  # the FLOP chapter's tracker, tested there on known answers
-
     def make():
         torch.manual_seed(seed)
         return build(), torch.rand(1, *shape)

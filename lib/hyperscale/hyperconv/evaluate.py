@@ -32,7 +32,7 @@ from .measures import TIMING_MEASURES, measures
 from .properties import depth_table, equivariance_table
 from .runs import results
 from .unet import HCUNet
-from .vdn import VDN
+from .vdn import VDN, table2_builds
 
 OUT = Path("runs/eval/hyperconv")
 
@@ -42,10 +42,6 @@ def table1_builds(ref: dict) -> dict:
     def build(f, e, h):
         return partial(HCUNet, f, e or 8, h or 8, hc=e is not None)
     return {k: build(*r["net"]) for k, r in ref["table1"]["rows"].items() if r["net"] is not None}
-
-
-def table2_builds(ref: dict, n_hid: int) -> dict:
-    return {k: partial(VDN, div=r["div"], hc=r["div"] > 1, n_hid=n_hid) for k, r in ref["table2"]["rows"].items()}
 
 
 def unet_counts(builds: dict, raw_size, target_mpix: float, kind: str) -> list[dict]:

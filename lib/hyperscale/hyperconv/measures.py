@@ -211,7 +211,7 @@ def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
 
     def shape(peak_sd: float) -> dict[str, float]:
         """An interior n_hid whose error exceeds both neighbours' by more than peak_sd of its seed std; double
-        descent needs that peak, so without one the second point cannot count (issue 26)."""
+        descent needs that peak, so without one the second point cannot count (rule of 2026-12-06, commit 940df64)."""
         peak = any(mean[n[i]] - max(mean[n[i - 1]], mean[n[i + 1]]) > peak_sd * std[n[i]] for i in range(1, len(n) - 1))
         return {"interior peak": float(peak), "and the largest n_hid lowest error": float(peak and mean.idxmin() == n[-1])}
 

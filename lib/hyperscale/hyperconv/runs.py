@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..core.data import Dataset, load_dataset
+from ..core.data import Dataset
+from ..data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import read_csv, write_text
 from ..core.jobs import finished, train_planned
@@ -91,7 +92,7 @@ def _task_and_config(p: dict, data: Dataset, device="cpu") -> tuple[Restoration,
 
 
 def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
-    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    """The run's model (on `device`), task and training config (also what hyperscale.bench times)."""
     return build(run).to(device), *_task_and_config(p, data, device)
 
 

@@ -15,6 +15,7 @@ appendix class's default, and the chapter checks it against Table 2's parameter 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -92,6 +93,12 @@ class VDN(nn.Module):
     def denoise(y: torch.Tensor, phi_z: torch.Tensor) -> torch.Tensor:
         """The posterior mean of the clean image: y minus the predicted residual."""
         return y - phi_z[:, : y.shape[1]]
+
+
+def table2_builds(ref: dict, n_hid: int) -> dict:
+    """Table 2's networks by the paper's row name (`ref`: references/hyperconv.yaml): VDN, and its
+    HyperConvolution variants at a `div`-th of the channels, each a call that builds it."""
+    return {k: partial(VDN, div=r["div"], hc=r["div"] > 1, n_hid=n_hid) for k, r in ref["table2"]["rows"].items()}
 
 
 def sigma2_map(noisy: torch.Tensor, clean: torch.Tensor, radius: int = 3) -> torch.Tensor:

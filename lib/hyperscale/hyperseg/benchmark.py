@@ -12,8 +12,8 @@
 Calls take turns round by round (`interleaved_ms`), so a slow spell hits all alike; the thread
 count is recorded. Times are this machine's and change from run to run.
 - `weight_memory` (§3.2: the weights are "generated right before they are consumed, minimizing
-  the maximum memory consumption"): the peak live bytes of one inference (the FLOP chapter's
-  MemTracker), as the network runs and with every weight map its mappers generate kept alive to
+  the maximum memory consumption"): the peak live bytes of one inference (torch's
+  MemTracker, core.memory), as the network runs and with every weight map its mappers generate kept alive to
   the end, which is the memory of generating them all up front. Counted from tensors, so
   deterministic.
 """
@@ -31,6 +31,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 import numpy as np
 
 from ..core.benchmark import interleaved_ms, interleaved_rounds
+from ..core.memory import peak_bytes
 from .backbones import BasicBlock
 from .dpwconv import dpw_conv
 from .model import HyperSeg
@@ -119,8 +120,6 @@ def fps(builds: dict[str, Callable[[], HyperSeg]], size: tuple[int, int], repeat
 def weight_memory(build: Callable[[], HyperSeg], size: tuple[int, int], seed: int = 0) -> dict[str, int]:
     """Bytes of one inference (batch 1, eval mode) at `size`: the peak as the network runs, the peak with
     every weight mapper's output kept until the end, and those outputs' total."""
-    from ..cost.measure import peak_bytes  # the FLOP chapter's tracker, tested there on known answers
-
     kept: list[torch.Tensor] = []
 
     def make(keep: bool):

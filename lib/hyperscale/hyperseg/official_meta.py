@@ -1,4 +1,4 @@
-"""The official code's meta block, beside ours (HyperSeg §3.2-3.3, Fig. 3; issue 26).
+"""The official code's meta block, beside ours (HyperSeg §3.2-3.3, Fig. 3).
 
 The paper composes a meta block of three dynamic patch-wise convolutions (pw1, dw, pw2; Fig. 3a:
 "each purple layer represents a dynamic patch-wise convolution"), each padding its whole input

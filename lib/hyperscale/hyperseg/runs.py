@@ -13,7 +13,7 @@ the experiment's `results.csv`. Experiments:
   runs (its data, task and train settings): the baselines of the speed-accuracy trade-off
   (Figs. 1 and 4), beside the ablation's HyperSeg-S with and without DPWConv.
 * doubled: the first seed of every ablation network and of every U-Net at twice the budget (the
-  budget-doubling check of core/train.py's convergence rule; issue 25), when the runs train a
+  budget-doubling check of core/train.py's convergence rule), when the runs train a
   fixed cosine schedule; none when they stop on plateaus (the paper profile).
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..core.data import Dataset, load_dataset
+from ..core.data import Dataset
+from ..data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import read_csv, write_text
 from ..core.jobs import finished, train_planned
@@ -93,7 +94,7 @@ def _task_and_config(p: dict, run: Run, experiment: str, data: Dataset, device="
 
 
 def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
-    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    """The run's model (on `device`), task and training config (also what hyperscale.bench times)."""
     return build(run, data).to(device), *_task_and_config(p, run, experiment, data, device)
 
 

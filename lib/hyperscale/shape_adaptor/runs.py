@@ -7,9 +7,9 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 
 * table1: every network, human vs shape adaptor, every seed (Table 1).
 * doubled: table1's first seed of every network and design at twice the epochs (the
-  budget-doubling check of core/train.py's convergence rule; issue 25), when the runs train a
-  fixed cosine schedule; the ablations below get none (not central: issue 25 spends the budget
-  on Table 1 first).
+  budget-doubling check of core/train.py's convergence rule), when the runs train a fixed cosine
+  schedule; the ablations below get none (no central claim reads them: the budget goes to Table 1
+  first).
 * n_adaptors: the ablation network with other numbers of adaptors (Table 2).
 * init: the ablation network with other initial s(alpha) (Table 3).
 * fix: Fix(Final), retrained with table1's learned shape frozen, and Fix(Large), the largest
@@ -20,7 +20,7 @@ experiment's `results.csv`. Experiments, with the paper's table or figure:
 * fig1: ResNet-50's two human designs, for CIFAR (B) and for ImageNet (A), every fig1 seed (Fig. 1).
 
 `shape_adaptor.run` may leave an ablation out (`{experiment: false}`: no runs, and its claims say so);
-the cpu profile leaves out all of them but AutoSC, to keep within its time budget (issue 25).
+the cpu profile leaves out all of them but AutoSC, to keep within its time budget.
 """
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core.data import Dataset, Split, load_dataset
+from ..core.data import Dataset, Split
+from ..data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.flops import count_macs
 from ..core.io import read_csv, read_json, write_text
@@ -150,7 +151,7 @@ def build(run: Run, p: dict, data: Dataset):
 
 
 def setup(run: Run, experiment: str, p: dict, data: Dataset, device="cpu"):
-    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    """The run's model (on `device`), task and training config (also what hyperscale.bench times)."""
     model = build(run, p, data).to(device)  # before the task, as the runs were first trained
     alg = AlgConfig(**p["train"])
     if experiment == "doubled":  # twice the budget, the schedule stretched over it

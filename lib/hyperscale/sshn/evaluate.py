@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..core.claims import evaluate as judge, load_claims, write_ledgers
 from ..core.cli import run_stage
-from ..core.data import load_dataset
+from ..data import load_dataset
 from ..core.io import write_json, write_text
 from ..core.metrics import mean_dice, present_labels, spurious_labels
 from ..core.models import load_model

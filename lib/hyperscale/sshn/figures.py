@@ -441,11 +441,11 @@ def dice_definitions(R: Results) -> pd.DataFrame:
 
 def earlier_scale_sentence(root) -> str:
     """The main comparison at the stand-in's earlier scale (references/earlier: atlas2d at 64 px, before
-    issue 25's time budget), from what its evaluation wrote."""
+    the time budget of 2026-12-06), from what its evaluation wrote."""
     d = Path(root) / "references/earlier"
     S = json.loads((d / "sshn_atlas2d_64px_summary.json").read_text())
     claims = pd.read_csv(d / "sshn_atlas2d_64px_claims.csv", keep_default_na=False).set_index("id").verdict
-    return (f"At {S['image_size'][0]} px (the stand-in before issue 25's time budget; references/earlier), SSHN minus "
+    return (f"At {S['image_size'][0]} px (the stand-in before the time budget of 2026-12-06; references/earlier), SSHN minus "
             "Fixed was " + "; ".join(f"{i} {g['mean']:+.3f} ± {g['std']:.3f}" for i, g in S["sshn_minus_fixed_by_init"].items())
             + (" (every doubling check agreed)" if all(c["agrees"] for c in S["doubling"].values())
                else " (not every doubling check agreed)")

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..core.benchmark import median_interval
 from ..core.claims import NOT_RUN, Shown, converged_share, interval, percent, points
-from ..core.data import load_dataset
+from ..data import load_dataset
 from ..core.io import read_csv
 from ..core.params import section
 from ..core.project import project_root

@@ -15,7 +15,7 @@ Experiments, with what they reproduce:
 * doubled: main's first seed of every Fixed U-Net and every SSHN at twice that budget (the
   budget-doubling check of core/train.py; none where main stops on plateaus instead). Stochastic
   and FiLM are left out: no central claim reads them, and their doubled runs would cost a
-  quarter of main's time (issue 25), so their claims stay inconclusive.
+  quarter of main's time, so their claims stay inconclusive.
 * prior: SSHN with phi ~ U(center - r, center + r), scored at the centre (§5.2, Fig. 8), and a
   Fixed U-Net at the centre trained to the same cap: at r = 0 the two differ only by the
   hypernetwork, at equal training (the control that separates it from the cost of the prior).
@@ -27,7 +27,7 @@ Experiments, with what they reproduce:
 An experiment whose section sets `max_steps` trains to that budget instead (the ablations' short
 budgets; without a doubling check of their own, the claims that compare methods on their runs
 are inconclusive), and one whose section says `run: false` has no runs (the cpu profile leaves
-the ablations out to keep within its time budget, issue 25: no central verdict reads them).
+the ablations out to keep within its time budget: no central verdict reads them).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..core.data import load_dataset
+from ..data import load_dataset
 from ..core.device import from_params as device_from_params
 from ..core.io import write_text
 from ..core.jobs import finished, train_planned
@@ -166,7 +166,7 @@ def run_dir(run: Run, root=None) -> Path:
 
 
 def setup(run: Run, p: dict, data, device="cpu"):
-    """The run's model (on `device`), task and training config (also what core.bench times)."""
+    """The run's model (on `device`), task and training config (also what hyperscale.bench times)."""
     model = build(run, p, data).to(device)
     return model, task_of(run, model, p, data, device), config_of(run, p)
 

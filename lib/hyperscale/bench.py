@@ -1,7 +1,7 @@
-"""Training throughput of each paper's cpu-profile training step: `python -m hyperscale.core.bench`.
+"""Training throughput of each paper's cpu-profile training step: `python -m hyperscale.bench`.
 
-    python -m hyperscale.core.bench [--repeats 5] [--seconds 1.5] [--levers] [--compile] [--out FILE]
-    python -m hyperscale.core.bench --budget [--papers sshn ...] [--pair 1.1] [--out FILE]
+    python -m hyperscale.bench [--repeats 5] [--seconds 1.5] [--levers] [--compile] [--out FILE]
+    python -m hyperscale.bench --budget [--papers sshn ...] [--pair 1.1] [--out FILE]
 
 Needs the embedded data (`make study` builds it first). For one representative run of each
 experiment family the study trains most (`FAMILIES`), its model, task and optimizer steps
@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cli import run_stage
-from .io import write_text
-from .project import project_root
+from .core.cli import run_stage
+from .core.io import write_text
+from .core.project import project_root
 
 # (paper, experiment, runs of the family (regex on run names), representative run (regex))
 FAMILIES = (("sshn", "main", r"^fixed-", r"^fixed-phi0\.25-"),
@@ -55,7 +55,7 @@ FAMILIES = (("sshn", "main", r"^fixed-", r"^fixed-phi0\.25-"),
 
 
 def _runs_module(paper: str):
-    from ..launch import PAPERS
+    from .launch import PAPERS
 
     return PAPERS[paper]
 
@@ -73,7 +73,7 @@ class Stepper:
                  bf16=False, compiled=False):
         import torch
 
-        from .train import _optimizers
+        from .core.train import _optimizers
 
         self.torch = torch
         self.model, self.task, cfg = _setup(paper, experiment, name, root)
@@ -121,7 +121,7 @@ def _helper(conn, spec: tuple, variant: dict) -> None:
     """A helper process: builds its Stepper, then answers (command, argument) until told to stop."""
     import torch
 
-    from .processes import die_with_parent
+    from .core.processes import die_with_parent
 
     die_with_parent()
     stepper = Stepper(*spec, **variant)
@@ -258,7 +258,7 @@ def measure_levers(ctx, spec, root, repeats: int, seconds: float, compiled: bool
 
 def budget(root, seconds: float, jobs: int, pair: float, papers=None) -> pd.DataFrame:
     """One row per experiment: runs, summed step caps and predicted training minutes (see --budget)."""
-    from ..launch import PAPERS
+    from .launch import PAPERS
 
     kinds, rows = {}, []
     for paper, mod in PAPERS.items():
@@ -301,7 +301,7 @@ def main(argv=None) -> None:
         parser.error(f"--repeats must be >= 1 and --seconds > 0; got {args.repeats}, {args.seconds}")
     root = project_root()
     if args.budget:
-        from .pool import workers
+        from .core.pool import workers
 
         table = budget(root, args.seconds, workers(), args.pair, args.papers)
         totals = table.groupby("paper", sort=False)[table.columns[-2:]].sum()
