@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hyperscale.core.claims import every
+from hyperscale.core.claims import compare, every
 from hyperscale.core.data import Dataset, Split
 from hyperscale.hyperconv import HCUNet
 from hyperscale.hyperconv.measures import sweep_measures, table1_measures
@@ -49,10 +49,11 @@ def _table1_results() -> pd.DataFrame:
 
 def test_table1_measures_compare_by_paper_row():
     m = table1_measures(_table1_results())
-    assert m["table1_hc_vs_no_hc"]["a"] == pytest.approx([82, 82.1, 82.2])
-    assert m["table1_hc_vs_no_hc"]["b"]["(96, no HC)"] == pytest.approx([80, 80.1, 80.2])
-    assert m["table1_bottleneck"]["a"] == pytest.approx([84, 84.1, 84.2])
-    assert m["table1_bottleneck"]["b"]["(8, 32, 4000)"] == pytest.approx([85, 85.1, 85.2])
+    vs96 = m["table1_hc_vs_no_hc"]["(96, no HC)"]
+    assert vs96.a == pytest.approx((82, 82.1, 82.2)) and vs96.b == pytest.approx((80, 80.1, 80.2)) and vs96.paired
+    assert m["table1_hc_vs_no_hc"]["(64, no HC)"].diff == pytest.approx(1.0)
+    assert m["table1_bottleneck"].a == pytest.approx((84, 84.1, 84.2))
+    assert m["table1_bottleneck"].b == pytest.approx((85, 85.1, 85.2)) and m["table1_bottleneck"].unit == "MS-SSIM points"
     assert m["converged_table1"] == pytest.approx(15 / 18)
 
 
@@ -95,10 +96,10 @@ def test_image_metrics_of_a_perfect_prediction():
 
 
 def _results(err: dict[int, list[float]], no_hc: dict[int, list[float]]) -> pd.DataFrame:
-    rows = [{"hc": True, "n_hid": n, "n_fwd": 8, "test_ms_ssim": 1 - e / 100, "converged": True}
-            for n, es in err.items() for e in es]
-    rows += [{"hc": False, "n_hid": np.nan, "n_fwd": w, "test_ms_ssim": 1 - e / 100, "converged": w != 16}
-             for w, es in no_hc.items() for e in es]
+    rows = [{"hc": True, "n_hid": n, "n_fwd": 8, "seed": k, "test_ms_ssim": 1 - e / 100, "converged": True}
+            for n, es in err.items() for k, e in enumerate(es)]
+    rows += [{"hc": False, "n_hid": np.nan, "n_fwd": w, "seed": k, "test_ms_ssim": 1 - e / 100, "converged": w != 16}
+             for w, es in no_hc.items() for k, e in enumerate(es)]
     return pd.DataFrame(rows)
 
 
@@ -110,16 +111,19 @@ def test_sweep_measures_find_a_peak_and_the_equal_flop_networks():
     res = _results({16: [10, 10.2, 9.8], 64: [12, 12.1, 11.9], 256: [8, 8.1, 7.9]}, {4: [20] * 3, 8: [15] * 3, 16: [11] * 3})
     m = sweep_measures(res, COUNTS)
     assert m["sweep_double_descent_shape"](peak_sd=1.0) == {"interior peak": 1.0, "and the largest n_hid lowest error": 1.0}
-    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=2.0)["b"]) == {"no HC, n_fwd = 8", "no HC, n_fwd = 16"}  # 0.8x, 1.9x
-    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=1.0)["b"]) == {"no HC, n_fwd = 8"}  # the window is the claim's
+    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=2.0)) == {"no HC, n_fwd = 8", "no HC, n_fwd = 16"}  # 0.8x, 1.9x
+    assert set(m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=1.0)) == {"no HC, n_fwd = 8"}  # the window is the claim's
+    assert m["sweep_hc_vs_no_hc_equal_flops"](low=0.5, high=1.0)["no HC, n_fwd = 8"].diff == pytest.approx(7.0)  # 92 - 85
     assert m["sweep_double_descent_shape"](peak_sd=25.0)["interior peak"] == 0.0  # the bump is 20 standard deviations
-    assert m["sweep_largest_vs_smallest_nhid"]["a"] == pytest.approx([92, 91.9, 92.1])
+    assert m["sweep_largest_vs_smallest_nhid"].a == pytest.approx((92, 91.9, 92.1))
+    assert m["sweep_largest_vs_smallest_nhid"].diff == pytest.approx(2.0)
     assert m["converged_sweep"] == pytest.approx(15 / 18)  # the three n_fwd = 16 runs hit their cap
     # Fig. 4: the no-HC error falls 20 -> 15 -> 11 as FLOPs grow 3 -> 8 -> 19
     noisy = _results({16: [10, 10.2, 9.8]}, {4: [20, 20.5, 19.5], 8: [15, 15.5, 14.5], 16: [11, 11.5, 10.5]})
     steps = sweep_measures(noisy, COUNTS)["sweep_no_hc_error_steps"]
     assert list(steps) == ["n_fwd = 4 -> 8 (x2.67 FLOPs)", "n_fwd = 8 -> 16 (x2.38 FLOPs)"]
-    assert [d for d, _ in steps.values()] == pytest.approx([5, 4]) and all(p < 0.05 for _, p in steps.values())
+    assert [a.diff for a in steps.values()] == pytest.approx([5, 4]) and {a.unit for a in steps.values()} == {"error points"}
+    assert compare(steps, delta=0.17, unit="error points")[0] == "reproduced"  # every step far above 0 and δ
     # a bump within the seed spread is no peak
     flat = _results({16: [10, 11, 9], 64: [10.5, 12, 9], 256: [8, 8.1, 7.9]}, {8: [15] * 3})
     shape = sweep_measures(flat, COUNTS)["sweep_double_descent_shape"](peak_sd=1.0)

@@ -55,15 +55,16 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
           "HyperSeg-L": [300.0 + 10 * r for r in range(9)], "HyperSeg-L w/o DPWConv": [200.0 - 10 * r for r in range(9)]}
     fps = pd.DataFrame([{"network": k, "round": r, "ms_batch1_folded": ms[k][r]} for k in nets for r in range(9)])
     keys = {"template": "S-camvid", "backbone": "b1", "dynamic": [True, False]}
-    runs = {"ablation": pd.DataFrame({**keys, "test_miou": [50.0, 49.0], "stopped_by": "plateau", "converged": True}),
-            "tradeoff": pd.DataFrame({"width": [3, 3, 4], "test_miou": [40.0, 41.0, 45.0],
+    runs = {"ablation": pd.DataFrame({**keys, "seed": 0, "test_miou": [50.0, 49.0], "stopped_by": "plateau",
+                                      "converged": True}),
+            "tradeoff": pd.DataFrame({"width": [3, 3, 4], "seed": [0, 1, 0], "test_miou": [40.0, 41.0, 45.0],
                                       "stopped_by": ["plateau", "max_steps", "plateau"], "converged": [True, False, True]})}
     gwi = pd.DataFrame({"network": "HyperSeg-M", "scale": [0.5, 1.0, 2.0], "mapper_params": [200, 100, 52],
                         "mapper_flops": [180, 100, 50]})
     artefacts = pd.DataFrame({**keys, "border_ratio": [1.5, 1.2]})
     memory = pd.DataFrame({"network": ["HyperSeg-S"], "peak_bytes": [100], "peak_bytes_all_kept": [150],
                            "weight_map_bytes": [60]})
-    m = measures(counts, REF, fps, runs, gwi, artefacts, memory, {"template": "S-camvid", "backbone": "b1"})
+    m = measures(counts, REF, fps, runs, gwi, artefacts, memory, {"template": "S-camvid", "backbone": "b1"}, {"*": 1.1})
     assert m["weight_memory_saving"] == pytest.approx({"HyperSeg-S": 1.5})
     assert m["gwi_mapper_deviation"] == pytest.approx({"HyperSeg-M": 0.1})  # 180 x 0.5 / 100
     assert m["patch_border_excess"] == pytest.approx({"S": 1.25})
@@ -73,8 +74,10 @@ def test_every_row_we_build_is_unique_and_every_claim_has_its_measure():
     # a ratio whose interval straddles the bound decides nothing; one clear of it does
     assert every({"S": s}, at_most=1.31)[0] == "reproduced"
     assert every({"L": l}, at_most=2.0) == ("inconclusive", f"L: {l.text}", INTERVAL_CAUSE)
-    assert m["tradeoff_vs_unet"] == {"a": [50.0], "b": {"U-Net width 3": [40.0, 41.0], "U-Net width 4": [45.0],
-                                                         "w/o DPWConv (static decoder)": [49.0]}}
+    # paired by seed, on the seeds both sides have: seed 0 of U-Net width 3 only
+    assert {k: (a.a, a.b) for k, a in m["tradeoff_vs_unet"].items()} == {
+        "w/o DPWConv (static decoder)": ((50.0,), (49.0,)), "U-Net width 3": ((50.0,), (40.0,)),
+        "U-Net width 4": ((50.0,), (45.0,))}
     assert m["converged_tradeoff"] == pytest.approx(2 / 3)
     assert m["paper_wo_fps_ratio"] == pytest.approx({"S": 45.5 / 38.0, "L": 21.6 / 16.6})
     assert m["params_error_realtime"]["HyperSeg-M"] == pytest.approx(1.0)  # 10.0 vs 10.1: one unit of 0.1

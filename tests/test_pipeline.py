@@ -53,6 +53,43 @@ def test_every_file_a_stage_writes_is_a_declared_output():
     assert not undeclared, f"written but not declared in dvc.yaml: {undeclared[:10]}"
 
 
+def test_every_comparison_verdict_follows_from_its_interval_and_its_delta():
+    """A second reading of every comparison the pipeline judged (runs/eval/*/comparisons.csv): each member's
+    verdict from its interval, 0 and its δ (or margin) alone, as the book's "how to read a verdict" states the
+    rule; each member's δ the one its ledger pre-registers; each claim's verdict the one its ledger row shows."""
+    import math
+
+    import pandas as pd
+    import yaml
+
+    from hyperscale.core.claims import COMPARISONS, load_claims, read_comparisons
+
+    def member(r) -> str:
+        if math.isnan(r.low) or math.isnan(r.high):
+            return "inconclusive"
+        if r.kind == "effect":
+            return ("reproduced" if r.high >= r.bound else "partly") if r.low > 0 else (
+                "not reproduced" if r.high < r.bound else "inconclusive")
+        if -r.bound < r.low and (r.sides == "lower" or r.high < r.bound):
+            return "reproduced"
+        return "not reproduced" if r.high <= -r.bound or (r.sides == "both" and r.low >= r.bound) else "inconclusive"
+
+    claims = {c["id"]: c for f in sorted((ROOT / "references").glob("*.yaml")) if "claims" in yaml.safe_load(f.read_text())
+              for c in load_claims(f)}
+    seen = 0
+    for path in sorted((ROOT / "runs/eval").glob("*/comparisons.csv")):
+        rows = read_comparisons(path)
+        ledger = pd.read_csv(path.parent / "claims.csv", keep_default_na=False).set_index("id").verdict
+        for r in rows.itertuples():
+            assert r.verdict == member(r), (path.parent.name, r.id, r.member)
+            delta = claims[r.id]["test"]["args"][COMPARISONS[claims[r.id]["test"]["rule"]]]
+            expected = delta.get(r.member, delta.get("*")) if isinstance(delta, dict) else delta
+            assert r.bound == expected, (r.id, r.member)
+            assert r.claim_verdict == ledger[r.id], r.id
+            seen += 1
+    assert seen, "no comparison of trained runs was judged: the smoke profile trains the central comparisons"
+
+
 def test_published_results_give_a_fresh_clone_the_same_book_without_running_anything(tmp_path):
     remote, clone = tmp_path / "remote", tmp_path / "clone"
     dvc("remote", "modify", "--local", "shared", "url", str(remote))

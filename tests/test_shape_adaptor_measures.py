@@ -11,6 +11,7 @@ from hyperscale.shape_adaptor.runs import on_schedule, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 NETS = ["vgg16", "resnet50", "mobilenetv2"]
+DELTA = {f: 4.0 for f in NETS}  # sa.beats-human's δ per network, which the doubling check reads
 
 
 def synthetic(run: dict):
@@ -25,23 +26,26 @@ def synthetic(run: dict):
                        for f in NETS for d in ("human", "adaptor") for s in (0, 1)])
     results = {
         "table1": t1,
-        "n_adaptors": pd.DataFrame({"setting": ["N=3", "N=5"], "test_acc": [82.0, 84.5]}),
+        "n_adaptors": pd.DataFrame({"setting": ["N=3", "N=3", "N=5", "N=5"], "seed": [0, 1, 0, 1],
+                                    "test_acc": [81.5, 82.5, 84.0, 85.0]}),
         # listed wide first: the measures sort by the initial s
-        "init": pd.DataFrame({"setting": ["s0=0.9", "s0=0.6"], "test_acc": [81.0, 79.0], "s_init": ["0.9 0.9", "0.6 0.6"],
-                              "s_final": ["0.88 0.86", "0.62 0.6"], "memory": [300, 100]}),
-        "fix": pd.DataFrame({"setting": ["Fix (Final)", "Fix (Large)"] * 2, "test_acc": [81.0, 82.0, 82.0, 83.0]}),
-        "random": pd.DataFrame({"run": ["vgg16-random0", "vgg16-random1", "vgg16-random2"], "test_acc": [70.0, 75.0, 78.0],
+        "init": pd.DataFrame({"setting": ["s0=0.9", "s0=0.6"], "seed": [0, 0], "test_acc": [81.0, 79.0],
+                              "s_init": ["0.9 0.9", "0.6 0.6"], "s_final": ["0.88 0.86", "0.62 0.6"], "memory": [300, 100]}),
+        "fix": pd.DataFrame({"setting": ["Fix (Final)", "Fix (Large)"] * 2, "seed": [0, 0, 1, 1],
+                             "test_acc": [81.0, 82.0, 82.0, 83.0]}),
+        "random": pd.DataFrame({"run": ["vgg16-random0", "vgg16-random1", "vgg16-random2"], "seed": [0, 1, 2],
+                                "test_acc": [70.0, 75.0, 78.0],
                                 "s_final": ["0.9 0.8 0.7 0.6", "0.6 0.7 0.8 0.9", "0.7 0.7 0.7 0.7"],
                                 "memory": [10, 20, 30]}),
-        "autosc": pd.DataFrame({"test_acc": [79.0, 80.0], "macs": [60.0, 60.0]}),
-        "fig1": pd.DataFrame({"setting": ["Human Designed B"] * 2 + ["Human Designed A"] * 2,
+        "autosc": pd.DataFrame({"seed": [0, 1], "test_acc": [79.0, 80.0], "macs": [60.0, 60.0]}),
+        "fig1": pd.DataFrame({"setting": ["Human Designed B"] * 2 + ["Human Designed A"] * 2, "seed": [0, 1, 0, 1],
                               "test_acc": [85.0, 86.0, 70.0, 71.0]}),
     }
     for e, r in results.items():
         r[["stopped_by", "converged"]] = ["plateau", True]
     results["table1"] = results["table1"].assign(converged=[True] * 11 + [False])
     paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
-    return measures(results, paper, p)
+    return measures(results, paper, p, DELTA)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,9 @@ def test_ablations_left_out_make_their_claims_not_run_and_leave_every_other_verd
 
 def test_table1_and_cost(setup):
     m = setup
-    assert {f: d for f, (d, _) in m["table1_sa_minus_human"].items()} == pytest.approx({f: 3.0 for f in NETS})
+    arms = m["table1_sa_minus_human"]
+    assert {f: a.diff for f, a in arms.items()} == pytest.approx({f: 3.0 for f in NETS})
+    assert all(a.paired and a.unit == "accuracy points" for a in arms.values())  # both designs ran seeds 0 and 1
     assert m["table1_range_ratio"] == pytest.approx(1.0)  # the same seed spread in both designs
     assert m["macs_ratio_minus_one"] == pytest.approx({f: 0.5 for f in NETS})
     assert m["mean_abs_s_change"] == pytest.approx(0.015)  # 0, 0.01, 0.02, 0.03 averaged
@@ -80,18 +86,19 @@ def test_runs_that_stopped_on_plateaus_converged_without_doubling(setup):
 
 
 def test_schedule_trained_table1_converges_only_if_doubling_agrees():
-    """Shape adaptor minus human by seed: 3, 1, 2 for every network (std 1)."""
-    t1 = pd.DataFrame([{"net": f, "design": d, "seed": s, "test_acc": 80 + s + (0 if d == "human" else (3, 1, 2)[s]),
+    """Shape adaptor minus human by seed: 3.0, 3.1, 2.9 for every network (SD 0.1), δ = 4 (tolerance 2)."""
+    t1 = pd.DataFrame([{"net": f, "design": d, "seed": s, "test_acc": 80 + s + (0 if d == "human" else (3, 3.1, 2.9)[s]),
                         "stopped_by": "schedule", "converged": True}
                        for f in NETS for d in ("human", "adaptor") for s in (0, 1, 2)])
     twice = lambda gap: t1[t1.seed == 0].assign(test_acc=lambda d: 85 + (d.design == "adaptor") * gap)
-    agree = doubling(t1, twice(4.5))  # the gap moved from 3 to 4.5: within 2 x 1
-    assert agree["vgg16"]["change"] == pytest.approx(1.5) and agree["vgg16"]["tolerance"] == pytest.approx(2.0)
-    assert all(c["agrees"] for c in agree.values())
-    assert not any(c["agrees"] for c in doubling(t1, twice(5.5)).values())  # moved 2.5 > 2
+    agree = doubling(t1, twice(3.05), DELTA)  # the gap moved 0.05, far inside ±2
+    assert agree["vgg16"]["change"] == pytest.approx(0.05) and agree["vgg16"]["tolerance"] == pytest.approx(2.0)
+    assert all(c["agrees"] is True for c in agree.values())
+    moved = doubling(t1, twice(8.0), DELTA)  # moved 5 > 2, with an interval that excludes 2
+    assert all(c["agrees"] is False for c in moved.values())
     from hyperscale.core.claims import converged_share
     assert converged_share(t1, list(agree.values())) == 1.0
-    assert converged_share(t1, list(doubling(t1, twice(5.5)).values())) == 0.0
+    assert converged_share(t1, list(moved.values())) == 0.0
     assert converged_share(t1, []) == 0.0  # a schedule nothing doubled is not confirmed (the ablations)
 
 
@@ -105,21 +112,23 @@ def test_doubled_plan_is_table1s_first_seed_only_on_a_schedule():
 
 def test_ablations(setup):
     m = setup
-    assert m["table2_vs_human"] == {"values": {"N=3": 82.0, "N=5": 84.5, "N=4": 83.0}, "baseline": 80.5}
-    assert m["table2_eq3"]["chosen"] == "N=4"
-    assert m["table4_standard_vs_fix"]["a"] == [83.0, 84.0]
-    assert m["table4_standard_vs_fix"]["b"] == {"Fix (Final)": [81.0, 82.0], "Fix (Large)": [82.0, 83.0]}
-    assert m["random_vs_sa"]["values"]["shape adaptor"] == 83.0
+    diff = lambda d: {k: a.diff for k, a in d.items()}  # noqa: E731
+    assert diff(m["table2_vs_human"]) == pytest.approx({"N=3": 1.5, "N=5": 4.0, "N=4": 3.0})  # human vgg16: 80.5
+    assert diff(m["table2_eq3"]) == pytest.approx({"N=4 − best other (N=5)": -1.0})
+    assert diff(m["table4_standard_vs_fix"]) == pytest.approx({"Standard − Fix (Final)": 2.0, "Standard − Fix (Large)": 1.0})
+    assert diff(m["random_vs_sa"]) == pytest.approx({"shape adaptor − best random (vgg16-random2)": 5.5})
     assert m["worst_random_depth_correlation"] == pytest.approx({"vgg16-random0": -1.0})  # the worst shrinks late
     assert m["random_memory_spearman"] == pytest.approx(1.0)
-    assert m["autosc_vs_human"]["b"] == {"human": [80.0, 81.0]} and m["autosc_macs_ratio"] == pytest.approx(0.6)
+    assert m["autosc_vs_human"].b == (80.0, 81.0) and m["autosc_vs_human"].diff == pytest.approx(-1.0)
+    assert m["autosc_macs_ratio"] == pytest.approx(0.6)
 
 
 def test_audit_measures(setup):
     m = setup
     assert m["init_memory_rank"] == pytest.approx(1.0)  # the wider start holds more activations
     assert m["init_final_s_spread"] == pytest.approx(((0.88 - 0.62) + (0.86 - 0.6)) / 2)
-    assert m["n_largest_below_best"] == pytest.approx(0.0)  # N = 5 is both the largest and the best
+    # N = 5 is both the largest and the best: the best smaller N (N=4) is behind it
+    assert {k: a.diff for k, a in m["n_largest_below_best"].items()} == pytest.approx({"best smaller (N=4) − largest (N=5)": -1.0})
     # the paper's own numbers: eq. 3's ceiling gives 7 at 224 px where Table 1 used Table 2's N = 6
     assert m["paper_eq3_minus_used_n"] == {"CIFAR-100 VGG-16": 0, "CIFAR-100 MobileNetV2": 0, "Aircraft VGG-16": 1,
                                            "Aircraft MobileNetV2": 1}
@@ -129,13 +138,13 @@ def test_audit_measures(setup):
 
 def test_fig1_measures(setup):
     m = setup
-    assert m["fig1_b_vs_a"] == {"a": [85.0, 86.0], "b": {"Human Designed A": [70.0, 71.0]}}
+    assert (m["fig1_b_vs_a"].a, m["fig1_b_vs_a"].b) == ((85.0, 86.0), (70.0, 71.0)) and m["fig1_b_vs_a"].paired
     assert m["schedule_share"] == pytest.approx(4 / 200)  # params.yaml's 4 epochs of the official 200
     assert m["paper_fig1_increase"] == 15
 
 
 def test_paper_values_are_computed_from_the_transcribed_tables():
-    """Issue 26: the ledger's paper values were typed; computed from references/, they read as before."""
+    """The ledger's paper values were once typed; computed from references/, they read as before."""
     paper = yaml.safe_load((ROOT / "references" / "shape_adaptor.yaml").read_text())["paper"]
     v = paper_values(paper)
     assert v["paper_shown_beats_human"] == "+0.1 to +8.2 points on 19 of 21 dataset-network pairs"

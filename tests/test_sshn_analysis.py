@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
+from hyperscale.core.stats import estimate
 from hyperscale.sshn import SSHN, UNet, materialize
 from hyperscale.sshn.analysis import (cheapest_matching, factor_influence, feature_maps, feature_similarity,
                                          front_value, gap_to_fixed, label_fractions, no_loss_range, parameter_cv,
@@ -65,10 +66,11 @@ def test_seed_values_and_gap_to_fixed_on_a_known_table():
                                ("SSHN", "other", 0, 0.0)]]
     table = pd.DataFrame(rows)
     assert seed_values(table, "SSHN", 0.5, "paper").to_dict() == {0: 0.8, 1: 0.9, 2: 0.85}
-    (diff, p), = gap_to_fixed(table, "SSHN", [0.5], "paper").values()
-    assert diff == pytest.approx(0.25) and 0 < p < 0.05
-    (_, p2), = gap_to_fixed(table[table.seed < 2], "SSHN", [0.5], "paper").values()
-    assert np.isnan(p2)  # two seeds a side: too few for Welch's test
+    arms, = gap_to_fixed(table, "SSHN", [0.5], "paper").values()
+    assert (arms.a, arms.b, arms.paired, arms.unit) == ((0.8, 0.9, 0.85), (0.5, 0.7, 0.6), False, "Dice points")
+    assert arms.diff == pytest.approx(25.0)  # in Dice points
+    e = estimate(arms)
+    assert 0 < e.low < 25 < e.high  # Welch: SSHN's minibatches are not Fixed's, so seeds do not pair
 
 
 def test_feature_similarity_is_one_at_the_reference_phi_and_lower_between_channels():

@@ -160,16 +160,6 @@ def test_a_run_converged_when_its_own_rule_ended_it(schedule, patience, stopped_
     assert (res.steps, res.stopped_by, converged_(res.stopped_by)) == (6, stopped_by, converged)
 
 
-def test_doubling_check_known_answers():
-    from hyperscale.core.train import DOUBLING_TOLERANCE, doubling_check
-
-    assert DOUBLING_TOLERANCE == 2.0  # pre-registered: a change of the gap up to 2 seed stds agrees
-    assert doubling_check(-0.1, -0.07, 0.02) == {"gap": -0.1, "doubled_gap": -0.07, "change": pytest.approx(0.03),
-                                                 "seed_std": 0.02, "tolerance": 0.04, "agrees": True}
-    assert not doubling_check(-0.1, -0.05, 0.02)["agrees"]  # 0.05 > 0.04
-    assert not doubling_check(-0.1, -0.1, float("nan"))["agrees"]  # one seed: no noise estimate, no decision
-
-
 @pytest.mark.parametrize("min_delta, steps, best_step", [
     (0.0, 8, 5),    # every gain counts: the last is at validation 5 (0.205), so the phase stops 3 later
     (0.01, 7, 5),   # 0.105, 0.108 and 0.205 gain < 0.01: the count runs from 0.2 (validation 4); 0.205 is still the best

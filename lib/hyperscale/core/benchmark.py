@@ -48,3 +48,9 @@ def median_interval(x, level: float = 0.95) -> tuple[float, float, float]:
 def ratio_interval(a, b, level: float = 0.95) -> tuple[float, float, float]:
     """`median_interval` of the per-round ratios a_r / b_r of two calls timed in the same rounds."""
     return median_interval(np.asarray(a, float) / np.asarray(b, float), level)
+
+
+def rounds_of(table, key: str, value: str) -> dict[str, np.ndarray]:
+    """A benchmark's long table of rounds (one row per call and round, a `round` column) as {call: its
+    `value` in round order}: the arrays `ratio_interval` pairs round by round."""
+    return {k: g.sort_values("round")[value].to_numpy() for k, g in table.groupby(key)}

@@ -6,6 +6,17 @@ key of the measures dict its package computes from stage outputs) it applies to;
 returns the ledger table and `write_ledgers` writes it; `verdict_table` and `claim_details` show it
 in the book. Rules are decided before the results are seen and never typed as verdicts.
 
+**Comparisons of trained runs** (since 2026-12-07) have one decision rule, the same for every paper:
+`compare` for a claimed effect, `equivalent` for "matches" / "as good as". The ledger states the
+claim's effect of interest δ (or the equivalence margin) in the metric's units (UNITS), the paper's
+own number where it gives one; the measure gives `core.stats.Arms`, the two sides' per-seed scores;
+the verdict is read from the estimate's 95 % interval against 0 and δ (`compare`), or from its
+two one-sided tests against the margin (`equivalent`), never from a mean's sign or a bare p-value.
+A family ("at every φ", "for all networks") judges each member with Bonferroni-adjusted intervals
+(all hold together at 95 %) and then applies its family rule (`_family`). Each member's estimate,
+interval, δ, seeds and smallest detectable effect go to comparisons.csv beside the ledger. Rules of
+single counted numbers (FLOPs, parameters) keep their form.
+
 A measure's value may be `Shown`: the number its rule reads with the text the ledger shows for it,
 so that the "ours" column gives our measurement in the paper's units beside the distance or margin
 the rule reads (`distance_in_units`, `percent`, `points`); a bare distance reads as a measurement.
@@ -19,11 +30,12 @@ so every number a verdict depends on sits in the ledger file beside its rule, no
 A claim's test may name what its evidence needs, and is `inconclusive` while that is missing:
 `requires` (a list of {measure, at_least, because}) and `converged` (the experiments whose
 runs must all have converged by core/train.py's rule, a plateau or a finished schedule that the
-budget-doubling check confirms: the measure `converged_<experiment>`, the share of its runs
-that did, must be 1). A comparison of runs stopped by their step cap says how far each got
-in that budget, not what the method can do. Where a profile does not run an experiment (its
-section's `run: false`), `converged_<experiment>` is NOT_RUN: the claims that need its runs are
-inconclusive for that reason, and their measures are never computed.
+budget-doubling check confirms (`doubling_check`: the gap moves by less than δ/2 when the budget
+doubles): the measure `converged_<experiment>`, the share of its runs that did, must be 1). A
+comparison of runs stopped by their step cap says how far each got in that budget, not what the
+method can do. Where a profile does not run an experiment (its section's `run: false`),
+`converged_<experiment>` is NOT_RUN: the claims that need its runs are inconclusive for that
+reason, and their measures are never computed.
 """
 from __future__ import annotations
 
@@ -42,18 +54,17 @@ import yaml
 
 from .io import write_text
 from .params import read_yaml
+from .stats import LEVEL, Arms, Estimate, estimate, family_level, move_interval, seeds_for
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive", "not testable offline")
 DECIDED = VERDICTS[:3]  # the verdicts that decide a claim one way or the other
 FIELDS = ("id", "paper", "source", "statement", "paper_value", "measure", "rule", "verdict", "our_value", "note",
           "evidence", "inconclusive_because", "rule_changed")
-# Welch's test with 2 seeds a side has 1-2 degrees of freedom: its p-value checks nothing, so a rule
-# that needs one gives `inconclusive` below this many seeds per side.
-MIN_SEEDS = 3
 # What decides a claim, from its `evidence` field: our runs and counts (the default), or the paper
 # against itself (its tables, text and equations: a check of consistency, not a reproduction).
 EVIDENCE = {"ours": "our runs and counts", "paper": "the paper's own numbers and equations"}
-SEEDS_CAUSE = f"too few seeds for the significance test (< {MIN_SEEDS} a side)"
+# The units a comparison of trained runs is stated in (its δ or margin, and its measure's Arms, alike).
+UNITS = ("Dice points", "accuracy points", "mIoU points", "MS-SSIM points", "error points", "per cent")
 
 
 class Shown(float):
@@ -75,17 +86,21 @@ INTERVAL_CAUSE = "a measured time's 95 % interval straddles the rule's bound (re
 
 
 def _side(v: float, low: float = -math.inf, high: float = math.inf) -> bool | None:
-    """Whether v lies in [low, high]: None when v has an interval that reaches both sides of a bound."""
+    """Whether v lies in [low, high]; None when v has an interval that reaches both sides of a bound."""
     if not (isinstance(v, Shown) and v.low is not None):
-        return low <= v <= high
+        return bool(low <= v <= high)
     if low <= v.low and v.high <= high:
         return True
     return False if v.high < low or v.low > high else None
 
 
-def _decide(verdict: str, ours: str, sides) -> tuple[str, ...]:
-    """A verdict, unless some value's interval straddles its bound: then inconclusive, with the cause."""
-    return ("inconclusive", ours, INTERVAL_CAUSE) if any(x is None for x in sides) else (verdict, ours)
+def _decide(sides: list[bool | None], ours: str, share_needed=1) -> tuple[str, ...]:
+    """From each value's side of its bounds: reproduced if the share inside reaches `share_needed`, partly
+    if at least half are, else not reproduced; inconclusive, with the cause, where an interval straddles."""
+    if any(x is None for x in sides):
+        return "inconclusive", ours, INTERVAL_CAUSE
+    share = Fraction(sum(sides), len(sides))
+    return ("reproduced" if share >= share_needed else "partly" if share >= Fraction(1, 2) else "not reproduced"), ours
 
 
 def percent(x: float) -> Shown:
@@ -120,13 +135,9 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def _signed(d: float) -> str:
-    """A difference, signed: what the rules that compare two sides show."""
-    return d.text if isinstance(d, Shown) else f"{d:+.2f}"
-
-
-def _value(v: float) -> str:
-    return v.text if isinstance(v, Shown) else f"{v:.2f}"
+def _shown(v: float, spec: str = ".2f") -> str:
+    """A number as a rule shows it: its own text if it is a Shown, else formatted by `spec`."""
+    return v.text if isinstance(v, Shown) else format(v, spec)
 
 
 def _fraction(x) -> Fraction:
@@ -140,35 +151,201 @@ def printed_unit(value) -> float:
     return float(Decimal(1).scaleb(Decimal(str(value)).as_tuple().exponent))
 
 
-def better_everywhere(m: dict, frac=1, alpha: float = 0.05) -> tuple[str, str]:
-    """m = {case: (difference, p_value)}: reproduced if the difference is > 0 in >= `frac` of
-    cases and no case is significantly negative (p < alpha); partly if some case is > 0;
-    inconclusive where a p-value could not be computed (too few seeds)."""
-    diffs = {k: v[0] for k, v in m.items()}
-    pos = Fraction(sum(d > 0 for d in diffs.values()), len(diffs))
-    sig_neg = [k for k, (d, p) in m.items() if d < 0 and p < alpha]
-    ours = _fmt({k: f"{_signed(d)} (p={p:.2g})" for k, (d, p) in m.items()})
-    if any(math.isnan(p) for _, p in m.values()):
-        return "inconclusive", ours
-    verdict = "reproduced" if pos >= _fraction(frac) and not sig_neg else "partly" if pos > 0 else "not reproduced"
-    return verdict, ours
+# ---------------------------------------------------------------------------------------------------
+# Comparisons of trained runs: one decision rule, an interval against the claim's effect δ
+# (module docstring of core.stats for the intervals; the ledger gives δ or the margin, and its unit).
+# ---------------------------------------------------------------------------------------------------
+
+def _members(m) -> dict[str, Arms]:
+    return {"": m} if isinstance(m, Arms) else dict(m)
+
+
+def _per_member(value, members: dict, name: str) -> dict[str, float]:
+    """A δ or margin given once for every member, or per member ("*": every member not named)."""
+    if not isinstance(value, dict):
+        return {k: float(value) for k in members}
+    missing = set(members) - set(value) if "*" not in value else set()
+    if missing:
+        raise ValueError(f"{name} has no value for {sorted(missing)} (has {sorted(value)})")
+    return {k: float(value.get(k, value.get("*"))) for k in members}
+
+
+def _interval_text(e: Estimate) -> str:
+    if not e.decided:
+        return f"{e.diff:+.2f} (no interval: {e.n[0]} and {e.n[1]} seeds)"
+    return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
+
+
+def _design(e: Estimate, level: float, k: int) -> str:
+    how = "paired by seed" if e.paired else "Welch"
+    seeds = f"{e.n[0]} seeds" if e.paired else f"{e.n[0]} v {e.n[1]} seeds"
+    lvl = f"{100 * level:.3g} %" + (f" Bonferroni over {k}" if k > 1 else "")
+    return f"{lvl} intervals, {how}, {seeds}"
+
+
+def _effect_verdict(e: Estimate, delta: float) -> tuple[str, str]:
+    """The decision rule of an effect claim: the interval against 0 and δ (δ > 0 is the claimed effect)."""
+    if not e.decided:
+        return "inconclusive", f"too few seeds for an interval ({e.n[0]} and {e.n[1]})"
+    if e.low > 0:
+        return ("reproduced" if e.high >= delta else "partly"), ""
+    if e.high < delta:  # wholly below δ: the claimed size is excluded (wholly below 0: the opposite holds)
+        return "not reproduced", ""
+    return "inconclusive", (f"underpowered: the interval [{e.low:+.2f}, {e.high:+.2f}] {e.unit} holds both 0 and "
+                            f"δ = {delta:+g}; the smallest effect these seeds detect at 80 % power is {e.mde:.2g}")
+
+
+def _equivalence_verdict(e: Estimate, margin: float, sides: str = "both") -> tuple[str, str]:
+    """Two one-sided tests at 5 %: the 90 % interval inside (-margin, margin), or wholly outside it; with
+    sides="lower" (non-inferiority: a is not worse than b by the margin) only its lower end counts."""
+    if not e.decided:
+        return "inconclusive", f"too few seeds for an interval ({e.n[0]} and {e.n[1]})"
+    inside = -margin < e.low and (sides == "lower" or e.high < margin)
+    outside = e.high <= -margin or (sides == "both" and e.low >= margin)
+    if inside:
+        return "reproduced", ""
+    if outside:
+        return "not reproduced", ""
+    return "inconclusive", (f"underpowered: the interval [{e.low:+.2f}, {e.high:+.2f}] {e.unit} reaches past the "
+                            f"margin {'±' if sides == 'both' else '-'}{margin:g} and inside it")
+
+
+def _family(verdicts: list[str], family) -> str:
+    """A family's verdict from its members': the claim holds at `family` of them, "all", "some" (at least
+    one) or a share ("2/3"). Reproduced if that many members are; inconclusive while the inconclusive ones
+    could still make it so; else partly if some member is positive (reproduced or partly), else not
+    reproduced."""
+    n = len(verdicts)
+    need = 1 if family == "some" else n * (1 if family == "all" else _fraction(family))
+    count = {v: verdicts.count(v) for v in VERDICTS}
+    if count["reproduced"] >= need:
+        return "reproduced"
+    if count["reproduced"] + count["inconclusive"] >= need:
+        return "inconclusive"
+    return "partly" if count["reproduced"] + count["partly"] else "not reproduced"
+
+
+def _judge(kind: str, m, bound, unit: str, family: str, sides: str = "both") -> tuple:
+    """compare and equivalent: each member's estimate at the family's level, its verdict, the family's."""
+    members = _members(m)
+    if not members:
+        return "inconclusive", "nothing to compare", "the runs give no pair of models to compare", []
+    wrong = {k: a.unit for k, a in members.items() if a.unit != unit}
+    if wrong:
+        raise ValueError(f"the ledger states this comparison in {unit!r}; its measure gives {wrong}")
+    bounds = _per_member(bound, members, "delta" if kind == "effect" else "margin")
+    k = len(members)
+    level = family_level(k) if kind == "effect" else family_level(k, 1 - 2 * (1 - LEVEL))
+    rows, parts, causes, verdicts = [], [], [], []
+    for name, arms in members.items():
+        e = estimate(arms, level)
+        v, why = _effect_verdict(e, bounds[name]) if kind == "effect" else _equivalence_verdict(e, bounds[name], sides)
+        verdicts.append(v)
+        causes += [f"{name}: {why}" if name else why] if why else []
+        parts.append(f"{name + ': ' if name else ''}{_interval_text(e)}")
+        rows.append({"member": name, "kind": kind, "estimate": e.diff, "low": e.low, "high": e.high, "level": level,
+                     "bound": bounds[name], "unit": unit, "n_a": e.n[0], "n_b": e.n[1], "paired": e.paired,
+                     "sd": e.sd, "mde": e.mde, "seeds_for_bound": seeds_for(e.sd, bounds[name], e.paired, level),
+                     "sides": sides if kind == "equivalence" else "", "verdict": v})
+    e0 = estimate(next(iter(members.values())), level)
+    bound_text = (f"δ = {_fmt_bounds(bounds, '+g')}" if kind == "effect" else
+                  f"margin {'±' if sides == 'both' else '-'}{_fmt_bounds(bounds, 'g')}")
+    mde = max((r["mde"] for r in rows), default=math.nan)
+    ours = (f"{'; '.join(parts)} {unit} ({_design(e0, level, k)}); {bound_text}; smallest detectable effect "
+            f"{mde:.2g}")
+    verdict = _family(verdicts, family) if k > 1 else verdicts[0]
+    return verdict, ours, ("; ".join(causes) if verdict == "inconclusive" else ""), rows
+
+
+def _fmt_bounds(bounds: dict, spec: str) -> str:
+    values = set(bounds.values())
+    if len(values) == 1:
+        return format(values.pop(), spec)
+    return ", ".join(f"{k} {format(v, spec)}" for k, v in bounds.items())
+
+
+def compare(m, delta, unit: str, family: str = "all") -> tuple:
+    """m = Arms or {member: Arms} (a - b, a the side the paper says is better); `delta` the claim's effect
+    of interest in `unit` (> 0; one for all members or one per member). Per member, its 95 % interval
+    (Bonferroni-adjusted for a family: all hold together at 95 %): above 0 and reaching δ, reproduced;
+    above 0, wholly below δ, partly (real, smaller than claimed); wholly below δ and reaching 0 or below,
+    not reproduced (the claimed size is excluded, or the opposite holds); holding both 0 and δ,
+    inconclusive (underpowered). A family's verdict: at `family` of its members (`_family`)."""
+    return _judge("effect", m, delta, unit, family)
+
+
+def equivalent(m, margin, unit: str, family: str = "all", sides: str = "both") -> tuple:
+    """m = Arms or {member: Arms}; a claim that a and b match ("similar") within `margin` in `unit`: two
+    one-sided tests at 5 % (the 90 % interval, Bonferroni-adjusted for a family) inside (-margin, margin),
+    reproduced; wholly outside it, not reproduced; straddling, inconclusive. sides="lower" for "as good
+    as" / "on or above" (non-inferiority): reproduced if the interval lies above -margin, not reproduced
+    if wholly below it."""
+    return _judge("equivalence", m, margin, unit, family, sides)
+
+
+def doubling_check(gap: dict, doubled: dict, seed_sd: float, n_seeds: int, delta: float, unit: str) -> dict:
+    """The budget-doubling check of a comparison whose runs train a fixed schedule: does training twice as
+    long move the comparison's gap by less than δ/2? `gap` and `doubled`: {seed: gap} at the budget T and at
+    2T (the doubled seeds); `seed_sd`: the gap's standard deviation over its `n_seeds` seeds at T.
+
+    An equivalence test of the move (two one-sided tests at 5 %): with two or more doubled seeds, on their
+    per-seed moves (paired); with one, its move's spread is sqrt(2) x the gap's seed SD (the move is a
+    difference of two gaps that vary alike), with n_seeds - 1 degrees of freedom. `agrees`: True if the
+    90 % interval of the move lies inside ±δ/2, False if wholly outside, None where it cannot tell a δ/2
+    move from noise (its half-width is the check's power: it decides only where that is below δ/2)."""
+    seeds = sorted(set(gap) & set(doubled))
+    moves = np.array([doubled[s] - gap[s] for s in seeds], float)
+    tol, level = delta / 2, 1 - 2 * (1 - LEVEL)
+    if len(seeds) >= 2:
+        e = estimate(Arms(tuple(doubled[s] for s in seeds), tuple(gap[s] for s in seeds), True, unit), level)
+        low, high, noise = e.low, e.high, f"paired over {len(seeds)} doubled seeds"
+    else:
+        low, high = move_interval(float(moves.mean()) if len(moves) else math.nan, math.sqrt(2) * seed_sd,
+                                  n_seeds - 1, level)
+        noise = f"one doubled seed: sqrt(2) x the gap's seed SD over {n_seeds} seeds"
+    agrees = (None if math.isnan(low) else True if -tol < low and high < tol else
+              False if low >= tol or high <= -tol else None)
+    return {"gap": float(np.mean([gap[s] for s in seeds])) if seeds else math.nan,
+            "doubled_gap": float(np.mean([doubled[s] for s in seeds])) if seeds else math.nan,
+            "change": float(moves.mean()) if len(moves) else math.nan, "low": low, "high": high,
+            "half_width": (high - low) / 2, "tolerance": tol, "delta": delta, "unit": unit, "seeds": len(seeds),
+            "seed_std": seed_sd, "noise": noise, "agrees": agrees}
+
+
+def doubling_text(c: dict) -> str:
+    """A doubling check in words: its move with its 90 % interval against ±δ/2, and what it decided."""
+    what = {True: "less than δ/2: converged", False: "more than δ/2: not converged",
+            None: "cannot tell a δ/2 move from noise"}[c["agrees"]]
+    return (f"the gap moved {_diff(c['change'])} [{_diff(c['low'])}, {_diff(c['high'])}] {c['unit']} when the "
+            f"budget doubled (90 %, {c['noise']}), against ±{c['tolerance']:.2g}: {what}")
+
+
+def _diff(x) -> str:
+    """A difference with its sign; NaN (None once written to JSON: no spread to build an interval from) as nan."""
+    return "nan" if x is None or math.isnan(x) else f"{x:+.2f}"
+
+
+def doubling_frame(checks: dict[str, dict], what: str) -> pd.DataFrame:
+    """Budget-doubling checks as a table, one row per comparison (`what` names the column of their keys)."""
+    verdict = {True: "converged", False: "not converged", None: "cannot tell"}
+    return pd.DataFrame([{what: k, "seeds doubled": c["seeds"], "gap at T": _diff(c["gap"]),
+                          "gap at 2T": _diff(c["doubled_gap"]),
+                          "move [90 %]": f"{_diff(c['change'])} [{_diff(c['low'])}, {_diff(c['high'])}]",
+                          "tolerance ±δ/2": f"{c['tolerance']:.2g}", "unit": c["unit"], "decision": verdict[c["agrees"]]}
+                         for k, c in checks.items()])
 
 
 def all_above(m: dict) -> tuple[str, str]:
     """m = {'values': {setting: value}, 'baseline': b}: reproduced if every value > b, partly if at least half."""
     vals, b = m["values"], m["baseline"]
-    share = sum(v > b for v in vals.values()) / len(vals)
-    verdict = "reproduced" if share == 1 else "partly" if share >= 0.5 else "not reproduced"
-    return verdict, _fmt({**{k: _value(v) for k, v in vals.items()}, "baseline": _value(b)})
+    return _decide([v > b for v in vals.values()], _fmt({**{k: _shown(v) for k, v in vals.items()},
+                                                         "baseline": _shown(b)}))[:2]
 
 
 def every(m: dict, at_least: float = -math.inf, at_most: float = math.inf) -> tuple[str, ...]:
     """m = {case: value}: reproduced if every value lies in [at_least, at_most], partly if at least half do;
     inconclusive if a value's interval straddles a bound."""
-    sides = [_side(v, at_least, at_most) for v in m.values()]
-    share = Fraction(sum(at_least <= v <= at_most for v in m.values()), len(m))
-    verdict = "reproduced" if share == 1 else "partly" if share >= Fraction(1, 2) else "not reproduced"
-    return _decide(verdict, _fmt(m), sides)
+    return _decide([_side(v, at_least, at_most) for v in m.values()], _fmt(m))
 
 
 def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
@@ -178,65 +355,25 @@ def spread_at_most(m: dict, tol: float) -> tuple[str, str]:
     return verdict, f"{_fmt(m)}; spread {spread:.2f} (tolerance {tol})"
 
 
-def matches_best(m: dict, tol: float) -> tuple[str, str]:
-    """m = {'values': {setting: value}, 'chosen': setting}: reproduced if the chosen setting is within
-    tol of the best of the others, above or below (a chosen setting far above them does not match)."""
-    vals, chosen = m["values"], m["chosen"]
-    others = {k: v for k, v in vals.items() if k != chosen}
-    best = max(others, key=others.get)
-    gap = vals[chosen] - others[best]
-    return ("reproduced" if abs(gap) <= tol else "not reproduced"), (f"{chosen}: {_value(vals[chosen])}; best other "
-                                                                      f"({best}): {_value(others[best])}; {gap:+.2f}")
-
-
-def near_best(m: dict, tol: float) -> tuple[str, str]:
-    """m = {'values': {setting: value}, 'chosen': setting}: reproduced if the chosen setting is within tol of the best."""
-    vals, chosen = m["values"], m["chosen"]
-    best = max(vals, key=vals.get)
-    gap = vals[best] - vals[chosen]
-    return (("reproduced" if gap <= tol else "not reproduced"),
-            f"{chosen}: {_value(vals[chosen])}; best ({best}): {_value(vals[best])}; {-gap:+.2f}")
-
-
-def greater(m: dict, alpha: float = 0.05) -> tuple[str, str]:
-    """m = {'a': samples, 'b': {name: samples}} (one value per seed), and optionally 'shown', a function
-    giving a difference as the ledger shows it (`points`): reproduced if mean(a) > mean(b) for every b
-    with Welch p < alpha; partly if mean(a) is ahead of some b; not reproduced if of none;
-    inconclusive with too few seeds for the test."""
-    a, shown = np.asarray(m["a"], float), m.get("shown", float)
-    rows = {k: (a.mean() - np.mean(v), welch_p(a, v)) for k, v in m["b"].items()}
-    ahead = [k for k, (d, _) in rows.items() if d > 0]
-    significant = [k for k in ahead if rows[k][1] < alpha]
-    ours = _fmt({k: f"{_signed(shown(d))} (p={p:.2g})" for k, (d, p) in rows.items()})
-    if any(math.isnan(p) for _, p in rows.values()):
-        return "inconclusive", ours
-    verdict = ("reproduced" if len(significant) == len(rows) else "partly" if ahead else "not reproduced")
-    return verdict, ours
-
-
-def welch_p(a, b) -> float:
-    """Two-sided Welch t-test p-value for mean(a) != mean(b); NaN with fewer than MIN_SEEDS values a side."""
-    from scipy.stats import ttest_ind
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
-        return math.nan
-    return float(ttest_ind(a, b, equal_var=False).pvalue)
-
-
 def at_least(m: float, threshold: float) -> tuple[str, ...]:
     """A single number: reproduced if >= threshold (inconclusive if its interval straddles it)."""
-    return _decide("reproduced" if m >= threshold else "not reproduced", _fmt(m), [_side(m, low=threshold)])
+    return _single(_side(m, low=threshold), m)
 
 
 def at_most(m: float, threshold: float) -> tuple[str, ...]:
     """A single number: reproduced if <= threshold (inconclusive if its interval straddles it)."""
-    return _decide("reproduced" if m <= threshold else "not reproduced", _fmt(m), [_side(m, high=threshold)])
+    return _single(_side(m, high=threshold), m)
 
 
 def between(m: float, low: float, high: float) -> tuple[str, ...]:
     """A single number: reproduced if low <= m <= high (inconclusive if its interval straddles a bound)."""
-    return _decide("reproduced" if low <= m <= high else "not reproduced", _fmt(m), [_side(m, low, high)])
+    return _single(_side(m, low, high), m)
+
+
+def _single(side: bool | None, m) -> tuple[str, ...]:
+    if side is None:
+        return "inconclusive", _fmt(m), INTERVAL_CAUSE
+    return ("reproduced" if side else "not reproduced"), _fmt(m)
 
 
 def is_extreme(m: dict, chosen: str, which: str = "max") -> tuple[str, str]:
@@ -246,7 +383,9 @@ def is_extreme(m: dict, chosen: str, which: str = "max") -> tuple[str, str]:
 
 
 def sign_share(m: dict, sign: int, frac="2/3") -> tuple[str, str]:
-    """m = {case: value}: reproduced if sign(value) == sign in >= frac of cases, partly in some."""
+    """m = {case: value}: reproduced if sign(value) == sign in >= frac of cases, partly in some.
+    Not for comparisons of trained runs (their noise needs `compare`): a check of counts or of the
+    paper's own numbers, or the direction of a descriptive statistic."""
     share = Fraction(int(sum(np.sign(v) == sign for v in m.values())), len(m))
     verdict = "reproduced" if share >= _fraction(frac) else "partly" if share > 0 else "not reproduced"
     return verdict, _fmt(m)
@@ -256,8 +395,10 @@ def not_testable(m=None) -> tuple[str, str]:
     return "not testable offline", ""
 
 
-RULES = {f.__name__: f for f in (better_everywhere, all_above, every, spread_at_most, near_best, matches_best, greater, at_least,
-                                  at_most, between, is_extreme, sign_share, not_testable)}
+RULES = {f.__name__: f for f in (compare, equivalent, all_above, every, spread_at_most, at_least, at_most, between,
+                                  is_extreme, sign_share, not_testable)}
+# The rules of comparisons of trained runs, and the argument each needs besides its unit.
+COMPARISONS = {"compare": "delta", "equivalent": "margin"}
 
 
 # A note quotes the profile it describes from params.yaml, never typed: {params:sshn.model.width} is that
@@ -308,11 +449,47 @@ def load_claims(path, params: dict | None = None) -> list[dict]:
             if set(req) != {"measure", "at_least", "because"}:
                 raise ValueError(f"{path}: claim {c['id']}: each of requires needs exactly measure, at_least and "
                                  f"because; got {sorted(req)}")
+        if c["test"]["rule"] in COMPARISONS:
+            _check_comparison(c, path)
     return claims
 
 
-NOT_CONVERGED = ("runs of {} did not converge by the rule of core/train.py (stopped by their cap, or more "
-                 "training moved the result by more than twice its seed noise)")
+def effect_of(claims: list[dict], claim_id: str):
+    """A comparison's effect of interest δ as its ledger states it (test.args.delta: one number, or one per
+    member): what a budget-doubling check of the runs it judges is held to."""
+    for c in claims:
+        if c["id"] == claim_id:
+            if "delta" not in c["test"].get("args", {}):
+                raise ValueError(f"claim {claim_id} states no δ (test.args.delta): it is not a compare rule")
+            return c["test"]["args"]["delta"]
+    raise KeyError(f"no claim {claim_id!r} in the ledger (have {sorted(c['id'] for c in claims)})")
+
+
+def _check_comparison(c: dict, path) -> None:
+    """A comparison of trained runs states its effect of interest (δ) or margin, positive, and its unit."""
+    rule, args = c["test"]["rule"], c["test"].get("args", {})
+    field = COMPARISONS[rule]
+    where = f"{path}: claim {c['id']}: test.args"
+    if field not in args:
+        raise ValueError(f"{where} has no {field}: a {rule} rule is decided against the claim's "
+                         + ("effect of interest δ, in the metric's units" if field == "delta" else "equivalence margin")
+                         + " (pre-register it in the ledger)")
+    values = args[field].values() if isinstance(args[field], dict) else [args[field]]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+            raise ValueError(f"{where}.{field} must be a number > 0 (the effect in the direction the claim states; "
+                             f"orient the measure, a - b, so that the claim's side is a); got {v!r}")
+    if args.get("unit") not in UNITS:
+        raise ValueError(f"{where}.unit must be one of {list(UNITS)} (the units {field} is in); got {args.get('unit')!r}")
+    family = str(args.get("family", "all"))
+    if family not in ("all", "some") and not re.fullmatch(r"[1-9]\d*/[1-9]\d*", family):
+        raise ValueError(f"{where}.family must be all, some or a share such as \"2/3\"; got {args['family']!r}")
+    if args.get("sides", "both") not in ("both", "lower") or (rule == "compare" and "sides" in args):
+        raise ValueError(f"{where}.sides: an equivalence may say both or lower (non-inferiority); got {args['sides']!r}")
+
+
+NOT_CONVERGED = ("runs of {} are not shown converged by core/train.py's rule (stopped by their cap, or a doubled "
+                 "budget moved the comparison by δ/2 or more, or could not tell such a move from noise)")
 
 
 # `converged_<experiment>` of an experiment the profile does not run (compared by identity)
@@ -346,23 +523,31 @@ def measure_value(claim: dict, measures: dict):
     return m(**args) if callable(m) else m
 
 
-def converged_share(runs: pd.DataFrame, checks: list[dict | None]) -> float:
+def converged_share(runs: pd.DataFrame, checks: list[dict | None]) -> Shown:
     """The measure `converged_<experiment>`: the share of an experiment's runs that converged by
     core/train.py's rule. Each run must have ended on a plateau or at the end of its schedule; where
-    they trained a schedule, none counts unless budget-doubling checks of what they decide exist and
-    all agree (a missing check, None, or no check at all, as for ablations nothing doubled)."""
+    they trained a schedule, none counts unless budget-doubling checks (`doubling_check`) of what they
+    decide exist and all show the comparison moving by less than δ/2 (a missing check, None, or no check
+    at all, as for ablations nothing doubled). Shown with what decided it."""
     if runs.empty:
-        return 0.0
+        return Shown(0.0, "no runs")
     share = float(runs.converged.astype(bool).mean())
+    text = f"{share:.3g} of the runs ended on a plateau or their schedule"
     if runs.stopped_by.astype(str).str.startswith("schedule").any():
-        share *= bool(checks) and all(c is not None and c["agrees"] for c in checks)
-    return share
+        if not checks or any(c is None for c in checks):
+            return Shown(0.0, "0: trained a fixed schedule, with no budget-doubling check")
+        failed = [doubling_text(c) for c in checks if c["agrees"] is not True]
+        if failed:
+            return Shown(0.0, "0: " + "; ".join(failed))
+        text += "; every budget-doubling check moved less than δ/2"
+    return Shown(share, text)
 
 
-def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd.DataFrame:
+def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict], members: list | None = None) -> pd.DataFrame:
     """The ledger: one row per claim with its computed verdict and our value. `judged_by`: the
     measures, or a function giving a claim the measures it is judged by (one paper's model may
-    stand for another's, as SSHN's ledgers do)."""
+    stand for another's, as SSHN's ledgers do). `members`, if given, receives one row per member of
+    every comparison of trained runs (its estimate, interval, δ or margin, seeds and verdict)."""
     rows = []
     for c in claims:
         measures = judged_by(c) if callable(judged_by) else judged_by
@@ -371,9 +556,15 @@ def evaluate(claims: list[dict], judged_by: dict | Callable[[dict], dict]) -> pd
         cut = [e for e in _converged(t) if measures.get(f"converged_{e}") is NOT_RUN]
         if cut:  # no runs to measure
             verdict, ours, because = "inconclusive", "not run", NOT_RUN_CAUSE.format(" and ".join(cut))
-        else:  # a rule gives (verdict, ours), or ("inconclusive", ours, cause) for a cause of its own
-            verdict, ours, *cause = fn() if fn is not_testable else fn(measure_value(c, measures), **t.get("args", {}))
-            because = (cause[0] if cause else SEEDS_CAUSE) if verdict == "inconclusive" else ""
+        else:  # a rule gives (verdict, ours), or (verdict, ours, cause): a comparison adds its members
+            try:
+                verdict, ours, *rest = fn() if fn is not_testable else fn(measure_value(c, measures), **t.get("args", {}))
+            except ValueError as e:
+                raise ValueError(f"claim {c['id']}: {e}") from None
+            because = rest[0] if verdict == "inconclusive" else ""
+            if members is not None and len(rest) > 1:
+                members += [{"id": c["id"], "paper": c["paper"], "central": bool(c.get("central", False)), **r}
+                            for r in rest[1]]
         unmet = [r for r in _requirements(t) if not cut and fn is not not_testable
                  and not measures[r["measure"]] >= r["at_least"]]
         if unmet:  # the evidence cannot carry the claim (say, runs stopped by their cap, or s never moved)
@@ -398,11 +589,27 @@ def write_ledgers(claims: list[dict], measures: dict | Callable[[dict], dict], o
     from run to run. Returns both ledgers."""
     out_dir = Path(out_dir)
     timed = [c for c in claims if c["test"].get("measure") in timing_measures]
-    ledger = evaluate([c for c in claims if c not in timed], measures)
+    members = []
+    ledger = evaluate([c for c in claims if c not in timed], measures, members)
+    final = ledger.set_index("id").verdict  # a requirement may have made a claim inconclusive after its rule
+    members = [{**m, "claim_verdict": final[m["id"]]} for m in members]
     timing = evaluate(timed, measures)
     write_text(out_dir / "claims.csv", ledger.to_csv(index=False))
+    write_text(out_dir / "comparisons.csv", pd.DataFrame(members, columns=COMPARISON_COLUMNS).to_csv(index=False))
     write_text(out_dir / "timing" / "claims.csv", timing.to_csv(index=False))
     return ledger, timing
+
+
+# comparisons.csv: one row per member of every comparison of trained runs (what the forest plots draw)
+# (seeds_for_bound: the seeds per side a test at that level needs to detect δ, or the margin, at 80 % power, at this
+# spread: what would make an underpowered comparison decidable)
+COMPARISON_COLUMNS = ("id", "paper", "central", "member", "kind", "estimate", "low", "high", "level", "bound", "unit",
+                      "n_a", "n_b", "paired", "sd", "mde", "seeds_for_bound", "sides", "verdict", "claim_verdict")
+
+
+def read_comparisons(path) -> pd.DataFrame:
+    """A comparisons.csv as write_ledgers wrote it (an empty member or sides is "", a missing number NaN)."""
+    return pd.read_csv(path).fillna({"member": "", "sides": ""})
 
 
 # How the book shows a ledger. Inline styles only: the book must read offline and as one file.
@@ -473,6 +680,41 @@ def findings_sentence(central: pd.DataFrame, ledger: pd.DataFrame) -> str:
     return "; ".join(parts) + f". The whole ledger: {whole}."
 
 
+def comparisons_table(comparisons: pd.DataFrame) -> str:
+    """Members of comparisons of trained runs (comparisons.csv rows) as a compact HTML table: δ or margin, our
+    estimate and interval, seeds, the smallest effect those seeds detect and the seeds δ would need (80 % power)."""
+    def n(x) -> str:
+        return "more than 10⁵" if not math.isfinite(x) else f"{x:.0f}"
+
+    rows = "".join(
+        f"<tr><td {_CELL}><code>{html.escape(r.id)}</code>{' ' + html.escape(r.member) if r.member else ''}</td>"
+        f"<td {_CELL}>{'δ = ' if r.kind == 'effect' else '±'}{r.bound:g} {html.escape(r.unit)}</td>"
+        f"<td {_CELL}>{r.estimate:+.2f} [{r.low:+.2f}, {r.high:+.2f}] ({100 * r.level:.3g} %)</td>"
+        f"<td {_CELL}>{r.n_a}{'' if r.paired else ' v ' + str(r.n_b)}{' paired' if r.paired else ''}</td>"
+        f"<td {_CELL}>{r.mde:.2g}</td><td {_CELL}>{n(r.seeds_for_bound)}</td>"
+        f"<td {_CELL}>{_badge(r.verdict)}</td></tr>" for r in comparisons.itertuples())
+    return _table(("comparison", "effect of interest", "ours [interval]", "seeds", "smallest detectable",
+                   "seeds for δ", "verdict"), rows)
+
+
+def power_sentence(comparisons: pd.DataFrame) -> str:
+    """What the central comparisons' seeds can detect at the spread measured, and what δ would need (80 % power):
+    the power statement of a chapter (comparisons.csv rows)."""
+    central = comparisons[comparisons.central.astype(bool)]
+    if central.empty:
+        return "No central claim of this chapter compares trained runs in this profile."
+
+    def one(r) -> str:
+        need = float(r.seeds_for_bound)
+        seeds = f"{r.n_a}" + ("" if r.paired else f" v {r.n_b}")
+        name = f"`{r.id}`" + (f" {r.member}" if r.member else "")
+        return (f"{name}: {seeds} seeds detect {float(r.mde):.2g} {r.unit} (δ = {float(r.bound):g}); δ would need "
+                + ("more than 100 000" if not math.isfinite(need) else f"{need:.0f}") + " a side")
+    short = int((central.seeds_for_bound.astype(float) > central.n_a.astype(float)).sum())
+    return (f"**Power.** {short} of {len(central)} central comparisons have fewer seeds than their δ needs at the "
+            "spread we measured (80 % power; statsmodels): " + "; ".join(one(r) for r in central.itertuples()) + ".")
+
+
 def claim_details(ledger: pd.DataFrame) -> str:
     """Every claim in full, one anchored entry each: source, statement, rule, both values, note."""
     out = []
@@ -498,6 +740,8 @@ def changed_rules(ledger: pd.DataFrame) -> str:
 
 def _causes(because: str) -> list[str]:
     """The causes an `inconclusive_because` names, without their measured values."""
+    if "underpowered:" in because:  # a comparison's interval holds both 0 and δ: its numbers are its own
+        return ["underpowered (the interval holds both 0 and the claim's effect)"]
     # unmet requirements are joined as "cause (measure = value < bound); cause (...)"; a cause may hold "; " itself
     return re.findall(r"(.+?) \([^()]* = [^()]*\)(?:; |$)", because) or [because]
 

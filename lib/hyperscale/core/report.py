@@ -88,3 +88,46 @@ def learning_curves(hists: dict[str, pd.DataFrame], score: str, title: str = "")
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def forest_plot(comparisons: pd.DataFrame, title: str = ""):
+    """Every member of every comparison of trained runs (a chapter's comparisons.csv, core.claims): its
+    estimate and interval in units of its claim's δ (an effect claim: lines at 0 and 1) or margin (an
+    equivalence: the band from -1 to 1), so that one axis holds every unit; coloured by the member's
+    verdict. Nothing without comparisons (a profile that trains none)."""
+    from .claims import COLOURS
+
+    if comparisons.empty:
+        return None
+    c = comparisons.iloc[::-1].reset_index(drop=True)  # the ledger's order from the top
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.32 * len(c)))
+    scaled = c[["estimate", "low", "high"]].div(c.bound, axis=0)
+    for i, r in c.iterrows():
+        s = scaled.loc[i]
+        edge = "#333" if r.central else "#888"
+        ax.plot([s.low, s.high], [i, i], color=edge, lw=2 if r.central else 1)
+        ax.plot(s.estimate, i, "o", ms=6, mfc=COLOURS.get(r.verdict, "#fff"), mec=edge)
+        if r.kind == "equivalence":
+            ax.fill_between([-1, 1], i - 0.4, i + 0.4, color="#eee", zorder=0)
+    ax.axvline(0, color="grey", lw=1)
+    ax.axvline(1, color="grey", lw=1, ls="--")
+    labels = [f"{r.id}{': ' + r.member if r.member else ''} "
+              + (f"(δ {r.bound:g} {r.unit})" if r.kind == "effect" else f"(margin ±{r.bound:g} {r.unit})")
+              for r in c.itertuples()]
+    ax.set_yticks(range(len(c)), labels, fontsize=7)
+    ax.set_xlabel("difference / the claim's δ (dashed: δ) or its margin (grey band: inside the margin)")
+    ax.set_title(title or "every comparison of trained runs: estimate and interval (bold: central claims)")
+    fig.tight_layout()
+    return fig
+
+
+def versus_table(arms: dict, baseline: str) -> pd.DataFrame:
+    """Comparisons of several settings with one baseline ({setting: core.stats.Arms, a the setting}): each
+    setting's score (mean over seeds) and its difference to the baseline with its 95 % interval."""
+    from .stats import estimate
+
+    def text(e) -> str:
+        return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]" if e.decided else f"{e.diff:+.2f}"
+
+    return pd.DataFrame({"setting": list(arms), "ours": [sum(a.a) / len(a.a) for a in arms.values()],
+                         f"minus {baseline} (ours)": [text(estimate(a)) for a in arms.values()]})

@@ -6,7 +6,7 @@ import re
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ..core.benchmark import ratio_interval
+from ..core.benchmark import ratio_interval, rounds_of
 from ..core.claims import interval
 
 TIMING_MEASURES = ("flops_latency_rank", "flops_train_step_rank", "time_over_flop_ratio", "flops_latency_rank_paper_sizes")
@@ -35,11 +35,10 @@ def rank_correlation(counts: pd.DataFrame, latency: pd.DataFrame, kind: str) -> 
 def time_over_flops(counts: pd.DataFrame, rounds: pd.DataFrame) -> dict:
     """{pair: (latency ratio) / (FLOP ratio)} at batch 1, the latency ratio's interval from the rounds."""
     fl = counts.set_index("network").flops
-    r = rounds[rounds.kind == "batch 1"]
+    ms = rounds_of(rounds[rounds.kind == "batch 1"], "network", "ms")
     out = {}
     for label, (a, b) in pairs(counts).items():
-        ms = lambda n: r[r.network == n].sort_values("round").ms.to_numpy()  # noqa: E731
-        med, lo, hi = (v / (fl[a] / fl[b]) for v in ratio_interval(ms(a), ms(b)))
+        med, lo, hi = (v / (fl[a] / fl[b]) for v in ratio_interval(ms[a], ms[b]))
         out[label] = interval(med, lo, hi)
     return out
 

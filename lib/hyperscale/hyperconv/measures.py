@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.benchmark import ratio_interval
-from ..core.claims import NOT_RUN, Shown, distance_in_units, interval, welch_p
+from ..core.benchmark import ratio_interval, rounds_of
+from ..core.claims import NOT_RUN, Shown, distance_in_units, interval
+from ..core.stats import Arms
 from .properties import per_layer_factor
 
 TIMING_MEASURES = ("grouped_slowdown_large_batch_small_image", "grouped_slowdown_batch1", "vdn_time_ratio")
@@ -96,7 +97,7 @@ def measures(t: dict[str, pd.DataFrame], ref: dict) -> dict:
         m["grouped_slowdown_large_batch_small_image"] = ratio(
             g[(g.batch == g.batch.max()) & (g["size"] == g["size"].min())].iloc[0])
         m["grouped_slowdown_batch1"] = {int(r["size"]): ratio(r) for _, r in g[g.batch == 1].iterrows()}
-        ms = {k: n.sort_values("round").ms.to_numpy() for k, n in t["networks_rounds"].groupby("network")}
+        ms = rounds_of(t["networks_rounds"], "network", "ms")
         m["vdn_time_ratio"] = {k: interval(*ratio_interval(ms["VDN"], ms[k])) for k in t2["rows"] if k != "VDN"}
         m["paper_table2_time_ratio"] = {k: _column(t2, "cpu_s_per_mpix")["VDN"] / v
                                         for k, v in _column(t2, "cpu_s_per_mpix").items() if k != "VDN"}
@@ -196,15 +197,24 @@ def trained_measures(t: dict) -> dict:
             for k, v in (f(t[e]) if t[e] is not None else {f"converged_{e}": NOT_RUN}).items()}
 
 
+QUALITY, ERROR = "MS-SSIM points", "error points"  # test MS-SSIM x 100, and 1 - MS-SSIM x 100
+
+
+def _arms(a: pd.DataFrame, b: pd.DataFrame, column: str, unit: str) -> Arms:
+    """a minus b per seed, paired: a seed gives every network the same minibatches (the task's draws come
+    from the run's generator alone)."""
+    return Arms.by_seed(a.set_index("seed")[column], b.set_index("seed")[column], unit)
+
+
 def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
-    """The trained sweep's claims (Figs. 3-4): test MS-SSIM x 100 per seed, grouped by setting, and the fall
+    """The trained sweep's claims (Figs. 3-4), as comparisons of test MS-SSIM x 100 per seed, and the fall
     of the no-HC network's test error (1 - MS-SSIM, x 100) from each width to the next. The
     peak test's threshold (in seed standard deviations) and the FLOP window of 'equal FLOPs' are
     the claims' measure_args (references/hyperconv.yaml)."""
     r = res.assign(score=100 * res.test_ms_ssim, err=100 * (1 - res.test_ms_ssim))
     hc, no = r[r.hc.astype(bool)], r[~r.hc.astype(bool)]
     n = sorted(hc.n_hid.unique())
-    scores = {k: g.score.tolist() for k, g in hc.groupby("n_hid")}
+    by_n = {k: g for k, g in hc.groupby("n_hid")}
     mean, std = hc.groupby("n_hid").err.mean(), hc.groupby("n_hid").err.std(ddof=1).fillna(0)
     flops = counts.set_index("network").flops_12_6
     f_hc = flops[f"n_hid = {int(n[-1])}"]
@@ -215,20 +225,18 @@ def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
         peak = any(mean[n[i]] - max(mean[n[i - 1]], mean[n[i + 1]]) > peak_sd * std[n[i]] for i in range(1, len(n) - 1))
         return {"interior peak": float(peak), "and the largest n_hid lowest error": float(peak and mean.idxmin() == n[-1])}
 
-    def equal_flops(low: float, high: float) -> dict:
+    def equal_flops(low: float, high: float) -> dict[str, Arms]:
         near = [w for w in sorted(no.n_fwd.unique()) if low <= flops[f"no HC, n_fwd = {int(w)}"] / f_hc <= high]
         if not near:
             raise ValueError(f"no network of hyperconv.sweep.no_hc_widths has FLOPs within {low:g}-{high:g}x of the "
                              "largest-n_hid HyperConv network's at 12.6 MPix; add widths around it")
-        return {"a": scores[n[-1]], "b": {f"no HC, n_fwd = {int(w)}": no[no.n_fwd == w].score.tolist() for w in near}}
+        return {f"no HC, n_fwd = {int(w)}": _arms(by_n[n[-1]], no[no.n_fwd == w], "score", QUALITY) for w in near}
 
     widths = sorted(no.n_fwd.unique())
-    err = {w: no[no.n_fwd == w].err.to_numpy() for w in widths}
     f_no = {w: flops[f"no HC, n_fwd = {int(w)}"] for w in widths}
-    steps = {f"n_fwd = {int(a)} -> {int(b)} (x{f_no[b] / f_no[a]:.3g} FLOPs)": (float(err[a].mean() - err[b].mean()),
-                                                                              welch_p(err[a], err[b]))
-             for a, b in zip(widths, widths[1:])}
-    return {"sweep_largest_vs_smallest_nhid": {"a": scores[n[-1]], "b": {f"n_hid = {int(n[0])}": scores[n[0]]}},
+    steps = {f"n_fwd = {int(a)} -> {int(b)} (x{f_no[b] / f_no[a]:.3g} FLOPs)":
+             _arms(no[no.n_fwd == a], no[no.n_fwd == b], "err", ERROR) for a, b in zip(widths, widths[1:])}
+    return {"sweep_largest_vs_smallest_nhid": _arms(by_n[n[-1]], by_n[n[0]], "score", QUALITY),
             "sweep_no_hc_error_steps": steps,
             "sweep_double_descent_shape": shape,
             "sweep_hc_vs_no_hc_equal_flops": equal_flops,
@@ -236,9 +244,11 @@ def sweep_measures(res: pd.DataFrame, counts: pd.DataFrame) -> dict:
 
 
 def table1_measures(res: pd.DataFrame) -> dict:
-    """Table 1's networks trained at a fraction of their widths: test MS-SSIM x 100 per seed, by paper row."""
-    scores = {k: (100 * g.test_ms_ssim).tolist() for k, g in res.groupby("row")}
-    return {"table1_hc_vs_no_hc": {"a": scores["(64, 32, 2048)"],
-                                   "b": {k: scores[k] for k in ("(96, no HC)", "(64, no HC)")}},
-            "table1_bottleneck": {"a": scores["(32, 16, 2048)"], "b": {"(8, 32, 4000)": scores["(8, 32, 4000)"]}},
+    """Table 1's networks trained at a fraction of their widths: test MS-SSIM x 100 per seed, by paper row,
+    as comparisons."""
+    r = res.assign(score=100 * res.test_ms_ssim)
+    rows = {k: g for k, g in r.groupby("row")}
+    return {"table1_hc_vs_no_hc": {k: _arms(rows["(64, 32, 2048)"], rows[k], "score", QUALITY)
+                                   for k in ("(96, no HC)", "(64, no HC)")},
+            "table1_bottleneck": _arms(rows["(32, 16, 2048)"], rows["(8, 32, 4000)"], "score", QUALITY),
             "converged_table1": float(res.converged.astype(bool).mean())}

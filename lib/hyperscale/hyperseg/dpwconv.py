@@ -13,7 +13,7 @@ form at most four regular blocks. In each block a 1x1 layer is one matrix produc
 (einsum); any other layer is cut into halo'd windows with `Tensor.unfold` and convolved in one
 grouped convolution (groups = batch x patches x channel groups). On this CPU, at batch 1 and
 an 8 x 16 grid, that costs 3-7x (1x1) and 3-6x (3x3 depth-wise) a static convolution of the
-same FLOPs (measured by hand while writing it; issue 13's benchmark will print these ratios).
+same FLOPs (measured by hand while writing it, 2026-12-04; no benchmark prints these ratios yet).
 A depth-wise path of 9 shifted views times broadcast patch weights was tried and was slower.
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from ..core.claims import load_claims, write_ledgers
+from ..core.claims import effect_of, load_claims, write_ledgers
 from ..core.cli import run_stage
 from ..core.benchmark import interleaved_ms
 from ..core.models import create_model, load_model
@@ -168,12 +168,14 @@ def evaluate(root=None) -> dict:
     write_text(out / "timing" / "fps_rounds.csv", speed_rounds.to_csv(index=False))
     write_text(out / "tradeoff.csv", tradeoff.to_csv(index=False, float_format="%.6g"))
     write_text(out / "timing" / "tradeoff_fps.csv", tradeoff_fps.to_csv(index=False))
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(counts, ref, speed_rounds, trained, gwi, artefacts, memory,
-                                                        p["ablation"]["judged"]), out, TIMING_MEASURES)
+    claims = load_claims(ref_path)
+    delta = effect_of(claims, "hs.tradeoff-unet")  # per comparison: what each doubling check is held to
+    ledger, _ = write_ledgers(claims, measures(counts, ref, speed_rounds, trained, gwi, artefacts, memory,
+                                               p["ablation"]["judged"], delta), out, TIMING_MEASURES)
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "params_M": {r.row: round(r.params / 1e6, 3) for r in counts.itertuples()},
                "thop_GMACs": {r.row: round(r.thop_macs / 1e9, 3) for r in counts.itertuples()},
-               "ablation_baselines": base, "doubling": doubling(trained, p["ablation"]["judged"])}
+               "ablation_baselines": base, "doubling": doubling(trained, p["ablation"]["judged"], delta)}
     write_json(out / "summary.json", summary)
     return summary
 

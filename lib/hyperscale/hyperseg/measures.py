@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.benchmark import ratio_interval
-from ..core.claims import Shown, converged_share, distance_in_units, interval
-from ..core.train import doubling_check
+from ..core.benchmark import ratio_interval, rounds_of
+from ..core.claims import Shown, converged_share, distance_in_units, doubling_check, interval
+from ..core.stats import Arms
 
 TIMING_MEASURES = ("wo_fps_ratio",)
 
@@ -29,7 +29,7 @@ def column(table: dict, name: str) -> dict[str, float]:
 
 def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = None, runs: dict | None = None,
              gwi: pd.DataFrame | None = None, artefacts: pd.DataFrame | None = None,
-             memory: pd.DataFrame | None = None, net: dict | None = None) -> dict:
+             memory: pd.DataFrame | None = None, net: dict | None = None, delta: dict | None = None) -> dict:
     c = counts.set_index("row")
     t2, t3, t4 = ref["table2"], ref["table3"], ref["table4"]
     params_paper = {**column(t2, "params_M"), **column(t3, "params_M"), **column(t4, "params_M")}
@@ -52,7 +52,7 @@ def measures(counts: pd.DataFrame, ref: dict, fps_rounds: pd.DataFrame | None = 
         "thop_missed_share": {k: float((c.dynamic_flops[k] + c.interp_flops[k]) / c.flops[k]) for k in counted},
         **paper_measures(ref),
         **({} if fps_rounds is None else {"wo_fps_ratio": wo_fps_ratio(fps_rounds)}),
-        **({} if not runs else trained_measures(runs, net)),
+        **({} if not runs else trained_measures(runs, net, delta)),
         **({} if gwi is None else {"gwi_mapper_deviation": gwi_deviation(gwi)}),
         **({} if artefacts is None else {"patch_border_excess": border_excess(artefacts, net)}),
         **({} if memory is None else {"weight_memory_saving": weight_memory_saving(memory)}),
@@ -73,43 +73,46 @@ def judged(res: pd.DataFrame, net: dict) -> pd.DataFrame:
     return res[(res.template == net["template"]) & (res.backbone == net["backbone"])]
 
 
-def gaps(ablation: pd.DataFrame, tradeoff: pd.DataFrame, net: dict) -> dict[str, pd.Series]:
-    """Per comparison, by seed: HyperSeg-S's test mIoU minus that of the network it is compared with
-    (w/o DPWConv: the ablation; each U-Net: the trade-off)."""
+MIOU = "mIoU points"  # test mIoU is in per cent, so a difference is in points
+STATIC = "w/o DPWConv (static decoder)"
+
+
+def sides(ablation: pd.DataFrame, tradeoff: pd.DataFrame, net: dict) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """Per comparison, by seed: HyperSeg-S's test mIoU and that of the network it is compared with (the
+    same network w/o DPWConv: the ablation; each plain U-Net: the trade-off)."""
     a = judged(ablation, net)
     d = a.dynamic.astype(bool)
     full = a[d].set_index("seed").test_miou
-    return {"w/o DPWConv": full - a[~d].set_index("seed").test_miou,
-            **{f"U-Net width {w}": full - g.set_index("seed").test_miou
+    return {STATIC: (full, a[~d].set_index("seed").test_miou),
+            **{f"U-Net width {w}": (full, g.set_index("seed").test_miou)
                for w, g in tradeoff.groupby(tradeoff.width.astype(int))}}  # (int: doubled's table mixes in NaN)
 
 
-def doubling(runs: dict, net: dict) -> dict[str, dict]:
-    """core/train.py's budget-doubling check of each comparison: its first seed's gap at the budget
-    and at twice it, against the gap's standard deviation over seeds at the budget. {} when
-    nothing was doubled (runs that stop on plateaus)."""
+def doubling(runs: dict, net: dict, delta: dict) -> dict[str, dict]:
+    """The budget-doubling check (core.claims.doubling_check) of each comparison, against half the δ its
+    claim states (`delta`: {comparison: δ}, "*" for the rest). {} when nothing was doubled (runs that
+    stop on plateaus)."""
     twice = runs.get("doubled")
     if twice is None or twice.empty:
         return {}
     unet = twice.get("unet", pd.Series(False, index=twice.index)).fillna(False).astype(bool)
-    first, doubled = gaps(runs["ablation"], runs["tradeoff"], net), gaps(twice[~unet], twice[unet], net)
-    return {k: doubling_check(float(first[k][g.index[0]]), float(g.iloc[0]), float(first[k].std(ddof=1)))
+    gap = lambda x: (x[0] - x[1]).dropna()  # noqa: E731  (per seed, on the seeds both sides have)
+    first, doubled = sides(runs["ablation"], runs["tradeoff"], net), sides(twice[~unet], twice[unet], net)
+    return {k: doubling_check(gap(first[k]).to_dict(), gap(g).to_dict(), float(gap(first[k]).std(ddof=1)),
+                              len(gap(first[k])), float(delta.get(k, delta.get("*"))), MIOU)
             for k, g in doubled.items()}
 
 
-def trained_measures(runs: dict, net: dict) -> dict:
+def trained_measures(runs: dict, net: dict, delta: dict) -> dict:
     """Table 4's ablation and Figs. 1 and 4 at our scale: HyperSeg-S's test mIoU per seed against
     the same network without DPWConv (the ablation) and against each plain U-Net and that static
     decoder (the trade-off); and whether each converged."""
     a, t = judged(runs["ablation"], net), runs["tradeoff"]
-    d = a.dynamic.astype(bool)
-    checks = doubling(runs, net)
-    unets = [f"U-Net width {w}" for w in sorted(t.width.astype(int).unique())]
-    return {"ablation_dpwconv_vs_static": {"a": a[d].test_miou.tolist(), "b": {"w/o DPWConv": a[~d].test_miou.tolist()}},
-            "tradeoff_vs_unet": {"a": a[d].test_miou.tolist(),
-                                 "b": {**{f"U-Net width {w}": g.test_miou.tolist() for w, g in t.groupby("width")},
-                                       "w/o DPWConv (static decoder)": a[~d].test_miou.tolist()}},
-            "converged_ablation": converged_share(a, [checks.get("w/o DPWConv")]),
+    checks = doubling(runs, net, delta)
+    comparisons = {k: Arms.by_seed(x, y, MIOU) for k, (x, y) in sides(runs["ablation"], t, net).items()}
+    unets = [k for k in comparisons if k != STATIC]
+    return {"ablation_dpwconv_vs_static": comparisons[STATIC], "tradeoff_vs_unet": comparisons,
+            "converged_ablation": converged_share(a, [checks.get(STATIC)]),
             "converged_tradeoff": converged_share(t, [checks.get(u) for u in unets])}
 
 
@@ -134,7 +137,7 @@ def border_excess(artefacts: pd.DataFrame, net: dict) -> dict[str, float]:
 def wo_fps_ratio(rounds: pd.DataFrame) -> dict[str, Shown]:
     """Our FPS (batch 1, BatchNorm folded) of 'w/o DPWConv' over the full network's, for S and L: the
     median over rounds of the full network's time over the ablation's, with its 95 % interval."""
-    ms = {k: g.sort_values("round").ms_batch1_folded.to_numpy() for k, g in rounds.groupby("network")}
+    ms = rounds_of(rounds, "network", "ms_batch1_folded")
     return {v: interval(*ratio_interval(ms[f"HyperSeg-{v}"], ms[f"HyperSeg-{v} w/o DPWConv"])) for v in ("S", "L")}
 
 

@@ -127,7 +127,7 @@ class HyperSeg(nn.Module):
             self.signal, self.context = None, None
             self.blocks = nn.ModuleList(StaticBlock(expansion=expansion, **s) for s in specs)
         # channels_last weights (and so activations): 1.13x (DPWConv) and 1.16x (static) the training
-        # steps/s of HyperSeg-S on one CPU thread here (core.bench --levers; the plain U-Net: 0.70x)
+        # steps/s of HyperSeg-S on one CPU thread here (`python -m hyperscale.bench --levers`; the plain U-Net: 0.70x)
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

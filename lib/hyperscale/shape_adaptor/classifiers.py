@@ -158,7 +158,7 @@ class ShapeNet(nn.Module):
         self.adaptors = [m for m in self.modules() if isinstance(m, ShapeAdaptor)]
         self.n_human = len(human) if design != "adaptor" else 0
         # channels_last weights (and so activations): 1.24-1.42x the training steps/s of all three
-        # networks on one CPU thread here (`python -m hyperscale.core.bench --levers`, README)
+        # networks on one CPU thread here (`python -m hyperscale.bench --levers`, README)
         self.to(memory_format=torch.channels_last)
 
     # Subclasses define: cell_specs(width_mult) -> list, human_resizing() -> cell indices that

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from ..core.claims import load_claims, write_ledgers
+from ..core.claims import effect_of, load_claims, write_ledgers
 from ..core.cli import run_stage
 from ..core.io import write_json
 from ..core.params import load as load_params, section
@@ -23,8 +23,9 @@ def evaluate(root=None) -> dict:
     p = section("shape_adaptor", root / "params.yaml")
     ref_path = root / "references" / "shape_adaptor.yaml"
     res = results(root)
-    ledger, _ = write_ledgers(load_claims(ref_path), measures(res, yaml.safe_load(ref_path.read_text())["paper"], p),
-                              root / OUT)
+    claims = load_claims(ref_path)
+    ledger, _ = write_ledgers(claims, measures(res, yaml.safe_load(ref_path.read_text())["paper"], p,
+                                               effect_of(claims, "sa.beats-human")), root / OUT)
     t1 = res["table1"]
     summary = {"profile": load_params(root / "params.yaml")["profile"], "verdicts": ledger.verdict.value_counts().to_dict(),
                "runs": sum(len(r) for r in res.values()),

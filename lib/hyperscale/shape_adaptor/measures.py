@@ -8,36 +8,53 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ..core.claims import NOT_RUN, converged_share, welch_p
-from ..core.train import doubling_check
+from ..core.claims import NOT_RUN, converged_share, doubling_check
+from ..core.stats import Arms
 from .adaptor import n_adaptors as eq3_n_adaptors
 from .runs import eq3_count, floats, ran
 
 
-def doubling(t1: pd.DataFrame, twice: pd.DataFrame) -> dict[str, dict]:
-    """core/train.py's budget-doubling check of each network's shape adaptor minus human: the first
-    seed's gap at the budget and at twice it, against the gap's standard deviation over seeds at the
-    budget. {} when nothing was doubled."""
+ACC = "accuracy points"  # test accuracy is in per cent, so a difference is in points
+
+
+def per_seed(t: pd.DataFrame, **where) -> pd.Series:
+    """Test accuracy per seed of the rows matching `where` (column = value)."""
+    for k, v in where.items():
+        t = t[t[k] == v]
+    return t.set_index("seed").test_acc
+
+
+def versus(a: pd.Series, b: pd.Series) -> Arms:
+    """a - b in accuracy points: paired by seed where both sides have the same seeds (one seed gives both
+    the same data order and augmentation), else unpaired (Welch)."""
+    if sorted(a.index) == sorted(b.index):
+        return Arms.by_seed(a, b, ACC)
+    return Arms(tuple(a), tuple(b), False, ACC)
+
+
+def doubling(t1: pd.DataFrame, twice: pd.DataFrame, delta: dict[str, float]) -> dict[str, dict]:
+    """The budget-doubling check (core.claims.doubling_check) of each network's shape adaptor minus human,
+    against half that network's δ of sa.beats-human. {} when nothing was doubled."""
     if twice is None or twice.empty:
         return {}
     gap = lambda d: d.pivot_table(index=["net", "seed"], columns="design", values="test_acc").eval("adaptor - human")
     first, doubled = gap(t1), gap(twice)
-    return {f: doubling_check(float(first[f, s]), float(g), float(first[f].std(ddof=1)))
-            for (f, s), g in doubled.items()}
+    return {f: doubling_check(first[f].to_dict(), doubled[f].to_dict(), float(first[f].std(ddof=1)), len(first[f]),
+                              delta[f], ACC)
+            for f in doubled.index.get_level_values("net").unique()}
 
 
-def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
-    """The quantities the claims ledger tests (references/shape_adaptor.yaml), from the runs' results."""
+def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict, delta: dict[str, float]) -> dict:
+    """The quantities the claims ledger tests (references/shape_adaptor.yaml), from the runs' results;
+    `delta`: sa.beats-human's δ per network, which the budget-doubling check reads."""
     t1 = results["table1"]
-    checks = doubling(t1, results.get("doubled"))
+    checks = doubling(t1, results.get("doubled"), delta)
     acc = t1.groupby(["net", "design"]).test_acc
-    mean, rng = acc.mean(), acc.max() - acc.min()
+    rng = acc.max() - acc.min()
     sa = t1[t1.design == "adaptor"]
     seed0 = t1[t1.seed == p["seeds"][0]].set_index(["net", "design"])
     m = {
-        "table1_sa_minus_human": {f: (mean[f, "adaptor"] - mean[f, "human"],
-                                      welch_p(t1[(t1.net == f) & (t1.design == "adaptor")].test_acc,
-                                              t1[(t1.net == f) & (t1.design == "human")].test_acc))
+        "table1_sa_minus_human": {f: versus(per_seed(t1, net=f, design="adaptor"), per_seed(t1, net=f, design="human"))
                                   for f in p["nets"]},
         "table1_range_ratio": float(np.mean([rng[f, "adaptor"] for f in p["nets"]])
                                     / max(np.mean([rng[f, "human"] for f in p["nets"]]), 1e-9)),
@@ -77,48 +94,53 @@ def measures(results: dict[str, pd.DataFrame], paper: dict, p: dict) -> dict:
 
 # The measures of each experiment a profile may leave out (shape_adaptor.run): computed only where it
 # ran; the claims that need it say it was not run (core.claims.NOT_RUN).
-def _eq3_run(t1, p, seed0) -> dict[str, float]:
-    """Table 1's seed-0 shape adaptor of the ablation network: eq. 3's N in Table 2, eq. 5's s in Table 3."""
-    return {f"N={eq3_count(p)}": float(seed0.loc[(p["ablation_net"], "adaptor"), "test_acc"])}
+def _human(t1, p) -> pd.Series:
+    return per_seed(t1, net=p["ablation_net"], design="human")
 
 
-def _human(t1, p) -> float:
-    return float(t1[(t1.net == p["ablation_net"]) & (t1.design == "human")].test_acc.mean())
+def _by_setting(runs: pd.DataFrame) -> dict[str, pd.Series]:
+    return {k: g.set_index("seed").test_acc for k, g in runs.groupby("setting", sort=False)}
 
 
 def _table2(results, p, t1, seed0) -> dict:
-    n_runs = {r.setting: r.test_acc for _, r in results["n_adaptors"].iterrows()} | _eq3_run(t1, p, seed0)
+    n_runs = _by_setting(results["n_adaptors"]) | {f"N={eq3_count(p)}": per_seed(t1, net=p["ablation_net"],
+                                                                                   design="adaptor")}
     largest = max(n_runs, key=lambda k: int(k.split("=")[1]))
-    return {"table2_vs_human": {"values": n_runs, "baseline": _human(t1, p)},
-            "table2_eq3": {"values": n_runs, "chosen": f"N={eq3_count(p)}"},
-            "n_largest_below_best": float(max(n_runs.values()) - n_runs[largest])}
+    eq3 = f"N={eq3_count(p)}"
+    best_but = lambda skip: max((k for k in n_runs if k != skip), key=lambda k: n_runs[k].mean())  # noqa: E731
+    return {"table2_vs_human": {k: versus(v, _human(t1, p)) for k, v in n_runs.items()},
+            "table2_eq3": {f"{eq3} − best other ({best_but(eq3)})": versus(n_runs[eq3], n_runs[best_but(eq3)])},
+            # the best of the smaller N against the largest: negative where the largest is the best
+            "n_largest_below_best": {f"best smaller ({best_but(largest)}) − largest ({largest})":
+                                     versus(n_runs[best_but(largest)], n_runs[largest])}}
 
 
 def _table3(results, p, t1, seed0) -> dict:
     n = eq3_count(p)
     s0 = (p["adaptor"]["d_out"] / p["data"]["input_size"]) ** (1 / n)  # eq. 5's initial s
-    init_runs = ({r.setting: r.test_acc for _, r in results["init"].iterrows()}
-                 | {f"s0={s0:.3g} (eq. 5)": _eq3_run(t1, p, seed0)[f"N={n}"]})
+    init_runs = (_by_setting(results["init"])
+                 | {f"s0={s0:.3g} (eq. 5)": per_seed(t1, net=p["ablation_net"], design="adaptor")})
     inits = results["init"].assign(s0=lambda d: [floats(s)[0] for s in d.s_init]).sort_values("s0")
     finals = np.array([floats(s) for s in inits.s_final])
-    return {"table3_vs_human": {"values": init_runs, "baseline": _human(t1, p)},
+    return {"table3_vs_human": {k: versus(v, _human(t1, p)) for k, v in init_runs.items()},
             "init_memory_rank": float(spearmanr(inits.s0, inits.memory).statistic) if len(inits) > 1 else float("nan"),
             "init_final_s_spread": float((finals.max(0) - finals.min(0)).mean()) if len(inits) > 1 else float("nan")}
 
 
 def _table4(results, p, t1, seed0) -> dict:
-    standard = t1[(t1.net == p["ablation_net"]) & (t1.design == "adaptor")].test_acc.tolist()
-    fix = {k: d.test_acc.tolist() for k, d in results["fix"].groupby("setting")}
-    return {"table4_standard_vs_fix": {"a": standard, "b": fix},
-            "table4_standard_vs_large": {"a": standard, "b": {"Fix (Large)": fix["Fix (Large)"]}}}
+    standard = per_seed(t1, net=p["ablation_net"], design="adaptor")
+    fix = _by_setting(results["fix"])
+    return {"table4_standard_vs_fix": {f"Standard − {k}": versus(standard, v) for k, v in fix.items()},
+            "table4_standard_vs_large": {"Standard − Fix (Large)": versus(standard, fix["Fix (Large)"])}}
 
 
 def _fig5(results, p, t1, seed0) -> dict:
     rnd = results["random"]
     worst = rnd.loc[rnd.test_acc.idxmin()]
     s_worst = floats(worst.s_final)
-    return {"random_vs_sa": {"values": {"shape adaptor": _eq3_run(t1, p, seed0)[f"N={eq3_count(p)}"],
-                                        **{r.run: r.test_acc for _, r in rnd.iterrows()}}, "chosen": "shape adaptor"},
+    best = rnd.loc[rnd.test_acc.idxmax()]
+    sa = per_seed(t1, net=p["ablation_net"], design="adaptor")
+    return {"random_vs_sa": {f"shape adaptor − best random ({best.run})": versus(sa, pd.Series([best.test_acc]))},
             "worst_random_depth_correlation": {worst.run: float(spearmanr(range(len(s_worst)), s_worst).statistic)},
             "random_memory_spearman": (float(np.nan_to_num(spearmanr(rnd.memory, rnd.test_acc).statistic))
                                        if len(rnd) > 2 else float("nan"))}
@@ -126,16 +148,14 @@ def _fig5(results, p, t1, seed0) -> dict:
 
 def _autosc(results, t1, seed0) -> dict:
     auto = results["autosc"]
-    return {"autosc_vs_human": {"a": auto.test_acc.tolist(),
-                                "b": {"human": t1[(t1.net == "mobilenetv2") & (t1.design == "human")].test_acc.tolist()}},
+    return {"autosc_vs_human": versus(auto.set_index("seed").test_acc, per_seed(t1, net="mobilenetv2", design="human")),
             "autosc_macs_ratio": float(auto.macs.mean() / seed0.loc[("mobilenetv2", "human"), "macs"])}
 
 
 
 def _fig1(results, p, t1, seed0) -> dict:
     f1 = results["fig1"]
-    return {"fig1_b_vs_a": {"a": f1[f1.setting == "Human Designed B"].test_acc.tolist(),
-                            "b": {"Human Designed A": f1[f1.setting == "Human Designed A"].test_acc.tolist()}}}
+    return {"fig1_b_vs_a": versus(per_seed(f1, setting="Human Designed B"), per_seed(f1, setting="Human Designed A"))}
 
 
 ABLATION_MEASURES = {"n_adaptors": _table2, "init": _table3, "fix": _table4, "random": _fig5, "fig1": _fig1}

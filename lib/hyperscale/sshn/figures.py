@@ -12,8 +12,10 @@ import pandas as pd
 import seaborn as sns
 import torch
 
+from ..core.claims import doubling_text
 from ..core.models import load_model
 from ..core.report import plain_log, settle_step
+from ..core.stats import estimate
 from .analysis import feature_maps, pareto_mask
 from .evaluate import cv_phis
 from .measures import ARCH_NAMES, FIG4_PHIS, Results, run_group
@@ -48,9 +50,10 @@ def dice_vs_phi(R: Results):
 
 
 def main_table(R: Results) -> pd.DataFrame:
-    """Table 1's comparison at the Fixed phis: mean ± std over seeds, the gap, Welch p, the paper's gap."""
+    """Table 1's comparison at the Fixed phis: mean ± std over seeds, the gap in Dice points with its 95 %
+    interval (Welch), the paper's gap."""
     t1 = R.ref["table1"]
-    paper = pd.Series(np.subtract(t1["oasis_sshn"], t1["oasis_fixed"]) / 100, index=t1["phi"])
+    paper = pd.Series(np.subtract(t1["oasis_sshn"], t1["oasis_fixed"]), index=t1["phi"])
     phis = R.p["main"]["fixed_phis"]
     cell = lambda c, p: f"{c.loc[p, 'mean']:.3f} ± {c.loc[p, 'std']:.3f}"  # noqa: E731
     gaps = {i: R.judging(i).gap for i in R.sshn_curves}
@@ -58,9 +61,14 @@ def main_table(R: Results) -> pd.DataFrame:
                          **{f"SSHN ({i})": [cell(c, p) for p in phis] for i, c in R.sshn_curves.items()},
                          **{m: [cell(c, p) for p in phis] for m, c in R.others.items()},
                          **{k: v for i, g in gaps.items() for k, v in (
-                             (f"SSHN ({i}) − Fixed", [g[f"φ={p:g}"][0] for p in phis]),
-                             (f"Welch p ({i})", [g[f"φ={p:g}"][1] for p in phis]))},
-                         "paper SSHN − Fixed (OASIS)": [paper.get(p, np.nan) for p in phis]})
+                             (f"SSHN ({i}) − Fixed (Dice points)", [_gap(g[f"φ={p:g}"]) for p in phis]),)},
+                         "paper SSHN − Fixed (OASIS, Dice points)": [paper.get(p, np.nan) for p in phis]})
+
+
+def _gap(arms) -> str:
+    """A difference in Dice points with its 95 % interval (core.stats)."""
+    e = estimate(arms)
+    return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]" if e.decided else f"{e.diff:+.2f}"
 
 
 def paper_gap_mean(R: Results) -> float:
@@ -388,16 +396,17 @@ def experiments_convergence(R: Results) -> pd.DataFrame:
 
 
 def doubling_table(R: Results) -> pd.DataFrame:
-    """The budget-doubling check (core/train.py): per main SSHN (R.variants), the first seed's SSHN minus
-    Fixed test Dice (mean over the Fixed phis) at the budget and at twice it, the change, the tolerance
-    (2 standard deviations of the gap over seeds at the budget) and whether the two agree."""
+    """The budget-doubling check (core.claims.doubling_check): per main SSHN (R.variants), SSHN minus Fixed
+    test Dice in points (mean over the Fixed phis) of the doubled seeds at the budget and at twice it, the
+    change with its 90 % interval, the tolerance δ/2 and what the check decided."""
     rows = []
     for i in R.variants:
         c = R.doubling(i)
         if c is not None:
-            rows.append({"SSHN": i, "gap at the budget": c["gap"], "gap at twice it": c["doubled_gap"],
-                         "change": c["change"], "seed std": c["seed_std"], "tolerance": c["tolerance"],
-                         "agree": "yes" if c["agrees"] else "no"})
+            rows.append({"SSHN": i, "seeds doubled": c["seeds"], "gap at the budget": c["gap"],
+                         "gap at twice it": c["doubled_gap"], "change": c["change"],
+                         "90 % interval": f"[{c['low']:+.2f}, {c['high']:+.2f}]", "tolerance ±δ/2": c["tolerance"],
+                         "decided": {True: "converged", False: "moved", None: "cannot tell"}[c["agrees"]]})
     return pd.DataFrame(rows)
 
 
@@ -457,11 +466,7 @@ def doubling_sentence(S: dict, first_seed) -> str:
     def one(i, c):
         if c is None:
             return f"{i}: no doubling check (its runs stopped on validation plateaus)"
-        if c["tolerance"] is None:  # one seed: no spread to compare the change with
-            return f"{i}: a change of {c['change']:.3f}; one seed gives no tolerance, so its claims are inconclusive"
-        return (f"{i}: {c['gap']:+.3f} at the budget, {c['doubled_gap']:+.3f} at twice it (a change of "
-                f"{c['change']:.3f} against a tolerance of {c['tolerance']:.3f}): "
-                + ("they agree" if c["agrees"] else "more training moved it, so its claims are inconclusive"))
+        return f"{i}: " + doubling_text(c)
     return f"The budget-doubling check, seed {first_seed}: " + "; ".join(one(i, c) for i, c in S["doubling"].items()) + "."
 
 
@@ -470,7 +475,7 @@ def doubling_sentence(S: dict, first_seed) -> str:
 # the profile leaves the ablation out)
 def registration_text(R: Results, M: dict) -> str:
     return (f"Before registration the label maps overlap with Dice {R.reg_none:.3f}. Relative to Fixed at its φ: "
-            + "; ".join(f"{m} " + ", ".join(f"{k} {d:+.3f}" for k, (d, _) in g.items()) for m, g in R.reg_gap.items())
+            + "; ".join(f"{m} " + ", ".join(f"{k} {a.diff / 100:+.3f}" for k, a in g.items()) for m, g in R.reg_gap.items())
             + f" ({len(R.p['registration']['seeds'])} seed(s). Relative to Fixed, the paper's "
               f"{M['paper_reg_sshn_minus_fixed']} for SSHN; {M['paper_reg_dynamic_minus_fixed'].split(': ', 1)[1]}.)")
 
@@ -479,7 +484,7 @@ def natural_text(R: Results) -> str:
     drop = R.rel_drop
     return (f"Relative Dice lost from φ = 0.5 to φ = {R.low:g}: " + "; ".join(
         f"{m}: atlas2d {100 * drop[('atlas2d', m)]:.1f} %, scenes {100 * drop[('scenes', m)]:.1f} %" for m in ("Fixed", "SSHN"))
-        + ". SSHN minus Fixed on scenes: " + ", ".join(f"{k} {d:+.3f}" for k, (d, _) in R.nat_gap.items()) + ".")
+        + ". SSHN minus Fixed on scenes: " + ", ".join(f"{k} {a.diff / 100:+.3f}" for k, a in R.nat_gap.items()) + ".")
 
 
 def prior_text(R: Results, M: dict) -> str:
@@ -494,7 +499,7 @@ def prior_text(R: Results, M: dict) -> str:
             + (f"The control that separates the hypernetwork from the cost of the wide prior is an SSHN trained at the "
                f"single φ = {p['prior']['center']:g} (r = 0) against a Fixed U-Net trained there with the same steps cap "
                f"(dash-dotted): {M['prior_r0_minus_fixed_equal_budget']:+.3f} test Dice (Fixed at {fixed_cap:.3f}); "
-               f"against the main Fixed U-Net, trained longer, {M['prior_r0_minus_fixed']:+.3f}. "
+               f"against the main Fixed U-Net, trained longer, {-M['prior_r0_minus_fixed'].diff / 100:+.3f}. "
                if 0.0 in pr.index else "")
             + ("One seed per prior, so steps between neighbouring r are not tested against seed noise."
                if len(p["prior"]["seeds"]) == 1 else ""))

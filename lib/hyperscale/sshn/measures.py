@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.benchmark import median_interval
-from ..core.claims import NOT_RUN, Shown, converged_share, interval, percent, points
-from ..data import load_dataset
+from ..core.benchmark import median_interval, rounds_of
+from ..core.claims import NOT_RUN, Shown, converged_share, doubling_check, effect_of, interval, percent, points
 from ..core.io import read_csv
 from ..core.params import section
 from ..core.project import project_root
 from ..core.report import timings
-from ..core.train import doubling_check
-from .analysis import (cheapest_matching, factor_influence, front_value, gap_to_fixed, label_fractions, no_loss_range,
-                       seed_values)
+from ..core.stats import Arms, estimate
+from ..data import load_dataset
+from .analysis import (DICE, cheapest_matching, dice_arms, factor_influence, front_value, gap_to_fixed, label_fractions,
+                       no_loss_range, seed_values)
 from .runs import EXPERIMENTS, HUNET, folder
 
 OUT = Path("runs/eval/sshn")
@@ -41,7 +41,7 @@ TIMING = ("train_ratio_paper_grid", "single_model_time_spread", "single_over_fix
 BY_INIT = ("sshn_minus_fixed", "grid_mean_per_seed", "best_vs_best_fixed", "share_near_best", "no_loss_phi",
            "no_loss_cut_paper_arch", "match_best_fixed_cut_paper_arch", "no_loss_cut_paper_table",
            "match_best_fixed_phi", "size_dependence", "size_gap_mean", "prior_widest_vs_full", "separate_front_gap",
-           "natural_drop_minus_atlas", "best_cheaper_minus_best_fixed", "sshn_drop_at_phi_max")
+           "natural_drop_minus_atlas", "best_cheaper_minus_best_fixed", "sshn_drop_at_phi_max", "sshn_at_phi_vs_best_fixed")
 
 
 def run_group(name: str) -> str:
@@ -85,16 +85,25 @@ class Results:
         return converged_share(r, [self.doubling(self.main_init)] if experiment in ("main", "doubled") else [])
 
     def doubling(self, init: str) -> dict | None:
-        """The budget-doubling check (core/train.py) of SSHN (parametrisation `init`) minus Fixed, averaged
-        over the Fixed phis, for main's first seed; None without doubled runs."""
+        """The budget-doubling check (core.claims.doubling_check) of SSHN (parametrisation `init`) minus
+        Fixed, averaged over the Fixed phis, in Dice points, against half the δ of the claim it guards
+        (sshn.beats-fixed; hunet.beats-fixed for Hyper-UNet's prior); None without doubled runs."""
         d = self.t["doubled"]
-        d = d[d.method.eq("Fixed") | d.init.eq(init)]
+        d = d[(d.budget == 2) & (d.method.eq("Fixed") | d.init.eq(init))]
         if d.empty:
             return None
-        gap = {b: float(np.mean([g[(g.method == "SSHN") & np.isclose(g.phi, q)].dice.item()
-                                 - g[(g.method == "Fixed") & np.isclose(g.phi, q)].dice.item()
-                                 for q in self.p["main"]["fixed_phis"]])) for b, g in d.groupby("budget")}
-        return doubling_check(gap[1], gap[2], float(self.seed_gap(init).std(ddof=1)))
+        phis = self.p["main"]["fixed_phis"]
+        doubled = {s: 100 * float(np.mean([g[(g.method == "SSHN") & np.isclose(g.phi, q)].dice.item()
+                                            - g[(g.method == "Fixed") & np.isclose(g.phi, q)].dice.item() for q in phis]))
+                   for s, g in d.groupby("seed")}
+        gap = 100 * self.seed_gap(init)
+        claim = "hunet.beats-fixed" if init == HUNET else "sshn.beats-fixed"
+        return doubling_check(gap.to_dict(), doubled, float(gap.std(ddof=1)), len(gap), self.delta(claim), DICE)
+
+    def delta(self, claim_id: str) -> float:
+        """A claim's effect of interest δ as its ledger states it (args.delta; the smallest, if per member)."""
+        d = effect_of(self.claims, claim_id)
+        return float(min(d.values()) if isinstance(d, dict) else d)
 
     @classmethod
     def load(cls, root=None) -> "Results":
@@ -211,9 +220,13 @@ class Results:
         """The cheapest grid phi where SSHN comes within `tol` of the best Fixed model's Dice (NaN if none)."""
         return cheapest_matching(self.half, self.gmacs["gmacs"], self.best_fixed - tol)[0]
 
+    def claim_test(self, claim_id: str) -> dict:
+        """A claim's `test` in the ledger files (the chapter quotes the same tolerances and margins)."""
+        return next(c["test"] for c in self.claims if c["id"] == claim_id)
+
     def claim_args(self, claim_id: str) -> dict:
-        """A claim's `measure_args` in the ledger files (the chapter quotes the same tolerances)."""
-        return next(c["test"]["measure_args"] for c in self.claims if c["id"] == claim_id)
+        """A claim's `measure_args` in the ledger files."""
+        return self.claim_test(claim_id)["measure_args"]
 
     # Cost (Fig. 7, Table 1)
     @property
@@ -266,6 +279,15 @@ class Results:
         pr = self.t["prior"]
         return pr[(pr.model == "SSHN") & (pr.split == "test")].groupby("r")["dice"].mean()
 
+    def prior_seeds(self, model: str):
+        """Test Dice at the prior's centre per seed: of `model`'s SSHN at a prior width r (a function of r),
+        or of a Fixed model (a Series)."""
+        pr = self.t["prior"]
+        pr = pr[(pr.model == model) & (pr.split == "test")]
+        if model == "SSHN":
+            return lambda r: pr[np.isclose(pr.r, r)].set_index("seed")["dice"]
+        return pr.set_index("seed")["dice"]
+
     def fixed_c_test_of(self, model: str) -> float:
         pr = self.t["prior"]
         return pr[(pr.model == model) & (pr.split == "test")]["dice"].mean()
@@ -297,18 +319,19 @@ class Results:
         return out
 
     @property
-    def best_cheaper_minus_best_fixed(self) -> float:
+    def best_cheaper_vs_best_fixed(self):
         """Hyper-UNet Fig. 5: the SSHN at the grid phi cheaper than the best Fixed model's with the best
-        validation Dice, minus that Fixed model's, both picked on validation and scored on test (means
-        over seeds); NaN if no grid phi is cheaper. Picking on test would favour whichever side has
-        more phis to choose from."""
+        validation Dice, against that Fixed model, both picked on validation and scored on test (per seed);
+        {} if no grid phi is cheaper. Picking on test would favour whichever side has more phis to choose
+        from."""
         fixed_phi = self.val_best_phi("Fixed")
         v = self.t["val_dice"]
         val = v[(v.method == "SSHN") & (v.init == self.main_init)].groupby("phi")["dice"].mean()
         cheaper = val[[q for q in val.index if self.g(q) < self.g(fixed_phi) - 1e-12]]
         if cheaper.empty:
-            return float("nan")
-        return float(self.sshn_curve.loc[cheaper.idxmax(), "mean"] - self.fixed_pts.loc[fixed_phi, "mean"])
+            return {}
+        return {f"SSHN φ={cheaper.idxmax():g} − Fixed φ={fixed_phi:g}":
+                dice_arms(self.sshn_at(cheaper.idxmax()), self.per_seed("Fixed", fixed_phi))}
 
     @property
     def front_gap(self) -> float:
@@ -337,10 +360,11 @@ class Results:
         return ["unet", *self.p["arch"]["archs"]]
 
     @property
-    def arch_gap(self) -> dict[str, float]:
+    def arch_gap(self) -> dict:
+        """Per primary network and Fixed phi of the ablation: SSHN minus Fixed, per seed."""
         a = self.t["architectures"]
-        return {f"{ARCH_NAMES[x]} φ={p:g}": float(seed_values(a[a.arch == x], "SSHN", p).mean()
-                                                 - seed_values(a[a.arch == x], "Fixed", p).mean())
+        return {f"{ARCH_NAMES[x]} φ={p:g}": dice_arms(seed_values(a[a.arch == x], "SSHN", p),
+                                                     seed_values(a[a.arch == x], "Fixed", p))
                 for x in self.arch_order for p in self.p["arch"]["fixed_phis"]}
 
     def feature_margin(self, weights: str = "SSHN", min_px: int | None = None) -> pd.Series:
@@ -378,6 +402,20 @@ class Results:
     def low(self) -> float:
         return min(set(self.p["natural"]["fixed_phis"]) & set(self.p["main"]["fixed_phis"]))
 
+    def rel_drop_seeds(self, data: str, method: str) -> pd.Series:
+        """Per seed: the share of Dice `method` loses from phi = 0.5 to the lowest phi both datasets train."""
+        at = (lambda p: seed_values(self.t["natural"], method, p)) if data == "scenes" else (
+            (lambda p: self.sshn_at(p)) if method == "SSHN" else (lambda p: self.per_seed(method, p)))
+        return 1 - at(self.low) / at(0.5)
+
+    def drop_seeds(self, weights: str, phi: float) -> pd.Series:
+        """Per seed: the Dice that weights `weights` (T-SSHN: h(0.5); T-Fixed: the Fixed phi = 0.5 model's) lose
+        from phi = 0.5 to `phi`."""
+        t = self.t["transfer"]
+        t = t[t.weights == weights]
+        at = lambda p: t[np.isclose(t.phi, p)].set_index("seed")["dice"]  # noqa: E731
+        return at(0.5) - at(phi)
+
     @property
     def rel_drop(self) -> dict:
         nat_at = lambda m, p: seed_values(self.t["natural"], m, p)  # noqa: E731
@@ -399,8 +437,7 @@ class Results:
     def minutes_by_round(self, group: str) -> np.ndarray:
         """`minutes` with each benchmark round's step time: the rounds pair the models, so a ratio of
         two models' minutes has one value per round (its interval: core.benchmark.median_interval)."""
-        r = self.t["step_rounds"]
-        ms = r[r.model == group].sort_values("round").ms.to_numpy()
+        ms = rounds_of(self.t["step_rounds"], "model", "ms")[group]
         return self.main_runs[self.main_runs.group == group].steps.mean() * ms / 60000
 
     @property
@@ -423,10 +460,10 @@ class Results:
 
 
 def _in_points(m):
-    """A Dice measure (a number, {case: number} or {case: (difference, p)}) shown in points, the papers' unit."""
+    """A Dice measure (a number or {case: number}) shown in points, the papers' unit."""
     if isinstance(m, dict):
         return {k: _in_points(v) for k, v in m.items()}
-    return (points(m[0]), m[1]) if isinstance(m, tuple) else points(m)
+    return points(m)
 
 
 def _match(R: Results, tol: float) -> Shown:
@@ -442,14 +479,15 @@ def _timed(ratios: np.ndarray) -> Shown:
 
 
 def _prior(R: Results) -> dict:
-    pr_test = R.pr_test
+    pr_test, r = R.pr_test, R.pr_test.index
+    sshn, fixed = R.prior_seeds("SSHN"), R.prior_seeds("Fixed")
     return {
-        "prior_r0_minus_fixed": points(float(pr_test[0.0] - R.fixed_c_test) if 0.0 in pr_test.index else float("nan")),
+        "prior_r0_minus_fixed": dice_arms(fixed, sshn(0.0)) if 0.0 in r else dice_arms(fixed.iloc[:0], fixed.iloc[:0]),
         "prior_r0_minus_fixed_equal_budget": (float(pr_test[0.0] - R.fixed_c_test_of("Fixed, prior's cap"))
-                                              if 0.0 in pr_test.index else float("nan")),
-        "prior_steps": {f"r {a:g}→{b:g}": points(float(pr_test[b] - pr_test[a])) for a, b in zip(pr_test.index, pr_test.index[1:])},
-        "prior_widest_minus_fixed": points(float(pr_test.iloc[-1] - R.fixed_c_test)),
-        "prior_widest_vs_full": points(float(abs(pr_test.iloc[-1] - R.sshn_curve.loc[R.p["prior"]["center"], "mean"]))),
+                                              if 0.0 in r else float("nan")),
+        "prior_widest_minus_narrowest": dice_arms(sshn(r[-1]), sshn(r[0])),
+        "prior_widest_minus_fixed": dice_arms(sshn(r[-1]), fixed),
+        "prior_widest_vs_full": dice_arms(sshn(r[-1]), R.sshn_at(R.p["prior"]["center"])),
     }
 
 
@@ -470,15 +508,15 @@ def _separate(R: Results) -> dict:
 ABLATION_MEASURES = {
     "prior": _prior,
     "separate": _separate,
-    "arch": lambda R: {"arch_sshn_minus_fixed": {"values": _in_points(R.arch_gap), "baseline": points(0.0)}},
+    "arch": lambda R: {"arch_sshn_minus_fixed": R.arch_gap},
     "registration": lambda R: {
-        "reg_sshn_minus_fixed": _in_points(R.reg_gap["SSHN"]),
-        "reg_dynamic_minus_fixed": {f"{m} {k}": points(d) for m in ("Stochastic", "FiLM")
-                                    for k, (d, _) in R.reg_gap[m].items()}},
+        "reg_sshn_minus_fixed": R.reg_gap["SSHN"],
+        "reg_dynamic_minus_fixed": {f"{m} {k}": a.flipped() for m in ("Stochastic", "FiLM")
+                                    for k, a in R.reg_gap[m].items()}},
     "natural": lambda R: {
-        "natural_sshn_minus_fixed": _in_points(R.nat_gap),
-        "natural_drop_minus_atlas": {m: float(R.rel_drop[("scenes", m)] - R.rel_drop[("atlas2d", m)])
-                                     for m in ("Fixed", "SSHN")}},
+        "natural_sshn_minus_fixed": R.nat_gap,
+        "natural_drop_minus_atlas": {m: Arms(tuple(R.rel_drop_seeds("scenes", m)), tuple(R.rel_drop_seeds("atlas2d", m)),
+                                             False, "per cent", 100.0) for m in ("Fixed", "SSHN")}},
 }
 
 
@@ -494,14 +532,16 @@ def measures(R: Results) -> dict:
     single = {m: R.minutes_by_round(g) for m, g in (("Stochastic", "stochastic"), ("FiLM", "film"),
                                                      ("SSHN", f"sshn-{R.main_init}"))}
     return {
-        "sshn_minus_fixed": _in_points(R.gap),
-        "dynamic_minus_fixed": {f"{m} {k}": points(d) for m, og in R.other_gap.items() for k, (d, _) in og.items()},
-        "grid_mean_per_seed": {"a": R.on_grid("SSHN", R.main_init).values,
-                               "b": {m: R.on_grid(m).values for m in R.others}, "shown": points},
+        "sshn_minus_fixed": R.gap,
+        "fixed_minus_dynamic": {f"{m} {k}": a.flipped() for m, og in R.other_gap.items() for k, a in og.items()},
+        "grid_mean_per_seed": {m: dice_arms(R.on_grid("SSHN", R.main_init), R.on_grid(m)) for m in R.others},
         # each side's best phi picked on the validation split, compared on the test split
-        "best_vs_best_fixed": {"a": R.sshn_at(R.val_best_phi("SSHN", R.main_init)).values,
-                               "b": {f"Fixed φ={R.val_best_phi('Fixed'):g}": R.per_seed("Fixed", R.val_best_phi("Fixed")).values},
-                               "shown": points},
+        "best_vs_best_fixed": {f"SSHN φ={R.val_best_phi('SSHN', R.main_init):g} − Fixed φ={R.val_best_phi('Fixed'):g}":
+                               dice_arms(R.sshn_at(R.val_best_phi("SSHN", R.main_init)),
+                                         R.per_seed("Fixed", R.val_best_phi("Fixed")))},
+        # SSHN at a given phi against the best Fixed model (picked on validation), per seed
+        "sshn_at_phi_vs_best_fixed": lambda phi: {f"SSHN φ={phi:g} − Fixed φ={R.val_best_phi('Fixed'):g}":
+                                                  dice_arms(R.sshn_at(phi), R.per_seed("Fixed", R.val_best_phi("Fixed")))},
         # Functions of the tolerances their claims give as measure_args (core.claims.measure_value)
         "share_near_best": lambda tol: percent(float((R.half >= R.half.max() - tol).mean())),
         "no_loss_phi": R.no_loss_phi,
@@ -522,7 +562,7 @@ def measures(R: Results) -> dict:
         "flops_cut_0p4_natural_arch": percent(1 - nat_arch.loc[0.4] / nat_arch.loc[0.5]),
         "flops_ratio_0p5_over_0p25_natural_arch": nat_arch.loc[0.5] / nat_arch.loc[0.25],
         "flops_cut_0p25_natural_arch": percent(1 - nat_arch.loc[0.25] / nat_arch.loc[0.5]),
-        "best_cheaper_minus_best_fixed": points(R.best_cheaper_minus_best_fixed),
+        "best_cheaper_minus_best_fixed": R.best_cheaper_vs_best_fixed,
         "sshn_drop_at_phi_max": points(float(R.sshn_curve["mean"].max() - R.sshn_curve["mean"].iloc[-1])),
         "single_over_fixed_model_time": _timed(single["SSHN"] / one_fixed),
         "paper_table_cut_0p4": percent(1 - t1["gflops"][8] / t1["gflops"][10]),
@@ -533,7 +573,7 @@ def measures(R: Results) -> dict:
         "single_model_time_spread": _timed(np.max(list(single.values()), axis=0) / np.min(list(single.values()), axis=0)),
         "size_dependence": points(float(abs(size_gap[small].mean() - size_gap[~small].mean()))),
         "size_gap_mean": points(float(size_gap.mean())),
-        "transfer_advantage": {f"φ={p:g}": points(float(drop["T-Fixed"][p] - drop["T-SSHN"][p])) for p in away},
+        "transfer_advantage": {f"φ={p:g}": dice_arms(R.drop_seeds("T-Fixed", p), R.drop_seeds("T-SSHN", p)) for p in away},
         "transfer_worst_drop": lambda low, high: points(drop["T-SSHN"][[p for p in R.p["eval"]["transfer_phis"]
                                                                          if low - 1e-9 <= p <= high + 1e-9]].max()),
         "cv_middle_vs_ends": {"values": cvw["cv_median"].drop(ends).to_dict(),
@@ -614,8 +654,8 @@ def summary(R: Results, M: dict, ledger: pd.DataFrame, profile: str, image_size)
                                          "seeds": len(R.seed_gap(i))} for i in R.variants},
         "converged": {e: float(R.converged(e)) for e in R.runs.experiment.unique()},
         "doubling": {i: R.doubling(i) for i in R.variants},  # core/train.py's budget-doubling check
-        "minus_fixed_mean": {"SSHN": float(np.mean([d for d, _ in gap.values()])),
-                             **{m: float(np.mean([d for d, _ in og.values()])) for m, og in R.other_gap.items()}},
+        "minus_fixed_mean": {"SSHN": float(np.mean([a.diff for a in gap.values()])) / 100,
+                             **{m: float(np.mean([a.diff for a in og.values()])) / 100 for m, og in R.other_gap.items()}},
         "sshn_best": {"phi": R.best_sshn_phi, "dice": float(sshn_curve["mean"].max())},
         "fixed_best": {"phi": R.best_fixed_phi, "dice": R.best_fixed},
         "gmacs_ratio_phi0p5_over_phi0": g(0.5) / g(0.0),
