@@ -170,12 +170,6 @@ def _per_member(value, members: dict, name: str) -> dict[str, float]:
     return {k: float(value.get(k, value.get("*"))) for k in members}
 
 
-def _interval_text(e: Estimate) -> str:
-    if not e.decided:
-        return f"{e.diff:+.2f} (no interval: {e.n[0]} and {e.n[1]} seeds)"
-    return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]"
-
-
 def _design(e: Estimate, level: float, k: int) -> str:
     how = "paired by seed" if e.paired else "Welch"
     seeds = f"{e.n[0]} seeds" if e.paired else f"{e.n[0]} v {e.n[1]} seeds"
@@ -236,22 +230,22 @@ def _judge(kind: str, m, bound, unit: str, family: str, sides: str = "both") -> 
     bounds = _per_member(bound, members, "delta" if kind == "effect" else "margin")
     k = len(members)
     level = family_level(k) if kind == "effect" else family_level(k, 1 - 2 * (1 - LEVEL))
-    rows, parts, causes, verdicts = [], [], [], []
+    rows, parts, causes, verdicts, estimates = [], [], [], [], []
     for name, arms in members.items():
         e = estimate(arms, level)
+        estimates.append(e)
         v, why = _effect_verdict(e, bounds[name]) if kind == "effect" else _equivalence_verdict(e, bounds[name], sides)
         verdicts.append(v)
         causes += [f"{name}: {why}" if name else why] if why else []
-        parts.append(f"{name + ': ' if name else ''}{_interval_text(e)}")
+        parts.append(f"{name + ': ' if name else ''}{e.text}")
         rows.append({"member": name, "kind": kind, "estimate": e.diff, "low": e.low, "high": e.high, "level": level,
                      "bound": bounds[name], "unit": unit, "n_a": e.n[0], "n_b": e.n[1], "paired": e.paired,
                      "sd": e.sd, "mde": e.mde, "seeds_for_bound": seeds_for(e.sd, bounds[name], e.paired, level),
                      "sides": sides if kind == "equivalence" else "", "verdict": v})
-    e0 = estimate(next(iter(members.values())), level)
     bound_text = (f"δ = {_fmt_bounds(bounds, '+g')}" if kind == "effect" else
                   f"margin {'±' if sides == 'both' else '-'}{_fmt_bounds(bounds, 'g')}")
     mde = max((r["mde"] for r in rows), default=math.nan)
-    ours = (f"{'; '.join(parts)} {unit} ({_design(e0, level, k)}); {bound_text}; smallest detectable effect "
+    ours = (f"{'; '.join(parts)} {unit} ({_design(estimates[0], level, k)}); {bound_text}; smallest detectable effect "
             f"{mde:.2g}")
     verdict = _family(verdicts, family) if k > 1 else verdicts[0]
     return verdict, ours, ("; ".join(causes) if verdict == "inconclusive" else ""), rows

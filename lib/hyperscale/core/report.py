@@ -126,8 +126,5 @@ def versus_table(arms: dict, baseline: str) -> pd.DataFrame:
     setting's score (mean over seeds) and its difference to the baseline with its 95 % interval."""
     from .stats import estimate
 
-    def text(e) -> str:
-        return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]" if e.decided else f"{e.diff:+.2f}"
-
     return pd.DataFrame({"setting": list(arms), "ours": [sum(a.a) / len(a.a) for a in arms.values()],
-                         f"minus {baseline} (ours)": [text(estimate(a)) for a in arms.values()]})
+                         f"minus {baseline} (ours)": [estimate(a).text for a in arms.values()]})

@@ -93,6 +93,13 @@ class Estimate:
     def decided(self) -> bool:
         return not (math.isnan(self.low) or math.isnan(self.high))
 
+    @property
+    def text(self) -> str:
+        """'+1.23 [-0.45, +2.91]', or the difference alone with the seeds where there is no interval."""
+        if not self.decided:
+            return f"{self.diff:+.2f} (no interval: {self.n[0]} and {self.n[1]} seeds)"
+        return f"{self.diff:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+
 
 def _sd(x: np.ndarray) -> float:
     return float(x.std(ddof=1)) if len(x) > 1 else math.nan

@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from ..core.claims import doubling_text
+from ..core.claims import doubling_frame, doubling_text
 from ..core.models import load_model
 from ..core.report import plain_log, settle_step
 from ..core.stats import estimate
@@ -61,14 +61,8 @@ def main_table(R: Results) -> pd.DataFrame:
                          **{f"SSHN ({i})": [cell(c, p) for p in phis] for i, c in R.sshn_curves.items()},
                          **{m: [cell(c, p) for p in phis] for m, c in R.others.items()},
                          **{k: v for i, g in gaps.items() for k, v in (
-                             (f"SSHN ({i}) − Fixed (Dice points)", [_gap(g[f"φ={p:g}"]) for p in phis]),)},
+                             (f"SSHN ({i}) − Fixed (Dice points)", [estimate(g[f"φ={p:g}"]).text for p in phis]),)},
                          "paper SSHN − Fixed (OASIS, Dice points)": [paper.get(p, np.nan) for p in phis]})
-
-
-def _gap(arms) -> str:
-    """A difference in Dice points with its 95 % interval (core.stats)."""
-    e = estimate(arms)
-    return f"{e.diff:+.2f} [{e.low:+.2f}, {e.high:+.2f}]" if e.decided else f"{e.diff:+.2f}"
 
 
 def paper_gap_mean(R: Results) -> float:
@@ -299,7 +293,8 @@ def architecture_table(R: Results, arch_time: pd.DataFrame) -> pd.DataFrame:
         curve = a[(a.arch == x) & (a.method == "SSHN")].groupby("phi")["dice"].mean()
         fixed, sshn = names[x]
         rows.append({"primary network": ARCH_NAMES[x],
-                     **{f"SSHN − Fixed, φ={p:g}": R.arch_gap[f"{ARCH_NAMES[x]} φ={p:g}"] for p in R.p["arch"]["fixed_phis"]},
+                     **{f"SSHN − Fixed (Dice points), φ={p:g}": estimate(R.arch_gap[f"{ARCH_NAMES[x]} φ={p:g}"]).text
+                        for p in R.p["arch"]["fixed_phis"]},
                      "SSHN best": curve.max(), "at φ": curve.idxmax(), "parameters (Fixed)": runs.loc[fixed, "parameters"],
                      f"ms per step, Fixed φ={p0:g}": 1000 * runs.loc[fixed, "seconds_per_step"],
                      "ms per step, SSHN": 1000 * runs.loc[sshn, "seconds_per_step"]})
@@ -396,18 +391,9 @@ def experiments_convergence(R: Results) -> pd.DataFrame:
 
 
 def doubling_table(R: Results) -> pd.DataFrame:
-    """The budget-doubling check (core.claims.doubling_check): per main SSHN (R.variants), SSHN minus Fixed
-    test Dice in points (mean over the Fixed phis) of the doubled seeds at the budget and at twice it, the
-    change with its 90 % interval, the tolerance δ/2 and what the check decided."""
-    rows = []
-    for i in R.variants:
-        c = R.doubling(i)
-        if c is not None:
-            rows.append({"SSHN": i, "seeds doubled": c["seeds"], "gap at the budget": c["gap"],
-                         "gap at twice it": c["doubled_gap"], "change": c["change"],
-                         "90 % interval": f"[{c['low']:+.2f}, {c['high']:+.2f}]", "tolerance ±δ/2": c["tolerance"],
-                         "decided": {True: "converged", False: "moved", None: "cannot tell"}[c["agrees"]]})
-    return pd.DataFrame(rows)
+    """The budget-doubling check (core.claims.doubling_check) of SSHN minus Fixed test Dice (mean over the Fixed
+    phis) per main SSHN (R.variants) that has doubled runs."""
+    return doubling_frame({i: c for i in R.variants if (c := R.doubling(i)) is not None}, "SSHN")
 
 
 def learning_curves(R: Results):
